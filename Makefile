@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# fuse-iomap-ref: build the out-of-tree module, run the tests, boot the demo.
+#
+#   make            build fs/fuse_iomap/fuse_iomap.ko (bootstraps the tree)
+#   make run        boot the guest, load the module, run the demo
+#   make check      host tests, module build and clippy, VM selftests
+#   make KDIR=...   build against another Rust-enabled, built kernel tree
+#
+# See Documentation/fuse_iomap/build.rst and testing.rst.
+
+REPO := $(CURDIR)
+
+# Without KDIR on the command line, the tree is the cached one that
+# tools/bootstrap.sh builds (and installs the toolchain for) on first use.
+# KDIR is expanded when a recipe runs, after the bootstrap prerequisite: on a
+# fresh machine the kernel version that keys the cache is not known before.
+ifeq ($(origin KDIR),command line)
+BOOTSTRAP :=
+else
+KDIR = $(shell $(REPO)/tools/bootstrap.sh --kdir)
+BOOTSTRAP := bootstrap
+endif
+
+# The Debian toolchain the tree was built with; a tree built with clang needs
+# LLVM=1 for its modules too.
+RUSTC ?= /usr/bin/rustc
+CLIPPY_DRIVER ?= /usr/bin/clippy-driver
+KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) RUSTC=$(RUSTC) CLIPPY_DRIVER=$(CLIPPY_DRIVER) \
+	$(if $(shell grep -sx CONFIG_CC_IS_CLANG=y $(KDIR)/.config),LLVM=1)
+
+SELFTESTS := tools/testing/selftests/fuse_iomap
+
+.PHONY: all modules bootstrap clippy rust-analyzer host-test selftests \
+	check run clean
+
+all: modules
+
+bootstrap:
+	@$(REPO)/tools/bootstrap.sh >/dev/null
+
+modules: $(BOOTSTRAP)
+	@test -f $(KDIR)/vmlinux || { echo "KDIR=$(KDIR) is not a built kernel tree" >&2; exit 1; }
+	@grep -qx CONFIG_RUST=y $(KDIR)/.config || { echo "KDIR=$(KDIR) is not built with CONFIG_RUST=y" >&2; exit 1; }
+	$(KMAKE) modules
+
+# The kernel's own clippy run (CLIPPY=1) over the Rust objects; kbuild
+# rebuilds them because the command line changes.
+clippy: modules
+	$(KMAKE) CLIPPY=1 modules
+
+rust-analyzer: $(BOOTSTRAP)
+	$(KMAKE) rust-analyzer
+
+# Warnings are errors here too; the test build also reports dead code.
+host-test:
+	cd rust && RUSTFLAGS="-D warnings" cargo test
+
+selftests: $(BOOTSTRAP)
+	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
+
+check: $(BOOTSTRAP) host-test clippy selftests
+	$(REPO)/tools/vm/run.sh $(KDIR) check
+	@echo "make check: all tiers passed"
+
+run: modules
+	$(REPO)/tools/vm/run.sh $(KDIR) demo
+
+clean:
+	-$(KMAKE) clean
+	-$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR) clean
+	cd rust && cargo clean

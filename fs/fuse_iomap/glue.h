@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Declarations shared by the C glue and the Rust crate. The fuse_iomap_rs_*
+ * functions are defined in Rust (dev.rs); the fuse_iomap_glue_* functions are
+ * defined in C and called from Rust.
+ */
+#ifndef _FUSE_IOMAP_GLUE_H
+#define _FUSE_IOMAP_GLUE_H
+
+#include <linux/types.h>
+
+/* dev.rs: one connection per open file of the device node. */
+void *fuse_iomap_rs_open(void);
+void fuse_iomap_rs_release(void *conn);
+long fuse_iomap_rs_ioctl(void *conn, unsigned int cmd, unsigned long arg);
+
+/* dev_glue.c: the misc device. */
+int fuse_iomap_glue_register(void);
+void fuse_iomap_glue_unregister(void);
+int fuse_iomap_glue_minor(void);
+
+#endif /* _FUSE_IOMAP_GLUE_H */

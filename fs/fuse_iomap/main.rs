@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! fuse_iomap: a Rust reference of the kernel half of fuse iomap and famfs.
+//!
+//! Supported features:
+//!
+//! - the device node `/dev/fuse-iomap`, one connection per open file;
+//! - `FUSE_IOMAP_IOC_VERSION`, the ABI version of `include/uapi/linux/fuse_iomap.h`.
+//!
+//! The module file holds the module and its registration only; each concept
+//! lives in a file named after it. The files that hold logic (see
+//! `rust/fuse_iomap/src/lib.rs`) are also compiled, unchanged, by the host
+//! crate for tests and benchmarks.
+
+use kernel::prelude::*;
+
+mod abi;
+mod connection;
+mod dev;
+
+module! {
+    type: FuseIomapModule,
+    name: "fuse_iomap",
+    author: "fuse-iomap-ref developers",
+    description: "Reference kernel half of fuse iomap and famfs",
+    license: "GPL",
+}
+
+/// The loaded module: holds the device node's registration.
+struct FuseIomapModule {
+    _dev: dev::Registration,
+}
+
+impl kernel::Module for FuseIomapModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let dev = dev::Registration::new()?;
+        pr_info!(
+            "registered /dev/{} (misc minor {}), ABI version {}\n",
+            abi::DEV_NAME,
+            dev.minor(),
+            abi::ABI_VERSION
+        );
+        Ok(Self { _dev: dev })
+    }
+}
+
+impl Drop for FuseIomapModule {
+    fn drop(&mut self) {
+        pr_info!("unloading\n");
+    }
+}

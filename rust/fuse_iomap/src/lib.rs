@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The logic files of `fs/fuse_iomap/`, compiled unchanged on the host.
+//!
+//! Only files that talk to the kernel through the `kernel` crate subset of
+//! `rust/kernel` are listed here; the crate root (`main.rs`) and the glue to C
+//! (`dev.rs`) are kernel-only. The tests live beside, in `src/tests/`.
+//!
+//! Items that only the kernel-only files use look dead to a plain build of
+//! this crate, so dead-code warnings are kept for the test build alone: there
+//! they flag what neither the module's tests nor the module would miss.
+
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/abi.rs"]
+pub(crate) mod abi;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/connection.rs"]
+pub(crate) mod connection;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel errors: a negative errno, as in `include/uapi/asm-generic/errno*.h`.
+
+use core::fmt;
+use core::num::NonZeroI32;
+
+/// A kernel error code.
+///
+/// # Invariants
+///
+/// The value is a negative errno in `-4095..0`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Error(NonZeroI32);
+
+/// `Result` with [`Error`] as its error, as in the kernel crate.
+pub type Result<T = (), E = Error> = core::result::Result<T, E>;
+
+macro_rules! declare_errors {
+    ($($name:ident = $errno:literal,)*) => {
+        /// The error codes, named as in C.
+        pub mod code {
+            $(
+                #[doc = concat!("`", stringify!($name), "`")]
+                pub const $name: super::Error = super::Error::from_const($errno);
+            )*
+        }
+
+        impl Error {
+            /// The C name of the error (`"EINVAL"`), if it is one of [`code`].
+            pub fn name(&self) -> Option<&'static str> {
+                match -self.0.get() {
+                    $($errno => Some(stringify!($name)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+declare_errors! {
+    EPERM = 1,
+    ENOENT = 2,
+    EINTR = 4,
+    EIO = 5,
+    EBADF = 9,
+    EAGAIN = 11,
+    ENOMEM = 12,
+    EFAULT = 14,
+    EBUSY = 16,
+    EINVAL = 22,
+    ENOTTY = 25,
+    ERANGE = 34,
+    ENOTCONN = 107,
+    EOPNOTSUPP = 95,
+    EUCLEAN = 117,
+    EHWPOISON = 133,
+}
+
+impl Error {
+    const fn from_const(errno: i32) -> Self {
+        match NonZeroI32::new(-errno) {
+            // INVARIANT: every errno of `code` is in 1..4096.
+            Some(e) => Self(e),
+            None => panic!("errno 0"),
+        }
+    }
+
+    /// Creates an error from a negative errno; an out-of-range value is
+    /// `EINVAL`, as in the kernel.
+    pub fn from_errno(errno: i32) -> Self {
+        match NonZeroI32::new(errno) {
+            // INVARIANT: checked to be in range.
+            Some(e) if errno >= -4095 => Self(e),
+            _ => code::EINVAL,
+        }
+    }
+
+    /// The negative errno.
+    pub fn to_errno(self) -> i32 {
+        self.0.get()
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "Error({})", self.0.get()),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The guest side of tools/vm/run.sh; runs inside the VM as root:
+#
+#   guest.sh MODE OUT KDIR
+#
+# Loads the module, runs MODE's workload, unloads the module, then leaves in
+# OUT (the host's read-write directory) what the host judges: guest.log,
+# tap.txt (check), dmesg.txt, kmemleak.txt and status.
+set -uo pipefail
+
+mode=$1
+out=$2
+kdir=$3
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ko=$repo/fs/fuse_iomap/fuse_iomap.ko
+kmemleak=/sys/kernel/debug/kmemleak
+status=ok
+
+exec > >(tee "$out/guest.log") 2>&1
+
+say() { printf 'guest: %s\n' "$*"; }
+failed() { say "FAILED: $*"; status="failed: $*"; }
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+# Forget what boot left unreferenced: only leaks made from here on count.
+[ -w "$kmemleak" ] && echo clear >"$kmemleak"
+
+say "kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo)"
+if [ -b /dev/pmem0 ]; then
+	say "persistent memory: /dev/pmem0, $(($(cat /sys/block/pmem0/size) / 2048)) MiB"
+else
+	failed "no /dev/pmem0 (memmap= on the command line, CONFIG_X86_PMEM_LEGACY)"
+fi
+
+say "loading $ko"
+if insmod "$ko"; then
+	case "$mode" in
+	check)
+		make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" run_tests |
+			tee "$out/tap.txt"
+		;;
+	demo)
+		say "the module registered:"
+		dmesg | grep 'fuse_iomap:' | sed 's/^/    /'
+		ls -l "/dev/fuse-iomap" | sed 's/^/    /'
+		say "sysfs: $(ls /sys/module/fuse_iomap | tr '\n' ' ')"
+		;;
+	esac
+	say "unloading"
+	rmmod fuse_iomap || failed "rmmod fuse_iomap"
+else
+	failed "insmod $ko"
+fi
+
+if [ -w "$kmemleak" ]; then
+	# kmemleak reports only objects older than 5 s, and an object can hide
+	# behind a stale pointer for one scan: wait, then scan twice.
+	sleep 6
+	echo scan >"$kmemleak"
+	echo scan >"$kmemleak"
+	cat "$kmemleak" >"$out/kmemleak.txt"
+	kmemleak_done="kmemleak scan done"
+else
+	kmemleak_done="no kmemleak"
+fi
+dmesg >"$out/dmesg.txt"
+say "done: $status"
+printf 'guest: %s\n%s\n' "$status" "$kmemleak_done" >"$out/status"

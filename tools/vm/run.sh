@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the kernel tree KDIR with virtme-ng, run tools/vm/guest.sh MODE in the
+# guest, and judge the run from what the guest left behind:
+#
+#   tools/vm/run.sh KDIR check   load the module, run the selftests, unload
+#   tools/vm/run.sh KDIR demo    load the module, show what it registered
+#
+# The run fails when the guest does not finish within VM_TIMEOUT seconds
+# (default 900), when a selftest fails, when dmesg holds a WARN, BUG, Oops,
+# lockdep, hung-task or sleep-in-atomic report, or when kmemleak reports a
+# leak. The VM is always torn down: virtme-ng runs under timeout(1), which
+# kills its whole process group.
+#
+# KVM is used only when a probe boot with it finishes; /dev/kvm existing is
+# not enough (nested virtualisation may be missing, and QEMU then hangs).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache=${FUSE_IOMAP_CACHE:-/var/cache/fuse-iomap-ref}
+vm_timeout=${VM_TIMEOUT:-900}
+
+[ $# -eq 2 ] || { echo "usage: tools/vm/run.sh KDIR check|demo" >&2; exit 2; }
+kdir=$(cd "$1" && pwd)
+mode=$2
+case "$mode" in check | demo) ;; *) echo "run.sh: unknown mode '$mode'" >&2; exit 2 ;; esac
+
+bzimage=$kdir/arch/x86/boot/bzImage
+[ -f "$bzimage" ] || { echo "run.sh: no $bzimage: build the tree first (tools/bootstrap.sh)" >&2; exit 1; }
+[ -x "$cache/venv/bin/vng" ] || { echo "run.sh: virtme-ng is not installed (tools/bootstrap.sh)" >&2; exit 1; }
+# vng runs virtme-run by name.
+export PATH=$cache/venv/bin:$PATH
+
+step() { printf '==> %s\n' "$*"; }
+fail() { printf 'VM FAILED: %s\n' "$*"; exit 1; }
+
+# Boot the kernel with KVM and no root filesystem: with working KVM it panics
+# on the missing root within seconds and QEMU exits (-no-reboot, panic=-1).
+kvm_works() {
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	local console
+	console=$(timeout -k 5 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 \
+		-nodefaults -display none -serial stdio -no-reboot \
+		-kernel "$bzimage" -append "console=ttyS0 panic=-1" 2>&1) || true
+	[[ $console == *"Kernel panic"* ]]
+}
+
+out=$(mktemp -d /tmp/fuse-iomap-vm.XXXXXX)
+vng_args=(--run "$kdir" --disable-microvm --force-9p --verbose
+	--memory 2G --cpus 2 --rwdir "$out"
+	# An emulated persistent-memory region: 256 MiB at 1 GiB is /dev/pmem0.
+	--append "memmap=256M!1G"
+	--exec "$repo/tools/vm/guest.sh $mode $out $kdir")
+if kvm_works; then
+	step "booting $bzimage with KVM"
+else
+	step "KVM does not work here: booting $bzimage with TCG"
+	vng_args+=(--disable-kvm)
+fi
+
+rc=0
+(cd "$repo" && timeout -k 10 "$vm_timeout" vng "${vng_args[@]}") \
+	</dev/null >"$out/console.log" 2>&1 || rc=$?
+[ -f "$out/guest.log" ] && cat "$out/guest.log"
+
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	tail -n 40 "$out/console.log"
+	fail "the VM did not finish within ${vm_timeout}s (console: $out/console.log)"
+fi
+if [ ! -f "$out/status" ]; then
+	tail -n 40 "$out/console.log"
+	fail "the guest did not finish its run (vng exit $rc; console: $out/console.log)"
+fi
+
+# Reports that the kernel prints when something went wrong, whatever the
+# test said.
+bad='WARNING:|BUG:|Oops|Kernel panic|general protection fault|'
+bad+='possible recursive locking|possible circular locking|inconsistent lock state|'
+bad+='suspicious RCU usage|sleeping function called from invalid context|'
+bad+='blocked for more than|soft lockup|hard LOCKUP|UBSAN|kmemleak: .*new suspected'
+if grep -E -n "$bad" "$out/dmesg.txt" >"$out/bad.txt"; then
+	echo "--- guest dmesg reports (from $out/dmesg.txt):"
+	cat "$out/bad.txt"
+	grep -E -A 12 "$bad" "$out/dmesg.txt" | head -n 60
+	fail "the kernel reported a problem: $(head -n 1 "$out/bad.txt")"
+fi
+if [ -s "$out/kmemleak.txt" ]; then
+	head -n 40 "$out/kmemleak.txt"
+	fail "kmemleak found unreferenced objects (from $out/kmemleak.txt)"
+fi
+if ! grep -q "kmemleak scan done" "$out/status"; then
+	fail "kmemleak did not scan in the guest (is CONFIG_DEBUG_KMEMLEAK on?)"
+fi
+
+if [ "$mode" = check ]; then
+	passed=$(grep -c '^ok ' "$out/tap.txt" || true)
+	failed=$(grep -c '^not ok ' "$out/tap.txt" || true)
+	echo "selftests: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ] || fail "$failed selftest program(s) failed"
+	[ "$passed" -gt 0 ] || fail "no selftest ran"
+fi
+grep -q '^guest: ok$' "$out/status" || fail "the guest run failed: $(cat "$out/status")"
+rm -rf "$out"
+echo "VM OK: $mode passed, dmesg clean, no leaks"
