@@ -33,4 +33,175 @@
 /* Read the ABI version (a __u32) of the loaded module. */
 #define FUSE_IOMAP_IOC_VERSION		_IOR(FUSE_IOMAP_IOC_MAGIC, 0x80, __u32)
 
+/*
+ * The fuse iomap wire ABI: the additions to include/uapi/linux/fuse.h of the
+ * "fuse: allow servers to use iomap" and "fuse: cache iomap mappings" series,
+ * with the same names and values. Sizes are given for x86-64; no structure
+ * has implicit padding.
+ */
+
+/* Opcodes of the upcalls. */
+#define FUSE_IOMAP_CONFIG		4092
+#define FUSE_IOMAP_IOEND		4093
+#define FUSE_IOMAP_BEGIN		4094
+#define FUSE_IOMAP_END			4095
+
+/* FUSE_INIT flag: the connection uses iomap. */
+#define FUSE_IOMAP			(1ULL << 43)
+
+/* Codes of the notifications (server to kernel, unique == 0). */
+#define FUSE_NOTIFY_IOMAP_DEV_INVAL		99
+#define FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS	100
+#define FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS	101
+
+/* Mapping types (fuse_iomap_io.type). */
+#define FUSE_IOMAP_TYPE_HOLE		0
+#define FUSE_IOMAP_TYPE_DELALLOC	1
+#define FUSE_IOMAP_TYPE_MAPPED		2
+#define FUSE_IOMAP_TYPE_UNWRITTEN	3
+#define FUSE_IOMAP_TYPE_INLINE		4
+/* Special types: never stored as such except PURE_OVERWRITE. */
+#define FUSE_IOMAP_TYPE_NOCACHE		253	/* skip this fork */
+#define FUSE_IOMAP_TYPE_RETRY_CACHE	254	/* I upserted, look again */
+#define FUSE_IOMAP_TYPE_PURE_OVERWRITE	255	/* writes use the read mapping */
+
+#define FUSE_IOMAP_DEV_NULL		0U
+#define FUSE_IOMAP_NULL_ADDR		(~0ULL)
+
+/* Mapping flags (fuse_iomap_io.flags). Bits 0-7 are accepted from a server. */
+#define FUSE_IOMAP_F_NEW		(1U << 0)
+#define FUSE_IOMAP_F_DIRTY		(1U << 1)
+#define FUSE_IOMAP_F_SHARED		(1U << 2)
+#define FUSE_IOMAP_F_MERGED		(1U << 3)
+#define FUSE_IOMAP_F_BOUNDARY		(1U << 4)
+#define FUSE_IOMAP_F_ANON_WRITE		(1U << 5)
+#define FUSE_IOMAP_F_ATOMIC_BIO		(1U << 6)
+#define FUSE_IOMAP_F_WANT_IOMAP_END	(1U << 7)
+/* Kernel to server only. */
+#define FUSE_IOMAP_F_SIZE_CHANGED	(1U << 8)
+#define FUSE_IOMAP_F_STALE		(1U << 9)
+
+/* Operation flags (fuse_iomap_begin_in.opflags). */
+#define FUSE_IOMAP_OP_WRITE		(1U << 0)
+#define FUSE_IOMAP_OP_ZERO		(1U << 1)
+#define FUSE_IOMAP_OP_REPORT		(1U << 2)
+#define FUSE_IOMAP_OP_FAULT		(1U << 3)
+#define FUSE_IOMAP_OP_DIRECT		(1U << 4)
+#define FUSE_IOMAP_OP_NOWAIT		(1U << 5)
+#define FUSE_IOMAP_OP_OVERWRITE_ONLY	(1U << 6)
+#define FUSE_IOMAP_OP_UNSHARE		(1U << 7)
+#define FUSE_IOMAP_OP_DAX		(1U << 8)
+#define FUSE_IOMAP_OP_ATOMIC		(1U << 9)
+#define FUSE_IOMAP_OP_DONTCACHE		(1U << 10)
+#define FUSE_IOMAP_OP_SWAPFILE		(1U << 30)
+#define FUSE_IOMAP_OP_WRITEBACK		(1U << 31)
+
+/* Ioend flags (fuse_iomap_ioend_in.flags). */
+#define FUSE_IOMAP_IOEND_SHARED		(1U << 0)
+#define FUSE_IOMAP_IOEND_UNWRITTEN	(1U << 1)
+#define FUSE_IOMAP_IOEND_BOUNDARY	(1U << 2)
+#define FUSE_IOMAP_IOEND_DIRECT		(1U << 3)
+#define FUSE_IOMAP_IOEND_APPEND		(1U << 4)
+#define FUSE_IOMAP_IOEND_WRITEBACK	(1U << 5)
+#define FUSE_IOMAP_IOEND_SWAPOFF	(1U << 6)
+
+/* IOMAP_CONFIG flags (fuse_iomap_config_in.flags). */
+#define FUSE_IOMAP_CONFIG_SID		(1ULL << 0)
+#define FUSE_IOMAP_CONFIG_UUID		(1ULL << 1)
+#define FUSE_IOMAP_CONFIG_BLOCKSIZE	(1ULL << 2)
+#define FUSE_IOMAP_CONFIG_MAX_LINKS	(1ULL << 3)
+#define FUSE_IOMAP_CONFIG_TIME		(1ULL << 4)
+#define FUSE_IOMAP_CONFIG_MAXBYTES	(1ULL << 5)
+#define FUSE_IOMAP_CONFIG_CACHE_MAXBYTES (1ULL << 6)
+
+/* Invalidation length that means "to the end of the file". */
+#define FUSE_IOMAP_INVAL_TO_EOF		(~0ULL)
+
+/* One mapping (32 bytes); also the mapping cache's record. */
+struct fuse_iomap_io {
+	__u64 offset;	/* file offset, bytes */
+	__u64 length;	/* bytes */
+	__u64 addr;	/* device address, bytes, or FUSE_IOMAP_NULL_ADDR */
+	__u16 type;	/* FUSE_IOMAP_TYPE_* */
+	__u16 flags;	/* FUSE_IOMAP_F_* */
+	__u32 dev;	/* device cookie, or FUSE_IOMAP_DEV_NULL */
+};
+
+/* FUSE_IOMAP_BEGIN request (32 bytes). */
+struct fuse_iomap_begin_in {
+	__u32 opflags;	/* FUSE_IOMAP_OP_* */
+	__u32 reserved;
+	__u64 attr_ino;
+	__u64 pos;
+	__u64 count;
+};
+
+/* FUSE_IOMAP_BEGIN reply (64 bytes). */
+struct fuse_iomap_begin_out {
+	struct fuse_iomap_io read;
+	struct fuse_iomap_io write;
+};
+
+/* FUSE_IOMAP_END request (72 bytes). */
+struct fuse_iomap_end_in {
+	__u32 opflags;
+	__u32 reserved;
+	__u64 attr_ino;
+	__u64 pos;
+	__u64 count;
+	__s64 written;
+	struct fuse_iomap_io map;
+};
+
+/* FUSE_IOMAP_IOEND request (48 bytes). */
+struct fuse_iomap_ioend_in {
+	__u32 flags;	/* FUSE_IOMAP_IOEND_* */
+	__s32 error;
+	__u64 attr_ino;
+	__u64 pos;
+	__u64 new_addr;
+	__u64 written;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* FUSE_IOMAP_IOEND reply (8 bytes). */
+struct fuse_iomap_ioend_out {
+	__u64 newsize;
+};
+
+/* A byte range of a file (16 bytes). */
+struct fuse_range {
+	__u64 offset;
+	__u64 length;
+};
+
+/*
+ * FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS (48 bytes). A length of 0 leaves that
+ * fork alone; FUSE_IOMAP_INVAL_TO_EOF reaches the end of the file.
+ */
+struct fuse_iomap_inval_mappings_out {
+	__u64 nodeid;
+	__u64 attr_ino;
+	struct fuse_range read;
+	struct fuse_range write;
+};
+
+/* FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS (80 bytes). */
+struct fuse_iomap_upsert_mappings_out {
+	__u64 nodeid;
+	__u64 attr_ino;
+	struct fuse_iomap_io read;
+	struct fuse_iomap_io write;
+};
+
+/* FUSE_IOMAP_CONFIG reply (64 bytes). */
+struct fuse_iomap_config_in {
+	__u64 flags;		/* FUSE_IOMAP_CONFIG_* */
+	__s64 maxbytes;
+	__u32 cache_maxbytes;	/* per fork; 0 = default */
+	__u32 zero;
+	__u64 padding[5];
+};
+
 #endif /* _UAPI_LINUX_FUSE_IOMAP_H */

@@ -6,6 +6,8 @@
 //! `rust/kernel` are listed here; the crate root (`main.rs`) and the glue to C
 //! (`dev.rs`) are kernel-only. The tests live beside, in `src/tests/`.
 //!
+//! [`replay`] is host-only: the trace runner behind `tools/fuse_iomap/cache.rs`.
+//!
 //! Items that only the kernel-only files use look dead to a plain build of
 //! this crate, so dead-code warnings are kept for the test build alone: there
 //! they flag what neither the module's tests nor the module would miss.
@@ -16,6 +18,17 @@ pub(crate) mod abi;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/connection.rs"]
 pub(crate) mod connection;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/extent_tree.rs"]
+pub(crate) mod extent_tree;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/mapping.rs"]
+pub(crate) mod mapping;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/cache.rs"]
+pub(crate) mod cache;
+
+pub mod replay;
 
 #[cfg(test)]
 mod tests;

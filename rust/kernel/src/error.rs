@@ -82,6 +82,12 @@ impl Error {
     }
 }
 
+impl From<crate::alloc::AllocError> for Error {
+    fn from(_: crate::alloc::AllocError) -> Self {
+        code::ENOMEM
+    }
+}
+
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.name() {

@@ -8,6 +8,8 @@
 //! the semantics follow the kernel's (errors are negative errnos, ioctl
 //! numbers use the asm-generic encoding).
 
+pub mod alloc;
 pub mod error;
 pub mod ioctl;
 pub mod prelude;
+pub mod print;

@@ -3,4 +3,7 @@
 //! Host tests of the module's logic.
 
 mod abi;
+mod cache;
 mod connection;
+mod extent_tree;
+mod mapping;

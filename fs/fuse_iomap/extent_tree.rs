@@ -1,0 +1,750 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The extent tree: a B+tree of mapping records keyed by file offset.
+//!
+//! Layout, in the spirit of `fs/xfs/libxfs/xfs_iext_tree.c`:
+//!
+//! - A record is a [`IomapIo`] (32 bytes). The tree keeps records sorted by
+//!   `offset`; that they do not overlap is the caller's invariant (the
+//!   mapping cache punches a range before it inserts into it).
+//! - A leaf holds up to [`LEAF_RECS`] = 7 records (224 bytes), its record
+//!   count, and the indices of its previous and next leaves: the leaves form
+//!   a doubly linked list in offset order, so that walking to a neighbour
+//!   never goes back up the tree.
+//! - An inner node holds up to [`INNER_KEYS`] = 16 (key, child) pairs, where
+//!   the key is the offset of the first record below that child. Keys are
+//!   kept exact: every change to a subtree's first record is written back
+//!   into the keys above it.
+//! - Nodes (under 256 bytes each) live in two arenas, one `KVVec` of leaves
+//!   and one of inner nodes, and refer to each other by index; whether an
+//!   index names a leaf or an inner node follows from its level, so no node
+//!   is ever of the wrong kind. Freed nodes go on a free list per arena (an
+//!   empty node, linked through `next` or `children[0]`) and are reused.
+//!   The arenas grow, and so can fail, only in
+//!   [`ExtentTree::reserve`]: every other operation works on nodes that are
+//!   already there, so that a caller can reserve once, then make several
+//!   changes that cannot fail half-way.
+//! - Searches inside a node are linear scans: a node is four cache lines, and
+//!   the benchmark (`Documentation/fuse_iomap/cache.rst`) found no gain in a
+//!   binary search at this size.
+//! - A leaf that overflows splits in half, except when the record goes past
+//!   the end of the last leaf: then the new leaf takes only that record, so
+//!   that a file mapped in order fills its leaves completely. A node that
+//!   falls below half full merges with a neighbour when both fit in one node.
+//!   A root with a single child is replaced by the child.
+
+use crate::abi::IomapIo;
+use kernel::prelude::*;
+
+/// Records per leaf: 7 × 32 bytes.
+pub(crate) const LEAF_RECS: usize = 7;
+/// (key, child) pairs per inner node: 16 × (8 + 4) bytes.
+pub(crate) const INNER_KEYS: usize = 16;
+
+/// Index of a node in the arena.
+type NodeId = u32;
+/// No node: the end of a leaf list or of the free list.
+const NIL: NodeId = u32::MAX;
+
+#[derive(Clone)]
+struct Leaf {
+    recs: [IomapIo; LEAF_RECS],
+    len: u8,
+    prev: NodeId,
+    /// The next leaf in offset order, or the next free leaf.
+    next: NodeId,
+}
+
+#[derive(Clone)]
+struct Inner {
+    keys: [u64; INNER_KEYS],
+    /// Leaves below level 2, inner nodes above; `children[0]` links a free
+    /// node to the next.
+    children: [NodeId; INNER_KEYS],
+    len: u8,
+}
+
+// Nodes stay within the 256 bytes of an xfs_iext node.
+const _: () = assert!(core::mem::size_of::<Leaf>() <= 256);
+const _: () = assert!(core::mem::size_of::<Inner>() <= 256);
+
+impl Leaf {
+    fn empty() -> Self {
+        Self {
+            recs: [IomapIo::default(); LEAF_RECS],
+            len: 0,
+            prev: NIL,
+            next: NIL,
+        }
+    }
+
+    fn recs(&self) -> &[IomapIo] {
+        &self.recs[..usize::from(self.len)]
+    }
+
+    /// Index of the last record whose offset is at most `off`.
+    fn find_le(&self, off: u64) -> Option<usize> {
+        self.recs().iter().rposition(|r| r.offset <= off)
+    }
+
+    fn insert_at(&mut self, pos: usize, rec: IomapIo) {
+        let len = usize::from(self.len);
+        self.recs.copy_within(pos..len, pos + 1);
+        self.recs[pos] = rec;
+        self.len += 1;
+    }
+
+    fn remove_at(&mut self, pos: usize) -> IomapIo {
+        let len = usize::from(self.len);
+        let rec = self.recs[pos];
+        self.recs.copy_within(pos + 1..len, pos);
+        self.len -= 1;
+        rec
+    }
+}
+
+impl Inner {
+    fn empty() -> Self {
+        Self {
+            keys: [0; INNER_KEYS],
+            children: [NIL; INNER_KEYS],
+            len: 0,
+        }
+    }
+
+    /// Index of the child whose subtree holds `off`: the last key at most
+    /// `off`, or the first child when `off` is below every key.
+    fn find_child(&self, off: u64) -> usize {
+        self.keys[..usize::from(self.len)]
+            .iter()
+            .rposition(|&k| k <= off)
+            .unwrap_or(0)
+    }
+
+    fn insert_at(&mut self, pos: usize, key: u64, child: NodeId) {
+        let len = usize::from(self.len);
+        self.keys.copy_within(pos..len, pos + 1);
+        self.children.copy_within(pos..len, pos + 1);
+        self.keys[pos] = key;
+        self.children[pos] = child;
+        self.len += 1;
+    }
+
+    fn remove_at(&mut self, pos: usize) {
+        let len = usize::from(self.len);
+        self.keys.copy_within(pos + 1..len, pos);
+        self.children.copy_within(pos + 1..len, pos);
+        self.len -= 1;
+    }
+}
+
+/// Where a record is: a leaf and an index in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cursor {
+    leaf: NodeId,
+    pos: usize,
+}
+
+/// A B+tree of non-overlapping mapping records, keyed by file offset.
+///
+/// # Invariants
+///
+/// - `height` is 0 and `root` is `NIL` when the tree is empty; otherwise
+///   `root` is a leaf when `height` is 1 and an inner node above that, and
+///   every path from the root to a leaf has `height` nodes.
+/// - No node in the tree is empty; inner keys are the offsets of the first
+///   record of their subtree; records are sorted by offset across the leaf
+///   list, which links every leaf in order.
+/// - `count` is the number of records; `free_leaves` and `free_inners` head
+///   lists of `nfree_leaves` and `nfree_inners` empty nodes not in the tree.
+pub(crate) struct ExtentTree {
+    leaves: KVVec<Leaf>,
+    inners: KVVec<Inner>,
+    root: NodeId,
+    height: u32,
+    count: usize,
+    free_leaves: NodeId,
+    nfree_leaves: usize,
+    free_inners: NodeId,
+    nfree_inners: usize,
+}
+
+impl ExtentTree {
+    /// An empty tree; allocates nothing.
+    pub(crate) const fn new() -> Self {
+        Self {
+            leaves: KVVec::new(),
+            inners: KVVec::new(),
+            root: NIL,
+            height: 0,
+            count: 0,
+            free_leaves: NIL,
+            nfree_leaves: 0,
+            free_inners: NIL,
+            nfree_inners: 0,
+        }
+    }
+
+    /// The number of records.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The bytes of nodes in use, leaves and inner nodes; the arenas also
+    /// keep freed nodes for reuse.
+    pub(crate) fn node_bytes(&self) -> usize {
+        (self.leaves.len() - self.nfree_leaves) * core::mem::size_of::<Leaf>()
+            + (self.inners.len() - self.nfree_inners) * core::mem::size_of::<Inner>()
+    }
+
+    /// Makes sure that the next `inserts` calls to [`Self::insert`] cannot
+    /// fail. Changes nothing on failure.
+    pub(crate) fn reserve(&mut self, inserts: usize) -> Result {
+        // An insert splits at most one leaf, and one inner node per level
+        // above it, and may add a root; each insert may also grow the height
+        // by one for the next.
+        let height = self.height as usize;
+        let inners = (0..inserts).map(|i| height + i).sum::<usize>();
+        reserve_nodes(&mut self.leaves, self.nfree_leaves, inserts)?;
+        reserve_nodes(&mut self.inners, self.nfree_inners, inners)
+    }
+
+    /// Drops every record and frees every node.
+    pub(crate) fn clear(&mut self) {
+        *self = Self::new();
+    }
+
+    fn alloc_leaf(&mut self, leaf: Leaf) -> NodeId {
+        let id = self.free_leaves;
+        if id != NIL {
+            self.free_leaves = self.leaves[id as usize].next;
+            self.nfree_leaves -= 1;
+            self.leaves[id as usize] = leaf;
+            return id;
+        }
+        push_reserved(&mut self.leaves, leaf)
+    }
+
+    fn alloc_inner(&mut self, inner: Inner) -> NodeId {
+        let id = self.free_inners;
+        if id != NIL {
+            self.free_inners = self.inners[id as usize].children[0];
+            self.nfree_inners -= 1;
+            self.inners[id as usize] = inner;
+            return id;
+        }
+        push_reserved(&mut self.inners, inner)
+    }
+
+    fn release_leaf(&mut self, id: NodeId) {
+        let leaf = &mut self.leaves[id as usize];
+        leaf.len = 0;
+        leaf.next = self.free_leaves;
+        self.free_leaves = id;
+        self.nfree_leaves += 1;
+    }
+
+    fn release_inner(&mut self, id: NodeId) {
+        let inner = &mut self.inners[id as usize];
+        inner.len = 0;
+        inner.children[0] = self.free_inners;
+        self.free_inners = id;
+        self.nfree_inners += 1;
+    }
+
+    fn leaf(&self, id: NodeId) -> &Leaf {
+        &self.leaves[id as usize]
+    }
+
+    fn leaf_mut(&mut self, id: NodeId) -> &mut Leaf {
+        &mut self.leaves[id as usize]
+    }
+
+    fn inner(&self, id: NodeId) -> &Inner {
+        &self.inners[id as usize]
+    }
+
+    fn inner_mut(&mut self, id: NodeId) -> &mut Inner {
+        &mut self.inners[id as usize]
+    }
+
+    /// Offset of the first record below node `id` at `level` (1 = leaf).
+    fn first_key(&self, id: NodeId, level: u32) -> u64 {
+        if level == 1 {
+            self.leaf(id).recs[0].offset
+        } else {
+            self.inner(id).keys[0]
+        }
+    }
+
+    /// The leaf that would hold `off`.
+    fn find_leaf(&self, off: u64) -> NodeId {
+        let mut id = self.root;
+        for _ in 1..self.height {
+            let inner = self.inner(id);
+            id = inner.children[inner.find_child(off)];
+        }
+        id
+    }
+
+    /// The last record whose offset is at most `off`.
+    fn cursor_le(&self, off: u64) -> Option<Cursor> {
+        if self.height == 0 {
+            return None;
+        }
+        let leaf = self.find_leaf(off);
+        // Keys are exact, so only the first leaf can lack such a record,
+        // and then no leaf has one.
+        self.leaf(leaf).find_le(off).map(|pos| Cursor { leaf, pos })
+    }
+
+    fn first_cursor(&self) -> Option<Cursor> {
+        (self.height != 0).then(|| Cursor {
+            leaf: self.find_leaf(0),
+            pos: 0,
+        })
+    }
+
+    fn next_cursor(&self, c: Cursor) -> Option<Cursor> {
+        let leaf = self.leaf(c.leaf);
+        if c.pos + 1 < usize::from(leaf.len) {
+            Some(Cursor {
+                leaf: c.leaf,
+                pos: c.pos + 1,
+            })
+        } else if leaf.next != NIL {
+            Some(Cursor {
+                leaf: leaf.next,
+                pos: 0,
+            })
+        } else {
+            None
+        }
+    }
+
+    fn prev_cursor(&self, c: Cursor) -> Option<Cursor> {
+        if c.pos > 0 {
+            return Some(Cursor {
+                leaf: c.leaf,
+                pos: c.pos - 1,
+            });
+        }
+        let prev = self.leaf(c.leaf).prev;
+        (prev != NIL).then(|| Cursor {
+            leaf: prev,
+            pos: usize::from(self.leaf(prev).len) - 1,
+        })
+    }
+
+    fn at(&self, c: Cursor) -> &IomapIo {
+        &self.leaf(c.leaf).recs[c.pos]
+    }
+
+    /// The record that contains byte `off`.
+    pub(crate) fn lookup(&self, off: u64) -> Option<&IomapIo> {
+        let rec = self.at(self.cursor_le(off)?);
+        (off - rec.offset < rec.length).then_some(rec)
+    }
+
+    /// The last record that starts at or before `off`.
+    pub(crate) fn le(&self, off: u64) -> Option<&IomapIo> {
+        Some(self.at(self.cursor_le(off)?))
+    }
+
+    /// The last record that starts before `off`.
+    pub(crate) fn lt(&self, off: u64) -> Option<&IomapIo> {
+        let c = self.cursor_le(off)?;
+        let c = if self.at(c).offset < off {
+            c
+        } else {
+            self.prev_cursor(c)?
+        };
+        Some(self.at(c))
+    }
+
+    /// The first record that starts at or after `off`.
+    pub(crate) fn ge(&self, off: u64) -> Option<&IomapIo> {
+        let c = match self.cursor_le(off) {
+            Some(c) if self.at(c).offset == off => c,
+            Some(c) => self.next_cursor(c)?,
+            None => self.first_cursor()?,
+        };
+        Some(self.at(c))
+    }
+
+    /// Replaces the record that starts at `rec.offset` with `rec`; as the
+    /// offset stays, no key moves. Returns whether there was such a record.
+    pub(crate) fn replace(&mut self, rec: IomapIo) -> bool {
+        match self.cursor_le(rec.offset) {
+            Some(c) if self.at(c).offset == rec.offset => {
+                self.leaf_mut(c.leaf).recs[c.pos] = rec;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The records in offset order.
+    pub(crate) fn iter(&self) -> Iter<'_> {
+        Iter {
+            tree: self,
+            cursor: self.first_cursor(),
+        }
+    }
+
+    /// Inserts `rec`, which must not overlap any record. Fails with `ENOMEM`
+    /// only when no room was reserved and none can be allocated; then the
+    /// tree is unchanged.
+    pub(crate) fn insert(&mut self, rec: IomapIo) -> Result {
+        self.reserve(1)?;
+        if self.height == 0 {
+            let mut leaf = Leaf::empty();
+            leaf.insert_at(0, rec);
+            self.root = self.alloc_leaf(leaf);
+            self.height = 1;
+        } else if let Some((key, right)) = self.insert_below(self.root, self.height, rec) {
+            // The root split: grow the tree by one level.
+            let left = self.root;
+            let mut root = Inner::empty();
+            root.insert_at(0, self.first_key(left, self.height), left);
+            root.insert_at(1, key, right);
+            self.root = self.alloc_inner(root);
+            self.height += 1;
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Inserts `rec` below node `id` at `level`; returns the first key and
+    /// the id of the new right sibling if `id` split.
+    fn insert_below(&mut self, id: NodeId, level: u32, rec: IomapIo) -> Option<(u64, NodeId)> {
+        if level == 1 {
+            return self.insert_into_leaf(id, rec);
+        }
+        let slot = self.inner(id).find_child(rec.offset);
+        let child = self.inner(id).children[slot];
+        let split = self.insert_below(child, level - 1, rec);
+        let key = self.first_key(child, level - 1);
+        self.inner_mut(id).keys[slot] = key;
+        let (key, right) = split?;
+        let inner = self.inner_mut(id);
+        if usize::from(inner.len) < INNER_KEYS {
+            inner.insert_at(slot + 1, key, right);
+            return None;
+        }
+        // Split in half, then insert into the half that covers the key.
+        let mut sibling = Inner::empty();
+        let half = INNER_KEYS / 2;
+        sibling.keys[..half].copy_from_slice(&inner.keys[half..]);
+        sibling.children[..half].copy_from_slice(&inner.children[half..]);
+        sibling.len = half as u8;
+        inner.len = half as u8;
+        if slot < half {
+            inner.insert_at(slot + 1, key, right);
+        } else {
+            sibling.insert_at(slot + 1 - half, key, right);
+        }
+        let first = sibling.keys[0];
+        Some((first, self.alloc_inner(sibling)))
+    }
+
+    fn insert_into_leaf(&mut self, id: NodeId, rec: IomapIo) -> Option<(u64, NodeId)> {
+        let leaf = self.leaf_mut(id);
+        let pos = leaf.find_le(rec.offset).map_or(0, |p| p + 1);
+        if usize::from(leaf.len) < LEAF_RECS {
+            leaf.insert_at(pos, rec);
+            return None;
+        }
+        let mut sibling = Leaf::empty();
+        if pos == LEAF_RECS && leaf.next == NIL {
+            // Appending past the last record: leave this leaf full.
+            sibling.insert_at(0, rec);
+        } else {
+            let half = LEAF_RECS.div_ceil(2);
+            let moved = LEAF_RECS - half;
+            sibling.recs[..moved].copy_from_slice(&leaf.recs[half..]);
+            sibling.len = moved as u8;
+            leaf.len = half as u8;
+            if pos <= half {
+                leaf.insert_at(pos, rec);
+            } else {
+                sibling.insert_at(pos - half, rec);
+            }
+        }
+        sibling.prev = id;
+        sibling.next = leaf.next;
+        let first = sibling.recs[0].offset;
+        let next = sibling.next;
+        let new = self.alloc_leaf(sibling);
+        self.leaf_mut(id).next = new;
+        if next != NIL {
+            self.leaf_mut(next).prev = new;
+        }
+        Some((first, new))
+    }
+
+    /// Removes the record that starts at `off` and returns it.
+    pub(crate) fn remove(&mut self, off: u64) -> Option<IomapIo> {
+        if self.height == 0 {
+            return None;
+        }
+        let rec = self.remove_below(self.root, self.height, off)?;
+        self.count -= 1;
+        if self.height == 1 && self.leaf(self.root).len == 0 {
+            self.release_leaf(self.root);
+            self.root = NIL;
+            self.height = 0;
+        }
+        while self.height > 1 && self.inner(self.root).len == 1 {
+            let old = self.root;
+            self.root = self.inner(old).children[0];
+            self.release_inner(old);
+            self.height -= 1;
+        }
+        Some(rec)
+    }
+
+    fn remove_below(&mut self, id: NodeId, level: u32, off: u64) -> Option<IomapIo> {
+        if level == 1 {
+            let leaf = self.leaf_mut(id);
+            let pos = leaf.find_le(off).filter(|&p| leaf.recs[p].offset == off)?;
+            return Some(leaf.remove_at(pos));
+        }
+        let slot = self.inner(id).find_child(off);
+        let child = self.inner(id).children[slot];
+        let rec = self.remove_below(child, level - 1, off)?;
+        if self.node_len(child, level - 1) != 0 {
+            let key = self.first_key(child, level - 1);
+            self.inner_mut(id).keys[slot] = key;
+        }
+        self.rebalance(id, slot, level - 1);
+        Some(rec)
+    }
+
+    fn node_len(&self, id: NodeId, level: u32) -> usize {
+        if level == 1 {
+            usize::from(self.leaf(id).len)
+        } else {
+            usize::from(self.inner(id).len)
+        }
+    }
+
+    /// After a removal below child `slot` of inner node `id`, merges that
+    /// child with a neighbour if it fell below half full and both fit in one
+    /// node.
+    fn rebalance(&mut self, id: NodeId, slot: usize, child_level: u32) {
+        let cap = if child_level == 1 { LEAF_RECS } else { INNER_KEYS };
+        let children = self.inner(id).children;
+        let child = children[slot];
+        let len = self.node_len(child, child_level);
+        if len >= cap.div_ceil(2) {
+            return;
+        }
+        if len == 0 {
+            // Possible without a merge when the only sibling is full: drop
+            // the child; an emptied parent is dropped one level up in turn.
+            if child_level == 1 {
+                self.unlink_leaf(child);
+                self.release_leaf(child);
+            } else {
+                self.release_inner(child);
+            }
+            self.inner_mut(id).remove_at(slot);
+            return;
+        }
+        let nchildren = usize::from(self.inner(id).len);
+        // Merge the right one of a pair into the left one.
+        let left_slot = if slot > 0
+            && self.node_len(children[slot - 1], child_level) + len <= cap
+        {
+            slot - 1
+        } else if slot + 1 < nchildren
+            && self.node_len(children[slot + 1], child_level) + len <= cap
+        {
+            slot
+        } else {
+            return;
+        };
+        let (left, right) = (children[left_slot], children[left_slot + 1]);
+        if child_level == 1 {
+            self.merge_leaves(left, right);
+            self.release_leaf(right);
+        } else {
+            self.merge_inners(left, right);
+            self.release_inner(right);
+        }
+        let inner = self.inner_mut(id);
+        inner.remove_at(left_slot + 1);
+        if self.node_len(left, child_level) != 0 {
+            let key = self.first_key(left, child_level);
+            self.inner_mut(id).keys[left_slot] = key;
+        }
+    }
+
+    /// Takes leaf `id` out of the leaf list.
+    fn unlink_leaf(&mut self, id: NodeId) {
+        let (prev, next) = (self.leaf(id).prev, self.leaf(id).next);
+        if prev != NIL {
+            self.leaf_mut(prev).next = next;
+        }
+        if next != NIL {
+            self.leaf_mut(next).prev = prev;
+        }
+    }
+
+    fn merge_leaves(&mut self, left: NodeId, right: NodeId) {
+        let r = self.leaf(right).clone();
+        let l = self.leaf_mut(left);
+        let at = usize::from(l.len);
+        l.recs[at..at + usize::from(r.len)].copy_from_slice(r.recs());
+        l.len += r.len;
+        l.next = r.next;
+        if r.next != NIL {
+            self.leaf_mut(r.next).prev = left;
+        }
+    }
+
+    fn merge_inners(&mut self, left: NodeId, right: NodeId) {
+        let r = self.inner(right).clone();
+        let n = usize::from(r.len);
+        let l = self.inner_mut(left);
+        let at = usize::from(l.len);
+        l.keys[at..at + n].copy_from_slice(&r.keys[..n]);
+        l.children[at..at + n].copy_from_slice(&r.children[..n]);
+        l.len += r.len;
+    }
+
+    /// Checks every invariant of the type; for tests.
+    #[cfg(test)]
+    pub(crate) fn check(&self) -> core::result::Result<(), &'static str> {
+        if self.height == 0 {
+            return match (self.root, self.count) {
+                (NIL, 0) => Ok(()),
+                _ => Err("empty tree with a root or records"),
+            };
+        }
+        let mut leaves = 0;
+        let mut count = 0;
+        self.check_node(self.root, self.height, None, &mut leaves, &mut count)?;
+        if count != self.count {
+            return Err("record count is wrong");
+        }
+        // The leaf list visits the same records, sorted.
+        let mut prev = NIL;
+        let mut id = self.find_leaf(0);
+        let mut last: Option<u64> = None;
+        let mut listed = 0;
+        while id != NIL {
+            let leaf = self.leaf(id);
+            if leaf.prev != prev {
+                return Err("broken prev link");
+            }
+            for r in leaf.recs() {
+                if last.is_some_and(|l| l >= r.offset) {
+                    return Err("records out of order");
+                }
+                last = Some(r.offset);
+            }
+            listed += 1;
+            prev = id;
+            id = leaf.next;
+        }
+        if listed != leaves {
+            return Err("leaf list misses leaves");
+        }
+        let mut free = 0;
+        let mut id = self.free_leaves;
+        while id != NIL {
+            if self.leaf(id).len != 0 {
+                return Err("free leaf list holds a live leaf");
+            }
+            id = self.leaf(id).next;
+            free += 1;
+        }
+        if free != self.nfree_leaves || leaves + free != self.leaves.len() {
+            return Err("leaf arena count is wrong");
+        }
+        let mut free = 0;
+        let mut id = self.free_inners;
+        while id != NIL {
+            if self.inner(id).len != 0 {
+                return Err("free inner list holds a live node");
+            }
+            id = self.inner(id).children[0];
+            free += 1;
+        }
+        if free != self.nfree_inners {
+            return Err("inner free count is wrong");
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    fn check_node(
+        &self,
+        id: NodeId,
+        level: u32,
+        key: Option<u64>,
+        leaves: &mut usize,
+        count: &mut usize,
+    ) -> core::result::Result<(), &'static str> {
+        if self.node_len(id, level) == 0 {
+            return Err("empty node");
+        }
+        if key.is_some_and(|k| k != self.first_key(id, level)) {
+            return Err("inner key is not the subtree's first offset");
+        }
+        if level == 1 {
+            *leaves += 1;
+            *count += usize::from(self.leaf(id).len);
+            return Ok(());
+        }
+        let inner = self.inner(id);
+        for i in 0..usize::from(inner.len) {
+            if i > 0 && inner.keys[i - 1] >= inner.keys[i] {
+                return Err("inner keys out of order");
+            }
+            self.check_node(inner.children[i], level - 1, Some(inner.keys[i]), leaves, count)?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes room in `arena` for `n` more nodes, counting its `nfree` free ones.
+fn reserve_nodes<T>(arena: &mut KVVec<T>, nfree: usize, n: usize) -> Result {
+    if n <= nfree {
+        return Ok(());
+    }
+    // Keep every index addressable by a `NodeId`.
+    if arena.len() + n >= NIL as usize {
+        return Err(ENOMEM);
+    }
+    arena.reserve(n - nfree, GFP_KERNEL)?;
+    Ok(())
+}
+
+/// Appends `node` to `arena`, where [`ExtentTree::reserve`] made room for
+/// it: with room, a push does not allocate and cannot fail.
+fn push_reserved<T>(arena: &mut KVVec<T>, node: T) -> NodeId {
+    let id = arena.len() as NodeId;
+    if arena.push(node, GFP_NOWAIT).is_err() {
+        pr_err!("extent tree: node pushed without a reservation\n");
+    }
+    id
+}
+
+/// Iterator over the records of an [`ExtentTree`] in offset order.
+pub(crate) struct Iter<'a> {
+    tree: &'a ExtentTree,
+    cursor: Option<Cursor>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a IomapIo;
+
+    fn next(&mut self) -> Option<&'a IomapIo> {
+        let c = self.cursor?;
+        self.cursor = self.tree.next_cursor(c);
+        Some(self.tree.at(c))
+    }
+}
