@@ -27,6 +27,9 @@ pub(crate) mod mapping;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/cache.rs"]
 pub(crate) mod cache;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/iomap_begin.rs"]
+pub(crate) mod iomap_begin;
 
 pub mod replay;
 

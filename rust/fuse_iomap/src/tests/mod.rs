@@ -6,4 +6,5 @@ mod abi;
 mod cache;
 mod connection;
 mod extent_tree;
+mod iomap_begin;
 mod mapping;
