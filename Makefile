@@ -57,7 +57,7 @@ host-test:
 	cd rust && RUSTFLAGS="-D warnings" cargo test
 
 selftests: $(BOOTSTRAP)
-	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
+	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR) OUTPUT=$(REPO)/$(SELFTESTS)
 
 check: $(BOOTSTRAP) host-test clippy selftests
 	$(REPO)/tools/vm/run.sh $(KDIR) check

@@ -5,7 +5,7 @@
 //! Each item names its C counterpart so that a reader can grep both worlds.
 //! The host tests and the selftests check that both agree.
 
-use kernel::ioctl::_IOR;
+use kernel::ioctl::{_IOR, _IOW, _IOWR};
 
 /// Name of the device node under `/dev` (`FUSE_IOMAP_DEV_NAME`).
 pub(crate) const DEV_NAME: &str = "fuse-iomap";
@@ -19,26 +19,8 @@ const IOC_MAGIC: u32 = 229;
 /// Read the ABI version as a `u32` (`FUSE_IOMAP_IOC_VERSION`).
 pub(crate) const IOC_VERSION: u32 = _IOR::<u32>(IOC_MAGIC, 0x80);
 
-// The fuse iomap wire ABI, as the additions to `include/uapi/linux/fuse.h`.
-
-/// `FUSE_IOMAP_CONFIG`.
-pub(crate) const FUSE_IOMAP_CONFIG: u32 = 4092;
-/// `FUSE_IOMAP_IOEND`.
-pub(crate) const FUSE_IOMAP_IOEND: u32 = 4093;
-/// `FUSE_IOMAP_BEGIN`.
-pub(crate) const FUSE_IOMAP_BEGIN: u32 = 4094;
-/// `FUSE_IOMAP_END`.
-pub(crate) const FUSE_IOMAP_END: u32 = 4095;
-
-/// `FUSE_IOMAP`: the `FUSE_INIT` flag of a connection that uses iomap.
-pub(crate) const FUSE_IOMAP_INIT_FLAG: u64 = 1 << 43;
-
-/// `FUSE_NOTIFY_IOMAP_DEV_INVAL`.
-pub(crate) const NOTIFY_IOMAP_DEV_INVAL: i32 = 99;
-/// `FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS`.
-pub(crate) const NOTIFY_IOMAP_UPSERT_MAPPINGS: i32 = 100;
-/// `FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS`.
-pub(crate) const NOTIFY_IOMAP_INVAL_MAPPINGS: i32 = 101;
+// The fuse iomap wire ABI, as the additions to `include/uapi/linux/fuse.h`;
+// only what the module uses so far is mirrored here, the header has it all.
 
 /// The type of a mapping (`FUSE_IOMAP_TYPE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,44 +75,25 @@ pub(crate) const NULL_ADDR: u64 = !0;
 
 /// `FUSE_IOMAP_F_*` bits a server may set: `NEW` through `WANT_IOMAP_END`.
 pub(crate) const MAPPING_FLAGS_FROM_SERVER: u16 = 0xff;
-/// `FUSE_IOMAP_F_SIZE_CHANGED`: kernel to server only.
-pub(crate) const MAPPING_F_SIZE_CHANGED: u16 = 1 << 8;
-/// `FUSE_IOMAP_F_STALE`: kernel to server only.
-pub(crate) const MAPPING_F_STALE: u16 = 1 << 9;
-
 /// `FUSE_IOMAP_OP_WRITE`.
 pub(crate) const OP_WRITE: u32 = 1 << 0;
 /// `FUSE_IOMAP_OP_ZERO`.
 pub(crate) const OP_ZERO: u32 = 1 << 1;
-/// `FUSE_IOMAP_OP_REPORT`.
-pub(crate) const OP_REPORT: u32 = 1 << 2;
-/// `FUSE_IOMAP_OP_FAULT`.
-pub(crate) const OP_FAULT: u32 = 1 << 3;
 /// `FUSE_IOMAP_OP_DIRECT`.
 pub(crate) const OP_DIRECT: u32 = 1 << 4;
 /// `FUSE_IOMAP_OP_NOWAIT`.
 pub(crate) const OP_NOWAIT: u32 = 1 << 5;
-/// `FUSE_IOMAP_OP_OVERWRITE_ONLY`.
-pub(crate) const OP_OVERWRITE_ONLY: u32 = 1 << 6;
 /// `FUSE_IOMAP_OP_UNSHARE`.
 pub(crate) const OP_UNSHARE: u32 = 1 << 7;
-/// `FUSE_IOMAP_OP_DAX`.
-pub(crate) const OP_DAX: u32 = 1 << 8;
 /// `FUSE_IOMAP_OP_ATOMIC`.
 pub(crate) const OP_ATOMIC: u32 = 1 << 9;
-/// `FUSE_IOMAP_OP_DONTCACHE`.
-pub(crate) const OP_DONTCACHE: u32 = 1 << 10;
 /// `FUSE_IOMAP_OP_SWAPFILE`.
 pub(crate) const OP_SWAPFILE: u32 = 1 << 30;
 /// `FUSE_IOMAP_OP_WRITEBACK`.
 pub(crate) const OP_WRITEBACK: u32 = 1 << 31;
 
-/// `FUSE_IOMAP_CONFIG_BLOCKSIZE`.
-pub(crate) const CONFIG_BLOCKSIZE: u64 = 1 << 2;
-/// `FUSE_IOMAP_CONFIG_MAXBYTES`.
-pub(crate) const CONFIG_MAXBYTES: u64 = 1 << 5;
-/// `FUSE_IOMAP_CONFIG_CACHE_MAXBYTES`.
-pub(crate) const CONFIG_CACHE_MAXBYTES: u64 = 1 << 6;
+/// Every `FUSE_IOMAP_OP_*` bit.
+pub(crate) const OP_ALL: u32 = 0x7ff | OP_SWAPFILE | OP_WRITEBACK;
 
 /// `FUSE_IOMAP_INVAL_TO_EOF`: an invalidation length reaching end of file.
 pub(crate) const INVAL_TO_EOF: u64 = !0;
@@ -172,40 +135,6 @@ pub(crate) struct IomapBeginOut {
     pub(crate) write: IomapIo,
 }
 
-/// `struct fuse_iomap_end_in`: the `FUSE_IOMAP_END` request.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct IomapEndIn {
-    pub(crate) opflags: u32,
-    pub(crate) reserved: u32,
-    pub(crate) attr_ino: u64,
-    pub(crate) pos: u64,
-    pub(crate) count: u64,
-    pub(crate) written: i64,
-    pub(crate) map: IomapIo,
-}
-
-/// `struct fuse_iomap_ioend_in`: the `FUSE_IOMAP_IOEND` request.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct IomapIoendIn {
-    pub(crate) flags: u32,
-    pub(crate) error: i32,
-    pub(crate) attr_ino: u64,
-    pub(crate) pos: u64,
-    pub(crate) new_addr: u64,
-    pub(crate) written: u64,
-    pub(crate) dev: u32,
-    pub(crate) pad: u32,
-}
-
-/// `struct fuse_iomap_ioend_out`: the `FUSE_IOMAP_IOEND` reply.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct IomapIoendOut {
-    pub(crate) newsize: u64,
-}
-
 /// `struct fuse_range`: a byte range of a file.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -234,26 +163,114 @@ pub(crate) struct IomapUpsertMappingsOut {
     pub(crate) write: IomapIo,
 }
 
-/// `struct fuse_iomap_config_in`: the `FUSE_IOMAP_CONFIG` reply.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct IomapConfigIn {
-    pub(crate) flags: u64,
-    pub(crate) maxbytes: i64,
-    pub(crate) cache_maxbytes: u32,
-    pub(crate) zero: u32,
-    pub(crate) padding: [u64; 5],
-}
-
 // The sizes of the header, for x86-64; the host tests also compare every
 // field offset with what a C compiler makes of the header.
 const _: () = assert!(core::mem::size_of::<IomapIo>() == 32);
 const _: () = assert!(core::mem::size_of::<IomapBeginIn>() == 32);
 const _: () = assert!(core::mem::size_of::<IomapBeginOut>() == 64);
-const _: () = assert!(core::mem::size_of::<IomapEndIn>() == 72);
-const _: () = assert!(core::mem::size_of::<IomapIoendIn>() == 48);
-const _: () = assert!(core::mem::size_of::<IomapIoendOut>() == 8);
 const _: () = assert!(core::mem::size_of::<Range>() == 16);
 const _: () = assert!(core::mem::size_of::<IomapInvalMappingsOut>() == 48);
 const _: () = assert!(core::mem::size_of::<IomapUpsertMappingsOut>() == 80);
-const _: () = assert!(core::mem::size_of::<IomapConfigIn>() == 64);
+
+/// `FUSE_IOMAP_FORK_READ`.
+pub(crate) const FORK_READ: u32 = 0;
+/// `FUSE_IOMAP_FORK_WRITE`.
+pub(crate) const FORK_WRITE: u32 = 1;
+/// `FUSE_IOMAP_LOOKUP_HIT`.
+pub(crate) const LOOKUP_HIT: u32 = 0;
+/// `FUSE_IOMAP_LOOKUP_MISS`.
+pub(crate) const LOOKUP_MISS: u32 = 1;
+/// `FUSE_IOMAP_LOOKUP_NOFORK`.
+pub(crate) const LOOKUP_NOFORK: u32 = 2;
+/// `FUSE_IOMAP_SOURCE_CACHE`.
+pub(crate) const SOURCE_CACHE: u32 = 0;
+/// `FUSE_IOMAP_SOURCE_BPF`.
+pub(crate) const SOURCE_BPF: u32 = 1;
+/// `FUSE_IOMAP_SOURCE_UPCALL`.
+pub(crate) const SOURCE_UPCALL: u32 = 2;
+
+/// `struct fuse_iomap_ioc_config`: what `FUSE_IOMAP_CONFIG` would set.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocConfig {
+    pub(crate) blocksize: u32,
+    pub(crate) cache_maxbytes: u32,
+    pub(crate) maxbytes: i64,
+}
+
+/// `struct fuse_iomap_ioc_device`: a device cookie and its size.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocDevice {
+    pub(crate) dev: u32,
+    pub(crate) reserved: u32,
+    pub(crate) size: u64,
+}
+
+/// `struct fuse_iomap_ioc_lookup`: a cache lookup and its answer.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocLookup {
+    pub(crate) nodeid: u64,
+    pub(crate) offset: u64,
+    pub(crate) fork: u32,
+    pub(crate) result: u32,
+    pub(crate) cookie: u64,
+    pub(crate) map: IomapIo,
+}
+
+/// `struct fuse_iomap_ioc_dump`: where to copy a fork's records.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocDump {
+    pub(crate) nodeid: u64,
+    pub(crate) fork: u32,
+    pub(crate) count: u32,
+    pub(crate) records: u64,
+}
+
+/// `struct fuse_iomap_ioc_begin`: an `iomap_begin` and its answer.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocBegin {
+    pub(crate) nodeid: u64,
+    pub(crate) r#in: IomapBeginIn,
+    pub(crate) out: IomapBeginOut,
+    pub(crate) cookie: u64,
+    pub(crate) source: u32,
+    pub(crate) retries: u32,
+}
+
+/// `struct fuse_iomap_ioc_valid`: an `iomap_valid` question.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocValid {
+    pub(crate) nodeid: u64,
+    pub(crate) cookie: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<IocConfig>() == 16);
+const _: () = assert!(core::mem::size_of::<IocBegin>() == 120);
+const _: () = assert!(core::mem::size_of::<IocValid>() == 16);
+const _: () = assert!(core::mem::size_of::<IocDevice>() == 16);
+const _: () = assert!(core::mem::size_of::<IocLookup>() == 64);
+const _: () = assert!(core::mem::size_of::<IocDump>() == 24);
+
+/// `FUSE_IOMAP_IOC_CONFIG`.
+pub(crate) const IOC_CONFIG: u32 = _IOW::<IocConfig>(IOC_MAGIC, 0x81);
+/// `FUSE_IOMAP_IOC_ADD_DEVICE`.
+pub(crate) const IOC_ADD_DEVICE: u32 = _IOW::<IocDevice>(IOC_MAGIC, 0x82);
+/// `FUSE_IOMAP_IOC_UPSERT`.
+pub(crate) const IOC_UPSERT: u32 = _IOW::<IomapUpsertMappingsOut>(IOC_MAGIC, 0x83);
+/// `FUSE_IOMAP_IOC_INVAL`.
+pub(crate) const IOC_INVAL: u32 = _IOW::<IomapInvalMappingsOut>(IOC_MAGIC, 0x84);
+/// `FUSE_IOMAP_IOC_LOOKUP`.
+pub(crate) const IOC_LOOKUP: u32 = _IOWR::<IocLookup>(IOC_MAGIC, 0x85);
+/// `FUSE_IOMAP_IOC_DUMP`.
+pub(crate) const IOC_DUMP: u32 = _IOWR::<IocDump>(IOC_MAGIC, 0x86);
+/// `FUSE_IOMAP_IOC_FORGET`.
+pub(crate) const IOC_FORGET: u32 = _IOW::<u64>(IOC_MAGIC, 0x87);
+/// `FUSE_IOMAP_IOC_BEGIN`.
+pub(crate) const IOC_BEGIN: u32 = _IOWR::<IocBegin>(IOC_MAGIC, 0x88);
+/// `FUSE_IOMAP_IOC_VALID`.
+pub(crate) const IOC_VALID: u32 = _IOW::<IocValid>(IOC_MAGIC, 0x89);

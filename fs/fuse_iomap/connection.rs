@@ -1,42 +1,193 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A connection: the state behind one open file of `/dev/fuse-iomap`, and the
-//! decoding of the ioctls issued on it.
+//! A connection: the state behind one open file of `/dev/fuse-iomap`.
+//!
+//! It holds what a server configured (geometry, cache limit, devices) and
+//! the connection's inodes by nodeid. Its mutex is held only to find or
+//! create an inode and to copy the configuration; an inode's cache is then
+//! worked on under the inode's own lock, so that inodes do not contend.
 
-use crate::abi;
-use kernel::prelude::*;
+use crate::abi::{IocConfig, IocDevice, IomapBeginIn, IomapBeginOut, IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, OP_ALL};
+use crate::cache::{CacheLimit, Fork, Lookup};
+use crate::devices::DeviceTable;
+use crate::errno::enotconn;
+use crate::inode::Inode;
+use crate::iomap_begin::{self, Answer, Resolver};
+use crate::mapping::Geometry;
+use kernel::{
+    current, new_mutex,
+    prelude::*,
+    rbtree::RBTree,
+    sync::{Arc, Mutex},
+};
 
-/// An ioctl of `include/uapi/linux/fuse_iomap.h`, decoded from its number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ioctl {
-    /// `FUSE_IOMAP_IOC_VERSION`: copy [`abi::ABI_VERSION`] out as a `u32`.
-    Version,
-}
+/// The most inodes one connection may hold.
+pub(crate) const MAX_INODES: usize = 4096;
 
-impl Ioctl {
-    /// Decodes an ioctl number; one this module does not know is `ENOTTY`,
-    /// as for every character device.
-    pub(crate) fn decode(cmd: u32) -> Result<Self> {
-        match cmd {
-            abi::IOC_VERSION => Ok(Self::Version),
-            _ => Err(ENOTTY),
-        }
-    }
+struct State {
+    geo: Geometry,
+    limit: CacheLimit,
+    devices: DeviceTable,
+    inodes: RBTree<u64, Arc<Inode>>,
+    ninodes: usize,
 }
 
 /// The state of one connection, created by `open` and dropped by `release`.
-pub(crate) struct Connection;
+#[pin_data]
+pub(crate) struct Connection {
+    #[pin]
+    state: Mutex<State>,
+}
 
 impl Connection {
-    /// Creates the state of a newly opened connection.
-    pub(crate) fn new() -> Self {
-        Self
+    /// A connection with the default geometry and cache limit, no devices
+    /// and no inodes.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            state <- new_mutex!(State {
+                geo: Geometry::DEFAULT,
+                limit: CacheLimit::DEFAULT,
+                devices: DeviceTable::new(),
+                inodes: RBTree::new(),
+                ninodes: 0,
+            }),
+        })
     }
 
-    /// The value an ioctl copies out to userspace.
-    pub(crate) fn ioctl(&self, cmd: Ioctl) -> u32 {
-        match cmd {
-            Ioctl::Version => abi::ABI_VERSION,
+    /// Sets the geometry and cache limit, as `FUSE_IOMAP_CONFIG` would:
+    /// `EINVAL` for a bad geometry, `EBUSY` once an inode exists.
+    pub(crate) fn config(&self, config: &IocConfig) -> Result {
+        let geo = Geometry::new(u64::from(config.blocksize), config.maxbytes)?;
+        let mut state = self.state.lock();
+        if state.ninodes != 0 {
+            return Err(EBUSY);
         }
+        state.geo = geo;
+        state.limit = CacheLimit::from_config(config.cache_maxbytes);
+        Ok(())
+    }
+
+    /// Registers a device cookie.
+    pub(crate) fn add_device(&self, dev: &IocDevice) -> Result {
+        if dev.reserved != 0 {
+            return Err(EINVAL);
+        }
+        self.state.lock().devices.add(dev.dev, dev.size)
+    }
+
+    /// The inode `nodeid`, if it exists.
+    fn inode(&self, nodeid: u64) -> Option<Arc<Inode>> {
+        self.state.lock().inodes.get(&nodeid).cloned()
+    }
+
+    /// Applies an upsert notification, creating its inode on first use;
+    /// `ENOSPC` past [`MAX_INODES`].
+    pub(crate) fn upsert(&self, msg: &IomapUpsertMappingsOut) -> Result {
+        let (inode, geo, devices) = {
+            let mut state = self.state.lock();
+            let inode = match state.inodes.get(&msg.nodeid) {
+                Some(inode) => inode.clone(),
+                None if state.ninodes >= MAX_INODES => return Err(ENOSPC),
+                None => {
+                    let inode = Arc::pin_init(Inode::new(state.limit), GFP_KERNEL)?;
+                    state.inodes.try_create_and_insert(msg.nodeid, inode.clone(), GFP_KERNEL)?;
+                    state.ninodes += 1;
+                    inode
+                }
+            };
+            (inode, state.geo, state.devices.clone())
+        };
+        inode.upsert(msg, &geo, &devices)
+    }
+
+    /// Applies an invalidation notification; nothing to do for an inode
+    /// that does not exist.
+    pub(crate) fn inval(&self, msg: &IomapInvalMappingsOut) -> Result {
+        let geo = self.state.lock().geo;
+        match self.inode(msg.nodeid) {
+            Some(inode) => inode.inval(msg, &geo),
+            None => Ok(()),
+        }
+    }
+
+    /// Looks `off` up in `fork` of inode `nodeid`; an inode that does not
+    /// exist has empty forks, the write fork never used.
+    pub(crate) fn lookup(&self, nodeid: u64, fork: Fork, off: u64) -> Lookup {
+        match (self.inode(nodeid), fork) {
+            (Some(inode), _) => inode.lookup(fork, off),
+            (None, Fork::Read) => Lookup::Miss,
+            (None, Fork::Write) => Lookup::NoFork,
+        }
+    }
+
+    /// Up to `max` records of `fork` of inode `nodeid`, and how many the
+    /// fork holds.
+    pub(crate) fn dump(&self, nodeid: u64, fork: Fork, max: usize) -> Result<(KVVec<IomapIo>, usize)> {
+        match self.inode(nodeid) {
+            Some(inode) => inode.dump(fork, max),
+            None => Ok((KVVec::new(), 0)),
+        }
+    }
+
+    /// `iomap_begin` for inode `nodeid`: `EINVAL` for unknown op flags.
+    pub(crate) fn iomap_begin(&self, nodeid: u64, req: &IomapBeginIn) -> Result<Answer> {
+        if req.opflags & !OP_ALL != 0 {
+            return Err(EINVAL);
+        }
+        let (geo, devices) = {
+            let state = self.state.lock();
+            (state.geo, state.devices.clone())
+        };
+        let mut resolver = ConnectionResolver {
+            inode: self.inode(nodeid),
+        };
+        iomap_begin::iomap_begin(req, &mut resolver, &geo, &devices)
+    }
+
+    /// `iomap_valid` for inode `nodeid`: a cookie of an inode that is gone
+    /// is valid only if it is 0.
+    pub(crate) fn valid(&self, nodeid: u64, cookie: u64) -> bool {
+        match self.inode(nodeid) {
+            Some(inode) => inode.valid(cookie),
+            None => cookie == 0,
+        }
+    }
+
+    /// Forgets inode `nodeid`; its cache is freed with the last reference.
+    /// `ENOENT` if there is no such inode.
+    pub(crate) fn forget(&self, nodeid: u64) -> Result {
+        let mut state = self.state.lock();
+        state.inodes.remove(&nodeid).ok_or(ENOENT)?;
+        state.ninodes -= 1;
+        Ok(())
+    }
+}
+
+/// What `iomap_begin` consults beyond an inode's cache. Until the device
+/// channel carries upcalls and BPF programs attach, there is no program
+/// (every answer falls back) and no server (an upcall fails).
+struct ConnectionResolver {
+    inode: Option<Arc<Inode>>,
+}
+
+impl Resolver for ConnectionResolver {
+    fn cached(&self, opflags: u32, pos: u64) -> Option<Answer> {
+        self.inode.as_ref()?.lookup_for_op(opflags, pos)
+    }
+
+    fn has_cache(&self) -> bool {
+        self.inode.is_some()
+    }
+
+    fn bpf(&mut self, _req: &IomapBeginIn) -> Result<Option<IomapBeginOut>> {
+        Ok(None)
+    }
+
+    fn upcall(&mut self, _req: &IomapBeginIn) -> Result<IomapBeginOut> {
+        Err(enotconn())
+    }
+
+    fn signal_pending(&self) -> bool {
+        current!().signal_pending()
     }
 }

@@ -3,15 +3,26 @@
 //! The Rust side of the device node: registration, and the file operations
 //! that `dev_glue.c` forwards here.
 //!
-//! Each open file owns one [`Connection`], boxed; the glue keeps the raw
-//! pointer in `file->private_data` between `open` and `release`.
+//! Each open file owns one pinned, boxed [`Connection`]; the glue keeps the
+//! raw pointer in `file->private_data` between `open` and `release`. Every
+//! ioctl argument is copied in whole before it is looked at, and answers are
+//! copied out after every lock is dropped.
 
-use crate::connection::{Connection, Ioctl};
+use crate::abi::{
+    self, IocBegin, IocConfig, IocDevice, IocDump, IocLookup, IocValid, IomapBeginIn, IomapBeginOut,
+    IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, MappingType, Range,
+};
+use crate::cache::{Fork, Lookup};
+use crate::iomap_begin::Source;
+use crate::connection::Connection;
+use crate::ioctl::Ioctl;
 use core::ffi::c_void;
 use kernel::{
     ffi::{c_int, c_long, c_uint, c_ulong},
+    ioctl::_IOC_SIZE,
     prelude::*,
-    uaccess::UserSlice,
+    types::{AsBytes, FromBytes},
+    uaccess::{UserSlice, UserSliceReader},
 };
 
 extern "C" {
@@ -19,6 +30,36 @@ extern "C" {
     fn fuse_iomap_glue_unregister();
     fn fuse_iomap_glue_minor() -> c_int;
 }
+
+// SAFETY (for each `FromBytes` and `AsBytes` below): the types are
+// `#[repr(C)]` structures of integers, arrays of integers and other such
+// structures, without padding (abi.rs checks their sizes); any bit pattern is
+// a valid value, and every byte is initialised.
+macro_rules! plain_data {
+    ($($t:ty),*) => {
+        $(
+            // SAFETY: See above.
+            unsafe impl FromBytes for $t {}
+            // SAFETY: See above.
+            unsafe impl AsBytes for $t {}
+        )*
+    };
+}
+
+plain_data!(
+    IomapIo,
+    IomapBeginIn,
+    IomapBeginOut,
+    Range,
+    IomapUpsertMappingsOut,
+    IomapInvalMappingsOut,
+    IocConfig,
+    IocDevice,
+    IocLookup,
+    IocDump,
+    IocBegin,
+    IocValid
+);
 
 /// The registered misc device; dropping it removes the device node.
 ///
@@ -55,45 +96,112 @@ impl Drop for Registration {
 /// `open`: creates the connection. Returns it as an opaque pointer, or an
 /// `ERR_PTR` when it cannot be allocated.
 #[no_mangle]
-pub extern "C" fn fuse_iomap_rs_open() -> *mut c_void {
-    match KBox::new(Connection::new(), GFP_KERNEL) {
-        Ok(conn) => KBox::into_raw(conn).cast(),
-        Err(_) => ENOMEM.to_ptr(),
+pub(crate) extern "C" fn fuse_iomap_rs_open() -> *mut c_void {
+    match KBox::pin_init(Connection::new(), GFP_KERNEL) {
+        // SAFETY: The connection is never moved out of its box: the raw
+        // pointer is only turned back into a pinned box, in release.
+        Ok(conn) => KBox::into_raw(unsafe { Pin::into_inner_unchecked(conn) }).cast(),
+        Err(e) => e.to_ptr(),
     }
 }
 
-/// `release`: drops the connection.
+/// `release`: drops the connection, and with it every inode and cache.
 ///
 /// # Safety
 ///
 /// `conn` was returned by [`fuse_iomap_rs_open`] and is not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn fuse_iomap_rs_release(conn: *mut c_void) {
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_release(conn: *mut c_void) {
     // SAFETY: By the safety requirements, `conn` came from `KBox::into_raw`
-    // in `fuse_iomap_rs_open` and ownership returns here exactly once.
-    drop(unsafe { KBox::from_raw(conn.cast::<Connection>()) });
+    // of a pinned box in `fuse_iomap_rs_open`, and ownership returns here
+    // exactly once; it is dropped in place, still pinned.
+    drop(unsafe { Pin::new_unchecked(KBox::from_raw(conn.cast::<Connection>())) });
 }
 
-/// `unlocked_ioctl`: decodes `cmd` and copies the answer to the user pointer
+/// `unlocked_ioctl`: decodes `cmd` and runs it with the user memory at
 /// `arg`.
 ///
 /// # Safety
 ///
 /// `conn` was returned by [`fuse_iomap_rs_open`] and not yet released.
 #[no_mangle]
-pub unsafe extern "C" fn fuse_iomap_rs_ioctl(conn: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_ioctl(conn: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
     // SAFETY: By the safety requirements, `conn` points to a live
     // `Connection`; the VFS keeps the file, and so the connection, alive for
     // the whole call.
     let conn = unsafe { &*conn.cast::<Connection>() };
-    let result = Ioctl::decode(cmd).and_then(|cmd| {
-        let value = conn.ioctl(cmd);
-        UserSlice::new(arg as usize, core::mem::size_of_val(&value))
-            .writer()
-            .write(&value)
-    });
-    match result {
-        Ok(()) => 0,
+    match ioctl(conn, cmd, arg) {
+        Ok(ret) => ret,
         Err(e) => e.to_errno() as c_long,
     }
+}
+
+fn fork(raw: u32) -> Result<Fork> {
+    match raw {
+        abi::FORK_READ => Ok(Fork::Read),
+        abi::FORK_WRITE => Ok(Fork::Write),
+        _ => Err(EINVAL),
+    }
+}
+
+fn read<T: FromBytes>(reader: &mut UserSliceReader) -> Result<T> {
+    reader.read::<T>()
+}
+
+fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
+    let ioctl = Ioctl::decode(cmd)?;
+    let (mut reader, mut writer) = UserSlice::new(arg, _IOC_SIZE(cmd)).reader_writer();
+    match ioctl {
+        Ioctl::Valid => {
+            let req: IocValid = read(&mut reader)?;
+            return Ok(c_long::from(conn.valid(req.nodeid, req.cookie)));
+        }
+        Ioctl::Version => writer.write(&abi::ABI_VERSION),
+        Ioctl::Config => conn.config(&read(&mut reader)?),
+        Ioctl::AddDevice => conn.add_device(&read(&mut reader)?),
+        Ioctl::Upsert => conn.upsert(&read(&mut reader)?),
+        Ioctl::Inval => conn.inval(&read(&mut reader)?),
+        Ioctl::Forget => conn.forget(read(&mut reader)?),
+        Ioctl::Lookup => {
+            let mut req: IocLookup = read(&mut reader)?;
+            (req.result, req.cookie, req.map) = match conn.lookup(req.nodeid, fork(req.fork)?, req.offset) {
+                Lookup::Hit(map, cookie) => (abi::LOOKUP_HIT, cookie, map),
+                Lookup::Miss => (abi::LOOKUP_MISS, 0, IomapIo::default()),
+                Lookup::NoFork => (abi::LOOKUP_NOFORK, 0, IomapIo::default()),
+            };
+            writer.write(&req)
+        }
+        Ioctl::Dump => {
+            let mut req: IocDump = read(&mut reader)?;
+            let room = req.count as usize;
+            let (records, total) = conn.dump(req.nodeid, fork(req.fork)?, room)?;
+            let size = room.checked_mul(core::mem::size_of::<IomapIo>()).ok_or(EINVAL)?;
+            let mut out = UserSlice::new(req.records as usize, size).writer();
+            for rec in records.iter() {
+                out.write(rec)?;
+            }
+            // A fork holds at most 65536 records.
+            req.count = u32::try_from(total).unwrap_or(u32::MAX);
+            writer.write(&req)
+        }
+        Ioctl::Begin => {
+            let mut req: IocBegin = read(&mut reader)?;
+            let answer = conn.iomap_begin(req.nodeid, &req.r#in)?;
+            let nocache = IomapIo {
+                r#type: MappingType::NoCache as u16,
+                ..IomapIo::default()
+            };
+            req.out.read = answer.read;
+            req.out.write = answer.write.unwrap_or(nocache);
+            req.cookie = answer.cookie;
+            req.retries = answer.retries;
+            req.source = match answer.source {
+                Source::Cache => abi::SOURCE_CACHE,
+                Source::Bpf => abi::SOURCE_BPF,
+                Source::Upcall => abi::SOURCE_UPCALL,
+            };
+            writer.write(&req)
+        }
+    }?;
+    Ok(0)
 }

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The device node /dev/fuse-iomap.
+ * The device node /dev/fuse-iomap, and kernel APIs the 6.12 kernel crate
+ * does not wrap.
  *
  * The 6.12 kernel crate has no miscdevice abstraction, so the misc device and
  * its file_operations are declared here. Each operation only forwards to its
  * Rust counterpart in dev.rs, which owns the connection stored in
- * file->private_data.
+ * file->private_data. fuse_iomap_init_rwsem() gives rwsem.rs a semaphore with
+ * its own lockdep class, which init_rwsem() declares at its call site.
  */
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/rwsem.h>
 #include <uapi/linux/fuse_iomap.h>
 
 #include "glue.h"
@@ -67,4 +70,9 @@ void fuse_iomap_glue_unregister(void)
 int fuse_iomap_glue_minor(void)
 {
 	return fuse_iomap_miscdev.minor;
+}
+
+void fuse_iomap_init_rwsem(struct rw_semaphore *sem)
+{
+	init_rwsem(sem);
 }

@@ -84,7 +84,7 @@ impl Leaf {
 
     /// Index of the last record whose offset is at most `off`.
     fn find_le(&self, off: u64) -> Option<usize> {
-        self.recs().iter().rposition(|r| r.offset <= off)
+        self.recs().partition_point(|r| r.offset <= off).checked_sub(1)
     }
 
     fn insert_at(&mut self, pos: usize, rec: IomapIo) {
@@ -116,9 +116,8 @@ impl Inner {
     /// `off`, or the first child when `off` is below every key.
     fn find_child(&self, off: u64) -> usize {
         self.keys[..usize::from(self.len)]
-            .iter()
-            .rposition(|&k| k <= off)
-            .unwrap_or(0)
+            .partition_point(|&k| k <= off)
+            .saturating_sub(1)
     }
 
     fn insert_at(&mut self, pos: usize, key: u64, child: NodeId) {
@@ -192,6 +191,7 @@ impl ExtentTree {
 
     /// The bytes of nodes in use, leaves and inner nodes; the arenas also
     /// keep freed nodes for reuse.
+    #[cfg(test)]
     pub(crate) fn node_bytes(&self) -> usize {
         (self.leaves.len() - self.nfree_leaves) * core::mem::size_of::<Leaf>()
             + (self.inners.len() - self.nfree_inners) * core::mem::size_of::<Inner>()
@@ -344,11 +344,6 @@ impl ExtentTree {
     pub(crate) fn lookup(&self, off: u64) -> Option<&IomapIo> {
         let rec = self.at(self.cursor_le(off)?);
         (off - rec.offset < rec.length).then_some(rec)
-    }
-
-    /// The last record that starts at or before `off`.
-    pub(crate) fn le(&self, off: u64) -> Option<&IomapIo> {
-        Some(self.at(self.cursor_le(off)?))
     }
 
     /// The last record that starts before `off`.

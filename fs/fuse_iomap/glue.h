@@ -19,4 +19,8 @@ int fuse_iomap_glue_register(void);
 void fuse_iomap_glue_unregister(void);
 int fuse_iomap_glue_minor(void);
 
+/* dev_glue.c: kernel APIs the 6.12 kernel crate does not wrap. */
+struct rw_semaphore;
+void fuse_iomap_init_rwsem(struct rw_semaphore *sem);
+
 #endif /* _FUSE_IOMAP_GLUE_H */

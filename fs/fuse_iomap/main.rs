@@ -5,7 +5,11 @@
 //! Supported features:
 //!
 //! - the device node `/dev/fuse-iomap`, one connection per open file;
-//! - `FUSE_IOMAP_IOC_VERSION`, the ABI version of `include/uapi/linux/fuse_iomap.h`.
+//! - `FUSE_IOMAP_IOC_VERSION`, the ABI version of `include/uapi/linux/fuse_iomap.h`;
+//! - per-inode iomap mapping caches (read and write forks of extent B+trees,
+//!   validity cookies, a size limit), driven by ioctls that stand in for a
+//!   server's `FUSE_IOMAP_CONFIG`, backing devices and upsert/invalidate
+//!   notifications.
 //!
 //! The module file holds the module and its registration only; each concept
 //! lives in a file named after it. The files that hold logic (see
@@ -15,8 +19,18 @@
 use kernel::prelude::*;
 
 mod abi;
+mod cache;
 mod connection;
 mod dev;
+mod devices;
+mod errno;
+mod extent_tree;
+mod inode;
+mod iomap_begin;
+mod ioctl;
+mod mapping;
+mod notify;
+mod rwsem;
 
 module! {
     type: FuseIomapModule,

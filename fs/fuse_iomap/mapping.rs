@@ -9,10 +9,8 @@
 //! the log, and it never reaches the cache or the I/O path.
 
 use crate::abi::{IomapIo, MappingType, DEV_NULL, MAPPING_FLAGS_FROM_SERVER, NULL_ADDR};
+use crate::errno::efscorrupted;
 use kernel::prelude::*;
-
-/// `EFSCORRUPTED`, the kernel's alias of `EUCLEAN`.
-pub(crate) const EFSCORRUPTED: Error = EUCLEAN;
 
 /// Where a mapping came from; decides the error code of a rejection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +27,7 @@ impl Origin {
     /// The error code of a mapping rejected from this origin.
     pub(crate) fn error(self) -> Error {
         match self {
-            Self::Reply => EFSCORRUPTED,
+            Self::Reply => efscorrupted(),
             Self::Notification | Self::Bpf => EINVAL,
         }
     }

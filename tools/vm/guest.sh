@@ -3,16 +3,17 @@
 #
 # The guest side of tools/vm/run.sh; runs inside the VM as root:
 #
-#   guest.sh MODE OUT KDIR
+#   guest.sh MODE OUT
 #
 # Loads the module, runs MODE's workload, unloads the module, then leaves in
 # OUT (the host's read-write directory) what the host judges: guest.log,
-# tap.txt (check), dmesg.txt, kmemleak.txt and status.
+# tap.txt (check), dmesg.txt, kmemleak.txt and status. For check, the host
+# staged the installed selftests, their list and kselftest's runner in
+# OUT/selftests.
 set -uo pipefail
 
 mode=$1
 out=$2
-kdir=$3
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ko=$repo/fs/fuse_iomap/fuse_iomap.ko
 kmemleak=/sys/kernel/debug/kmemleak
@@ -38,8 +39,16 @@ say "loading $ko"
 if insmod "$ko"; then
 	case "$mode" in
 	check)
-		make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" run_tests |
-			tee "$out/tap.txt"
+		# What run_kselftest.sh does for one collection.
+		(
+			# runner.sh reads unset variables.
+			set +u
+			BASE_DIR=$out/selftests
+			cd "$BASE_DIR/fuse_iomap" || exit 1
+			# shellcheck source=/dev/null
+			. "$BASE_DIR/kselftest/runner.sh"
+			run_many $(sed -n 's/^fuse_iomap://p' "$BASE_DIR/tests.list")
+		) | tee "$out/tap.txt"
 		;;
 	demo)
 		say "the module registered:"

@@ -47,11 +47,20 @@ kvm_works() {
 }
 
 out=$(mktemp -d /tmp/fuse-iomap-vm.XXXXXX)
+# The guest sees the repository and $out, not the kernel tree (virtme-ng
+# hides /var/cache): stage the installed selftests and kselftest's runner.
+if [ "$mode" = check ]; then
+	make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
+		INSTALL_PATH="$out/selftests/fuse_iomap" install
+	make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
+		COLLECTION=fuse_iomap emit_tests >"$out/selftests/tests.list"
+	cp -r "$kdir/tools/testing/selftests/kselftest" "$out/selftests/"
+fi
 vng_args=(--run "$kdir" --disable-microvm --force-9p --verbose
 	--memory 2G --cpus 2 --rwdir "$out"
 	# An emulated persistent-memory region: 256 MiB at 1 GiB is /dev/pmem0.
 	--append "memmap=256M!1G"
-	--exec "$repo/tools/vm/guest.sh $mode $out $kdir")
+	--exec "$repo/tools/vm/guest.sh $mode $out")
 if kvm_works; then
 	step "booting $bzimage with KVM"
 else

@@ -33,6 +33,7 @@
 /* Read the ABI version (a __u32) of the loaded module. */
 #define FUSE_IOMAP_IOC_VERSION		_IOR(FUSE_IOMAP_IOC_MAGIC, 0x80, __u32)
 
+
 /*
  * The fuse iomap wire ABI: the additions to include/uapi/linux/fuse.h of the
  * "fuse: allow servers to use iomap" and "fuse: cache iomap mappings" series,
@@ -203,5 +204,90 @@ struct fuse_iomap_config_in {
 	__u32 zero;
 	__u64 padding[5];
 };
+
+/*
+ * The mapping cache of a connection's inodes, driven directly: until the
+ * device channel carries FUSE_IOMAP_CONFIG, backing devices and
+ * notifications, these ioctls play the server's part, with the same
+ * structures and the same checks. An inode is named by its nodeid and gets
+ * its cache on its first upsert; all inodes are freed when the connection
+ * is closed, or one by one with FUSE_IOMAP_IOC_FORGET.
+ */
+
+/* FUSE_IOMAP_IOC_CONFIG: what FUSE_IOMAP_CONFIG would set. */
+struct fuse_iomap_ioc_config {
+	__u32 blocksize;	/* a power of two, 512 .. 2^30 */
+	__u32 cache_maxbytes;	/* per fork; 0 = default (256 KiB) */
+	__s64 maxbytes;		/* > 0 */
+};
+
+/* FUSE_IOMAP_IOC_ADD_DEVICE: register a device cookie and its size. */
+struct fuse_iomap_ioc_device {
+	__u32 dev;		/* != FUSE_IOMAP_DEV_NULL */
+	__u32 reserved;		/* 0 */
+	__u64 size;		/* bytes */
+};
+
+/* Forks and lookup results of FUSE_IOMAP_IOC_LOOKUP and _DUMP. */
+#define FUSE_IOMAP_FORK_READ		0
+#define FUSE_IOMAP_FORK_WRITE		1
+#define FUSE_IOMAP_LOOKUP_HIT		0
+#define FUSE_IOMAP_LOOKUP_MISS		1
+#define FUSE_IOMAP_LOOKUP_NOFORK	2
+
+/* FUSE_IOMAP_IOC_LOOKUP: the cached record that contains offset. */
+struct fuse_iomap_ioc_lookup {
+	__u64 nodeid;		/* in */
+	__u64 offset;		/* in */
+	__u32 fork;		/* in: FUSE_IOMAP_FORK_* */
+	__u32 result;		/* out: FUSE_IOMAP_LOOKUP_* */
+	__u64 cookie;		/* out: validity cookie of a hit */
+	struct fuse_iomap_io map; /* out: the record of a hit */
+};
+
+/* FUSE_IOMAP_IOC_DUMP: the records of a fork, in offset order. */
+struct fuse_iomap_ioc_dump {
+	__u64 nodeid;		/* in */
+	__u32 fork;		/* in: FUSE_IOMAP_FORK_* */
+	__u32 count;		/* in: room at records; out: records in the fork */
+	__u64 records;		/* in: user pointer to struct fuse_iomap_io[count] */
+};
+
+/* Where a FUSE_IOMAP_IOC_BEGIN answer came from. */
+#define FUSE_IOMAP_SOURCE_CACHE		0
+#define FUSE_IOMAP_SOURCE_BPF		1
+#define FUSE_IOMAP_SOURCE_UPCALL	2
+
+/*
+ * FUSE_IOMAP_IOC_BEGIN: what iomap_begin would get for an operation: from
+ * the cache, else the BPF program, else a FUSE_IOMAP_BEGIN upcall (until a
+ * server is connected, the upcall fails with ENOTCONN).
+ */
+struct fuse_iomap_ioc_begin {
+	__u64 nodeid;			/* in */
+	struct fuse_iomap_begin_in in;	/* in: opflags, pos, count */
+	struct fuse_iomap_begin_out out;/* out; write.type NOCACHE: writes use read */
+	__u64 cookie;			/* out: for FUSE_IOMAP_IOC_VALID */
+	__u32 source;			/* out: FUSE_IOMAP_SOURCE_* */
+	__u32 retries;			/* out: RETRY_CACHE answers it took */
+};
+
+/* FUSE_IOMAP_IOC_VALID: iomap_valid(); returns 1 if the cookie is valid. */
+struct fuse_iomap_ioc_valid {
+	__u64 nodeid;
+	__u64 cookie;
+};
+
+#define FUSE_IOMAP_IOC_CONFIG		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x81, struct fuse_iomap_ioc_config)
+#define FUSE_IOMAP_IOC_ADD_DEVICE	_IOW(FUSE_IOMAP_IOC_MAGIC, 0x82, struct fuse_iomap_ioc_device)
+/* As FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS and _INVAL_MAPPINGS. */
+#define FUSE_IOMAP_IOC_UPSERT		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x83, struct fuse_iomap_upsert_mappings_out)
+#define FUSE_IOMAP_IOC_INVAL		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x84, struct fuse_iomap_inval_mappings_out)
+#define FUSE_IOMAP_IOC_LOOKUP		_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x85, struct fuse_iomap_ioc_lookup)
+#define FUSE_IOMAP_IOC_DUMP		_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x86, struct fuse_iomap_ioc_dump)
+/* Free the inode (a __u64 nodeid) and its cache. */
+#define FUSE_IOMAP_IOC_FORGET		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x87, __u64)
+#define FUSE_IOMAP_IOC_BEGIN		_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x88, struct fuse_iomap_ioc_begin)
+#define FUSE_IOMAP_IOC_VALID		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x89, struct fuse_iomap_ioc_valid)
 
 #endif /* _UAPI_LINUX_FUSE_IOMAP_H */

@@ -3,10 +3,12 @@
 //! The logic files of `fs/fuse_iomap/`, compiled unchanged on the host.
 //!
 //! Only files that talk to the kernel through the `kernel` crate subset of
-//! `rust/kernel` are listed here; the crate root (`main.rs`) and the glue to C
-//! (`dev.rs`) are kernel-only. The tests live beside, in `src/tests/`.
+//! `rust/kernel` are listed here; the crate root (`main.rs`), the objects
+//! that hold kernel locks (`connection.rs`, `inode.rs`, `rwsem.rs`) and the
+//! glue to C (`dev.rs`) are kernel-only. The tests live beside, in `src/tests/`.
 //!
-//! [`replay`] is host-only: the trace runner behind `tools/fuse_iomap/cache.rs`.
+//! [`replay`] (the trace runner behind `tools/fuse_iomap/cache.rs`) and
+//! [`bench`] (the benchmarks' access to the cache) are host-only.
 //!
 //! Items that only the kernel-only files use look dead to a plain build of
 //! this crate, so dead-code warnings are kept for the test build alone: there
@@ -16,11 +18,20 @@
 #[path = "../../../fs/fuse_iomap/abi.rs"]
 pub(crate) mod abi;
 #[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../fs/fuse_iomap/connection.rs"]
-pub(crate) mod connection;
+#[path = "../../../fs/fuse_iomap/ioctl.rs"]
+pub(crate) mod ioctl;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/devices.rs"]
+pub(crate) mod devices;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/notify.rs"]
+pub(crate) mod notify;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/extent_tree.rs"]
 pub(crate) mod extent_tree;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/errno.rs"]
+pub(crate) mod errno;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/mapping.rs"]
 pub(crate) mod mapping;
@@ -31,6 +42,7 @@ pub(crate) mod cache;
 #[path = "../../../fs/fuse_iomap/iomap_begin.rs"]
 pub(crate) mod iomap_begin;
 
+pub mod bench;
 pub mod replay;
 
 #[cfg(test)]

@@ -15,10 +15,11 @@
 //! dump <read|write>
 //! ```
 
-use crate::abi::{IomapIo, MappingType, INVAL_TO_EOF, NULL_ADDR};
+use crate::abi::{IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, MappingType, Range, INVAL_TO_EOF, NULL_ADDR};
 use crate::cache::{CacheLimit, Fork, Forks, Lookup, Seq};
-use crate::mapping::{validate, Devices, Geometry, Origin, Slot};
-use std::collections::BTreeMap;
+use crate::devices::DeviceTable;
+use crate::mapping::Geometry;
+use crate::notify;
 use std::fmt;
 use std::io::{self, Write};
 
@@ -68,14 +69,6 @@ fn type_name(raw: u16) -> &'static str {
         .iter()
         .find(|(_, t)| *t as u16 == raw)
         .map_or("?", |(name, _)| name)
-}
-
-struct DeviceTable(BTreeMap<u32, u64>);
-
-impl Devices for DeviceTable {
-    fn size(&self, dev: u32) -> Option<u64> {
-        self.0.get(&dev).copied()
-    }
 }
 
 /// The state of a replay: one inode's cache and the connection around it.
@@ -129,7 +122,7 @@ impl Replay {
     fn new() -> Self {
         Self {
             geo: Geometry::DEFAULT,
-            devices: DeviceTable(BTreeMap::new()),
+            devices: DeviceTable::new(),
             forks: Forks::new(CacheLimit::DEFAULT),
             seq: Seq::new(),
             configured: false,
@@ -169,13 +162,9 @@ impl Replay {
     fn device(&mut self, words: &[&str]) -> Result<(), String> {
         let [dev, size] = args(words, "device <dev> <size_bytes>")?;
         let dev: u32 = small(dev, "device cookie")?;
-        if dev == 0 {
-            return Err("device cookie 0 is FUSE_IOMAP_DEV_NULL".into());
-        }
-        if self.devices.0.insert(dev, number(size)?).is_some() {
-            return Err(format!("device {dev} registered twice"));
-        }
-        Ok(())
+        self.devices
+            .add(dev, number(size)?)
+            .map_err(|e| format!("device {dev} cannot be registered: {}", errname(e)))
     }
 
     fn upsert(&mut self, out: &mut impl Write, words: &[&str]) -> Result<io::Result<()>, String> {
@@ -197,14 +186,20 @@ impl Replay {
             flags: small(flags, "flags")?,
             dev: small(dev, "device cookie")?,
         };
-        let slot = match fork {
-            Fork::Read => Slot::Read,
-            Fork::Write => Slot::Write,
+        let nocache = IomapIo {
+            r#type: MappingType::NoCache as u16,
+            ..IomapIo::default()
         };
-        let result = match validate(&map, slot, Origin::Notification, &self.geo, &self.devices) {
-            Ok(_) => self.forks.upsert(&self.seq, fork, &map),
-            Err(_) => Err(Origin::Notification.error()),
+        let (read, write) = match fork {
+            Fork::Read => (map, nocache),
+            Fork::Write => (nocache, map),
         };
+        let msg = IomapUpsertMappingsOut {
+            read,
+            write,
+            ..Default::default()
+        };
+        let result = notify::upsert_mappings(&mut self.forks, &self.seq, &msg, &self.geo, &self.devices);
         Ok(match result {
             Ok(()) => Ok(()),
             Err(e) => writeln!(out, "ERR {}", errname(e)),
@@ -213,22 +208,22 @@ impl Replay {
 
     fn inval(&mut self, out: &mut impl Write, words: &[&str]) -> Result<io::Result<()>, String> {
         let [f, offset, length] = args(words, "inval <read|write|both> <offset> <length|eof>")?;
-        let forks: &[Fork] = match f {
-            "read" => &[Fork::Read],
-            "write" => &[Fork::Write],
-            "both" => &[Fork::Read, Fork::Write],
-            _ => return Err(format!("fork '{f}' is not read, write or both")),
-        };
         let offset = number(offset)?;
         let length = if length == "eof" { INVAL_TO_EOF } else { number(length)? };
-        let mut result = check_inval_range(&self.geo, offset, length);
-        for &fork in forks {
-            if result.is_err() {
-                break;
-            }
-            result = self.forks.invalidate(&self.seq, fork, &self.geo, offset, length);
-        }
-        Ok(match result {
+        let range = Range { offset, length };
+        let none = Range::default();
+        let (read, write) = match f {
+            "read" => (range, none),
+            "write" => (none, range),
+            "both" => (range, range),
+            _ => return Err(format!("fork '{f}' is not read, write or both")),
+        };
+        let msg = IomapInvalMappingsOut {
+            read,
+            write,
+            ..Default::default()
+        };
+        Ok(match notify::inval_mappings(&mut self.forks, &self.seq, &msg, &self.geo) {
             Ok(()) => Ok(()),
             Err(e) => writeln!(out, "ERR {}", errname(e)),
         })
@@ -277,18 +272,6 @@ impl Replay {
             _ => Err(format!("unknown command '{cmd}'")),
         }
     }
-}
-
-/// An invalidation range a notification may carry: `EINVAL` if it starts at
-/// or past maxbytes, or if its end overflows without being "to EOF".
-fn check_inval_range(geo: &Geometry, offset: u64, length: u64) -> kernel::error::Result {
-    if length == 0 {
-        return Ok(());
-    }
-    if offset >= geo.maxbytes || (length != INVAL_TO_EOF && offset.checked_add(length).is_none()) {
-        return Err(kernel::error::code::EINVAL);
-    }
-    Ok(())
 }
 
 /// Replays `trace`, writing one line per answer to `out`. Stops at the

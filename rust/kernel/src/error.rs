@@ -18,22 +18,13 @@ pub type Result<T = (), E = Error> = core::result::Result<T, E>;
 
 macro_rules! declare_errors {
     ($($name:ident = $errno:literal,)*) => {
-        /// The error codes, named as in C.
+        /// The error codes the 6.12 kernel crate declares (a subset), named
+        /// as in C.
         pub mod code {
             $(
                 #[doc = concat!("`", stringify!($name), "`")]
                 pub const $name: super::Error = super::Error::from_const($errno);
             )*
-        }
-
-        impl Error {
-            /// The C name of the error (`"EINVAL"`), if it is one of [`code`].
-            pub fn name(&self) -> Option<&'static str> {
-                match -self.0.get() {
-                    $($errno => Some(stringify!($name)),)*
-                    _ => None,
-                }
-            }
         }
     };
 }
@@ -46,15 +37,48 @@ declare_errors! {
     EBADF = 9,
     EAGAIN = 11,
     ENOMEM = 12,
+    EACCES = 13,
     EFAULT = 14,
     EBUSY = 16,
+    EEXIST = 17,
+    ENODEV = 19,
     EINVAL = 22,
     ENOTTY = 25,
+    ENOSPC = 28,
     ERANGE = 34,
-    ENOTCONN = 107,
-    EOPNOTSUPP = 95,
-    EUCLEAN = 117,
-    EHWPOISON = 133,
+}
+
+/// Names of the errnos the module returns, for `errname()`.
+const NAMES: [(i32, &str); 21] = [
+    (1, "EPERM"),
+    (2, "ENOENT"),
+    (4, "EINTR"),
+    (5, "EIO"),
+    (9, "EBADF"),
+    (11, "EAGAIN"),
+    (12, "ENOMEM"),
+    (13, "EACCES"),
+    (14, "EFAULT"),
+    (16, "EBUSY"),
+    (17, "EEXIST"),
+    (19, "ENODEV"),
+    (22, "EINVAL"),
+    (25, "ENOTTY"),
+    (28, "ENOSPC"),
+    (34, "ERANGE"),
+    (75, "EOVERFLOW"),
+    (95, "EOPNOTSUPP"),
+    (107, "ENOTCONN"),
+    (117, "EUCLEAN"),
+    (133, "EHWPOISON"),
+];
+
+impl Error {
+    /// The C name of the error (`"EINVAL"`), as the kernel's `errname()`.
+    pub fn name(&self) -> Option<&'static str> {
+        let errno = -self.0.get();
+        NAMES.iter().find(|(e, _)| *e == errno).map(|(_, n)| *n)
+    }
 }
 
 impl Error {

@@ -69,42 +69,47 @@ fn constants_match_the_header() {
     let ops = [
         ("WRITE", abi::OP_WRITE),
         ("ZERO", abi::OP_ZERO),
-        ("REPORT", abi::OP_REPORT),
-        ("FAULT", abi::OP_FAULT),
         ("DIRECT", abi::OP_DIRECT),
         ("NOWAIT", abi::OP_NOWAIT),
-        ("OVERWRITE_ONLY", abi::OP_OVERWRITE_ONLY),
         ("UNSHARE", abi::OP_UNSHARE),
-        ("DAX", abi::OP_DAX),
         ("ATOMIC", abi::OP_ATOMIC),
-        ("DONTCACHE", abi::OP_DONTCACHE),
         ("SWAPFILE", abi::OP_SWAPFILE),
         ("WRITEBACK", abi::OP_WRITEBACK),
     ];
     rust.extend(ops.iter().map(|(n, v)| (format!("FUSE_IOMAP_OP_{n}"), u64::from(*v))));
+    let all_ops = "FUSE_IOMAP_OP_WRITE | FUSE_IOMAP_OP_ZERO | FUSE_IOMAP_OP_REPORT | \
+        FUSE_IOMAP_OP_FAULT | FUSE_IOMAP_OP_DIRECT | FUSE_IOMAP_OP_NOWAIT | \
+        FUSE_IOMAP_OP_OVERWRITE_ONLY | FUSE_IOMAP_OP_UNSHARE | FUSE_IOMAP_OP_DAX | \
+        FUSE_IOMAP_OP_ATOMIC | FUSE_IOMAP_OP_DONTCACHE | FUSE_IOMAP_OP_SWAPFILE | \
+        FUSE_IOMAP_OP_WRITEBACK";
     let server_flags = "FUSE_IOMAP_F_NEW | FUSE_IOMAP_F_DIRTY | FUSE_IOMAP_F_SHARED | \
         FUSE_IOMAP_F_MERGED | FUSE_IOMAP_F_BOUNDARY | FUSE_IOMAP_F_ANON_WRITE | \
         FUSE_IOMAP_F_ATOMIC_BIO | FUSE_IOMAP_F_WANT_IOMAP_END";
     for (name, value) in [
         ("FUSE_IOMAP_ABI_VERSION", u64::from(abi::ABI_VERSION)),
         ("FUSE_IOMAP_IOC_VERSION", u64::from(abi::IOC_VERSION)),
-        ("FUSE_IOMAP_CONFIG", u64::from(abi::FUSE_IOMAP_CONFIG)),
-        ("FUSE_IOMAP_IOEND", u64::from(abi::FUSE_IOMAP_IOEND)),
-        ("FUSE_IOMAP_BEGIN", u64::from(abi::FUSE_IOMAP_BEGIN)),
-        ("FUSE_IOMAP_END", u64::from(abi::FUSE_IOMAP_END)),
-        ("FUSE_IOMAP", abi::FUSE_IOMAP_INIT_FLAG),
-        ("FUSE_NOTIFY_IOMAP_DEV_INVAL", abi::NOTIFY_IOMAP_DEV_INVAL as u64),
-        ("FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS", abi::NOTIFY_IOMAP_UPSERT_MAPPINGS as u64),
-        ("FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS", abi::NOTIFY_IOMAP_INVAL_MAPPINGS as u64),
         ("FUSE_IOMAP_DEV_NULL", u64::from(abi::DEV_NULL)),
         ("FUSE_IOMAP_NULL_ADDR", abi::NULL_ADDR),
         (server_flags, u64::from(abi::MAPPING_FLAGS_FROM_SERVER)),
-        ("FUSE_IOMAP_F_SIZE_CHANGED", u64::from(abi::MAPPING_F_SIZE_CHANGED)),
-        ("FUSE_IOMAP_F_STALE", u64::from(abi::MAPPING_F_STALE)),
-        ("FUSE_IOMAP_CONFIG_BLOCKSIZE", abi::CONFIG_BLOCKSIZE),
-        ("FUSE_IOMAP_CONFIG_MAXBYTES", abi::CONFIG_MAXBYTES),
-        ("FUSE_IOMAP_CONFIG_CACHE_MAXBYTES", abi::CONFIG_CACHE_MAXBYTES),
         ("FUSE_IOMAP_INVAL_TO_EOF", abi::INVAL_TO_EOF),
+        ("FUSE_IOMAP_FORK_READ", u64::from(abi::FORK_READ)),
+        ("FUSE_IOMAP_FORK_WRITE", u64::from(abi::FORK_WRITE)),
+        ("FUSE_IOMAP_LOOKUP_HIT", u64::from(abi::LOOKUP_HIT)),
+        ("FUSE_IOMAP_LOOKUP_MISS", u64::from(abi::LOOKUP_MISS)),
+        ("FUSE_IOMAP_LOOKUP_NOFORK", u64::from(abi::LOOKUP_NOFORK)),
+        ("FUSE_IOMAP_IOC_CONFIG", u64::from(abi::IOC_CONFIG)),
+        ("FUSE_IOMAP_IOC_ADD_DEVICE", u64::from(abi::IOC_ADD_DEVICE)),
+        ("FUSE_IOMAP_IOC_UPSERT", u64::from(abi::IOC_UPSERT)),
+        ("FUSE_IOMAP_IOC_INVAL", u64::from(abi::IOC_INVAL)),
+        ("FUSE_IOMAP_IOC_LOOKUP", u64::from(abi::IOC_LOOKUP)),
+        ("FUSE_IOMAP_IOC_DUMP", u64::from(abi::IOC_DUMP)),
+        ("FUSE_IOMAP_IOC_FORGET", u64::from(abi::IOC_FORGET)),
+        ("FUSE_IOMAP_IOC_BEGIN", u64::from(abi::IOC_BEGIN)),
+        ("FUSE_IOMAP_IOC_VALID", u64::from(abi::IOC_VALID)),
+        ("FUSE_IOMAP_SOURCE_CACHE", u64::from(abi::SOURCE_CACHE)),
+        ("FUSE_IOMAP_SOURCE_BPF", u64::from(abi::SOURCE_BPF)),
+        ("FUSE_IOMAP_SOURCE_UPCALL", u64::from(abi::SOURCE_UPCALL)),
+        (all_ops, u64::from(abi::OP_ALL)),
     ] {
         rust.push((name.to_owned(), value));
     }
@@ -139,17 +144,15 @@ fn structure_layouts_match_the_header() {
         layout!(abi::IomapIo, "fuse_iomap_io", [offset, length, addr, r#type = "type", flags, dev]),
         layout!(abi::IomapBeginIn, "fuse_iomap_begin_in", [opflags, reserved, attr_ino, pos, count]),
         layout!(abi::IomapBeginOut, "fuse_iomap_begin_out", [read, write]),
-        layout!(abi::IomapEndIn, "fuse_iomap_end_in", [opflags, reserved, attr_ino, pos, count, written, map]),
-        layout!(
-            abi::IomapIoendIn,
-            "fuse_iomap_ioend_in",
-            [flags, error, attr_ino, pos, new_addr, written, dev, pad]
-        ),
-        layout!(abi::IomapIoendOut, "fuse_iomap_ioend_out", [newsize]),
         layout!(abi::Range, "fuse_range", [offset, length]),
         layout!(abi::IomapInvalMappingsOut, "fuse_iomap_inval_mappings_out", [nodeid, attr_ino, read, write]),
         layout!(abi::IomapUpsertMappingsOut, "fuse_iomap_upsert_mappings_out", [nodeid, attr_ino, read, write]),
-        layout!(abi::IomapConfigIn, "fuse_iomap_config_in", [flags, maxbytes, cache_maxbytes, zero, padding]),
+        layout!(abi::IocConfig, "fuse_iomap_ioc_config", [blocksize, cache_maxbytes, maxbytes]),
+        layout!(abi::IocDevice, "fuse_iomap_ioc_device", [dev, reserved, size]),
+        layout!(abi::IocLookup, "fuse_iomap_ioc_lookup", [nodeid, offset, fork, result, cookie, map]),
+        layout!(abi::IocDump, "fuse_iomap_ioc_dump", [nodeid, fork, count, records]),
+        layout!(abi::IocBegin, "fuse_iomap_ioc_begin", [nodeid, r#in = "in", out, cookie, source, retries]),
+        layout!(abi::IocValid, "fuse_iomap_ioc_valid", [nodeid, cookie]),
     ]
     .concat();
     for (name, value) in &rust {

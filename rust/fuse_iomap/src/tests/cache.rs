@@ -103,7 +103,10 @@ impl Model {
             return;
         }
         let s = off / BS * BS;
-        let e = off.checked_add(len).map_or(u64::MAX / BS * BS, |e| e.div_ceil(BS) * BS);
+        let e = off
+            .checked_add(len)
+            .and_then(|e| e.checked_next_multiple_of(BS))
+            .unwrap_or(u64::MAX / BS * BS);
         let limit = self.limit;
         let v = self.fork(f);
         let split_fits = v.len() < limit;

@@ -6,7 +6,8 @@ use crate::abi::{IomapBeginIn, IomapBeginOut, IomapIo, MappingType, NULL_ADDR, O
     OP_SWAPFILE, OP_UNSHARE, OP_WRITE, OP_WRITEBACK, OP_ZERO};
 use crate::cache::{CacheLimit, Fork, Forks, Seq};
 use crate::iomap_begin::{iomap_begin, lookup, Answer, Resolver, Source};
-use crate::mapping::{Devices, Geometry, EFSCORRUPTED};
+use crate::errno::efscorrupted;
+use crate::mapping::{Devices, Geometry};
 use kernel::error::code::{EAGAIN, EINTR, EINVAL, EIO};
 use kernel::prelude::*;
 use std::cell::Cell;
@@ -176,7 +177,7 @@ fn retry_cache_without_a_cache_is_corruption() {
     let mut s = Script::new();
     s.has_cache = false;
     s.server.push_back((None, Ok(retry())));
-    assert_eq!(begin(&mut s, 0, 0), Err(EFSCORRUPTED));
+    assert_eq!(begin(&mut s, 0, 0), Err(efscorrupted()));
     let mut s = Script::new();
     s.has_cache = false;
     s.bpf.push_back(Some(retry()));
@@ -200,7 +201,7 @@ fn atomic_and_swapfile_bypass_the_cache_and_may_not_retry_it() {
         s.server.push_back((None, Ok(answer(m, nocache()))));
         assert_eq!(begin(&mut s, op, 0).unwrap().source, Source::Upcall);
         s.server.push_back((None, Ok(retry())));
-        assert_eq!(begin(&mut s, op, 0), Err(EFSCORRUPTED));
+        assert_eq!(begin(&mut s, op, 0), Err(efscorrupted()));
     }
 }
 
@@ -273,7 +274,7 @@ fn hostile_answers_are_rejected_with_the_origin_code() {
     for out in bad {
         let mut s = Script::new();
         s.server.push_back((None, Ok(out)));
-        assert_eq!(begin(&mut s, OP_WRITE, 0), Err(EFSCORRUPTED), "{out:?}");
+        assert_eq!(begin(&mut s, OP_WRITE, 0), Err(efscorrupted()), "{out:?}");
         let mut s = Script::new();
         s.bpf.push_back(Some(out));
         assert_eq!(begin(&mut s, OP_WRITE, 0), Err(EINVAL), "{out:?}");

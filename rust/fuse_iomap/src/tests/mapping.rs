@@ -3,7 +3,8 @@
 //! Mapping validation: one test per rule, with the error code per origin.
 
 use crate::abi::{IomapIo, MappingType, NULL_ADDR};
-use crate::mapping::{validate, Devices, Geometry, Invalid, Origin, Slot, EFSCORRUPTED};
+use crate::errno::efscorrupted;
+use crate::mapping::{validate, Devices, Geometry, Invalid, Origin, Slot};
 use kernel::error::code::EINVAL;
 
 /// Device 1 is 1 MiB; nothing else is registered.
@@ -136,8 +137,8 @@ fn nocache_skips_the_fork_whatever_else_it_says() {
 
 #[test]
 fn error_code_depends_on_the_origin() {
-    assert_eq!(Origin::Reply.error(), EFSCORRUPTED);
-    assert_eq!(EFSCORRUPTED.to_errno(), -117);
+    assert_eq!(Origin::Reply.error(), efscorrupted());
+    assert_eq!(efscorrupted().to_errno(), -117);
     assert_eq!(Origin::Notification.error(), EINVAL);
     assert_eq!(Origin::Bpf.error(), EINVAL);
 }

@@ -4,7 +4,10 @@
 
 mod abi;
 mod cache;
-mod connection;
+mod devices;
+mod errno;
 mod extent_tree;
 mod iomap_begin;
+mod ioctl;
 mod mapping;
+mod notify;

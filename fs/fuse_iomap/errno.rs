@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Error codes that the 6.12 kernel crate does not declare in `code`.
+
+use kernel::prelude::*;
+
+/// `EFSCORRUPTED`, the kernel's alias of `EUCLEAN` (117): a server's reply
+/// makes no sense.
+pub(crate) fn efscorrupted() -> Error {
+    Error::from_errno(-117)
+}
+
+/// `ENOTCONN` (107): no server is connected to answer.
+pub(crate) fn enotconn() -> Error {
+    Error::from_errno(-107)
+}

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An inode of a connection, and the mapping cache that hangs off it.
+//!
+//! The cache's forks sit behind the inode's reader/writer semaphore; its
+//! sequence number sits beside, so that `iomap_valid` can read it without
+//! the lock. The inode, and with it the cache, is freed when the last
+//! reference goes: when the connection forgets it or closes.
+
+use crate::abi::{IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut};
+use crate::cache::{CacheLimit, Fork, Forks, Lookup, Seq};
+use crate::devices::DeviceTable;
+use crate::iomap_begin::{self, Answer};
+use crate::mapping::Geometry;
+use crate::notify;
+use crate::rwsem::RwSem;
+use kernel::prelude::*;
+
+/// An inode and its mapping cache.
+#[pin_data]
+pub(crate) struct Inode {
+    #[pin]
+    cache: RwSem<Forks>,
+    seq: Seq,
+}
+
+impl Inode {
+    /// An inode with empty forks bounded by `limit`.
+    pub(crate) fn new(limit: CacheLimit) -> impl PinInit<Self> {
+        pin_init!(Self {
+            cache <- RwSem::new(Forks::new(limit)),
+            seq: Seq::new(),
+        })
+    }
+
+    /// Applies an upsert notification.
+    pub(crate) fn upsert(&self, msg: &IomapUpsertMappingsOut, geo: &Geometry, devices: &DeviceTable) -> Result {
+        notify::upsert_mappings(&mut self.cache.write(), &self.seq, msg, geo, devices)
+    }
+
+    /// Applies an invalidation notification.
+    pub(crate) fn inval(&self, msg: &IomapInvalMappingsOut, geo: &Geometry) -> Result {
+        notify::inval_mappings(&mut self.cache.write(), &self.seq, msg, geo)
+    }
+
+    /// Looks `off` up in `fork`.
+    pub(crate) fn lookup(&self, fork: Fork, off: u64) -> Lookup {
+        self.cache.read().lookup(&self.seq, fork, off)
+    }
+
+    /// The cached mappings for an operation with `opflags` at `pos`.
+    pub(crate) fn lookup_for_op(&self, opflags: u32, pos: u64) -> Option<Answer> {
+        iomap_begin::lookup(&self.cache.read(), &self.seq, opflags, pos)
+    }
+
+    /// `iomap_valid`: whether `cookie` still describes the cache.
+    pub(crate) fn valid(&self, cookie: u64) -> bool {
+        self.seq.valid(cookie)
+    }
+
+    /// Copies up to `max` records of `fork` into a new vector, and returns
+    /// it with the number of records in the fork. The copy is taken under
+    /// the lock and handed to userspace after it is released.
+    pub(crate) fn dump(&self, fork: Fork, max: usize) -> Result<(KVVec<IomapIo>, usize)> {
+        let forks = self.cache.read();
+        let total = forks.len(fork);
+        let mut records = KVVec::with_capacity(total.min(max), GFP_KERNEL)?;
+        for rec in forks.records(fork).take(max) {
+            records.push(*rec, GFP_KERNEL)?;
+        }
+        Ok((records, total))
+    }
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The ioctls of a connection, decoded from their numbers.
+
+use crate::abi;
+use kernel::prelude::*;
+
+/// An ioctl of `include/uapi/linux/fuse_iomap.h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ioctl {
+    /// `FUSE_IOMAP_IOC_VERSION`: copy the ABI version out.
+    Version,
+    /// `FUSE_IOMAP_IOC_CONFIG`: set the geometry and the cache limit.
+    Config,
+    /// `FUSE_IOMAP_IOC_ADD_DEVICE`: register a device cookie.
+    AddDevice,
+    /// `FUSE_IOMAP_IOC_UPSERT`: an upsert notification.
+    Upsert,
+    /// `FUSE_IOMAP_IOC_INVAL`: an invalidation notification.
+    Inval,
+    /// `FUSE_IOMAP_IOC_LOOKUP`: look an offset up in a fork.
+    Lookup,
+    /// `FUSE_IOMAP_IOC_DUMP`: copy a fork's records out.
+    Dump,
+    /// `FUSE_IOMAP_IOC_FORGET`: free an inode.
+    Forget,
+    /// `FUSE_IOMAP_IOC_BEGIN`: run `iomap_begin`.
+    Begin,
+    /// `FUSE_IOMAP_IOC_VALID`: run `iomap_valid`.
+    Valid,
+}
+
+impl Ioctl {
+    /// Decodes an ioctl number. The number encodes the argument's size, so
+    /// an ioctl built against another layout does not decode; a number this
+    /// module does not know is `ENOTTY`, as for every character device.
+    pub(crate) fn decode(cmd: u32) -> Result<Self> {
+        Ok(match cmd {
+            abi::IOC_VERSION => Self::Version,
+            abi::IOC_CONFIG => Self::Config,
+            abi::IOC_ADD_DEVICE => Self::AddDevice,
+            abi::IOC_UPSERT => Self::Upsert,
+            abi::IOC_INVAL => Self::Inval,
+            abi::IOC_LOOKUP => Self::Lookup,
+            abi::IOC_DUMP => Self::Dump,
+            abi::IOC_FORGET => Self::Forget,
+            abi::IOC_BEGIN => Self::Begin,
+            abi::IOC_VALID => Self::Valid,
+            _ => return Err(ENOTTY),
+        })
+    }
+}

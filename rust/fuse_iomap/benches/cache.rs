@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Lookup and upsert cost of the mapping cache at 1 to 64 Ki records,
+//! against a `BTreeMap` keyed by offset and a linear scan of a sorted
+//! `Vec`, in the same run. Run with `make bench` (or `cargo bench --bench
+//! cache` in rust/); the table is in Documentation/fuse_iomap/cache.rst.
+//!
+//! The records are one block each, with addresses that never continue
+//! their neighbour's, so nothing merges and a fork of N upserts holds N
+//! records. A lookup hits a random record; an upsert replaces a random
+//! record with one of the same range and a new address (a punch of one
+//! record and an insert, for each structure).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use fuse_iomap::bench::Cache;
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Duration;
+
+const BS: u64 = 4096;
+const SIZES: [u64; 5] = [1, 32, 1024, 8192, 65536];
+
+/// A record of the competitors: the cache's, less what they ignore.
+#[derive(Clone, Copy)]
+struct Record {
+    offset: u64,
+    length: u64,
+    addr: u64,
+}
+
+fn rec(block: u64, salt: u64) -> Record {
+    Record {
+        offset: block * BS,
+        length: BS,
+        addr: (block * 2 + salt % 2) * 2 * BS,
+    }
+}
+
+fn cache_upsert(cache: &mut Cache, r: &Record) {
+    cache.upsert(r.offset, r.length, r.addr);
+}
+
+/// Deterministic pseudo-random blocks below `n`.
+fn blocks(n: u64) -> impl Iterator<Item = u64> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    std::iter::repeat_with(move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    })
+}
+
+fn btree_lookup(map: &BTreeMap<u64, Record>, off: u64) -> Option<Record> {
+    map.range(..=off).next_back().map(|(_, r)| *r).filter(|r| off < r.offset + r.length)
+}
+
+fn btree_upsert(map: &mut BTreeMap<u64, Record>, r: Record) {
+    let hit: Vec<u64> = map.range(r.offset..r.offset + r.length).map(|(k, _)| *k).collect();
+    for k in hit {
+        map.remove(&k);
+    }
+    map.insert(r.offset, r);
+}
+
+fn linear_lookup(v: &[Record], off: u64) -> Option<Record> {
+    v.iter().find(|r| r.offset <= off && off < r.offset + r.length).copied()
+}
+
+fn linear_upsert(v: &mut Vec<Record>, r: Record) {
+    v.retain(|x| x.offset + x.length <= r.offset || x.offset >= r.offset + r.length);
+    let pos = v.iter().position(|x| x.offset > r.offset).unwrap_or(v.len());
+    v.insert(pos, r);
+}
+
+fn lookup(c: &mut Criterion) {
+    let mut g = c.benchmark_group("lookup");
+    for n in SIZES {
+        let mut cache = Cache::default();
+        let mut map = BTreeMap::new();
+        let mut vec = Vec::new();
+        for b in 0..n {
+            cache_upsert(&mut cache, &rec(b, 0));
+            map.insert(b * BS, rec(b, 0));
+            vec.push(rec(b, 0));
+        }
+        assert_eq!(cache.len() as u64, n);
+        let offs: Vec<u64> = blocks(n).take(4096).map(|b| b * BS + 7).collect();
+        g.bench_with_input(BenchmarkId::new("extent_tree", n), &n, |bch, _| {
+            let mut i = 0;
+            bch.iter(|| {
+                i = (i + 1) % offs.len();
+                black_box(cache.lookup(offs[i]))
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("btreemap", n), &n, |bch, _| {
+            let mut i = 0;
+            bch.iter(|| {
+                i = (i + 1) % offs.len();
+                black_box(btree_lookup(&map, offs[i]))
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("linear", n), &n, |bch, _| {
+            let mut i = 0;
+            bch.iter(|| {
+                i = (i + 1) % offs.len();
+                black_box(linear_lookup(&vec, offs[i]))
+            })
+        });
+    }
+    g.finish();
+}
+
+fn upsert(c: &mut Criterion) {
+    let mut g = c.benchmark_group("upsert");
+    for n in SIZES {
+        let mut cache = Cache::default();
+        let mut map = BTreeMap::new();
+        let mut vec = Vec::new();
+        for b in 0..n {
+            cache_upsert(&mut cache, &rec(b, 0));
+            map.insert(b * BS, rec(b, 0));
+            vec.push(rec(b, 0));
+        }
+        let recs: Vec<Record> = blocks(n).take(4096).enumerate().map(|(i, b)| rec(b, i as u64)).collect();
+        g.bench_with_input(BenchmarkId::new("extent_tree", n), &n, |bch, _| {
+            let mut i = 0;
+            bch.iter(|| {
+                i = (i + 1) % recs.len();
+                cache_upsert(&mut cache, black_box(&recs[i]))
+            })
+        });
+        assert_eq!(cache.len() as u64, n);
+        g.bench_with_input(BenchmarkId::new("btreemap", n), &n, |bch, _| {
+            let mut i = 0;
+            bch.iter(|| {
+                i = (i + 1) % recs.len();
+                btree_upsert(&mut map, black_box(recs[i]))
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("linear", n), &n, |bch, _| {
+            let mut i = 0;
+            bch.iter(|| {
+                i = (i + 1) % recs.len();
+                linear_upsert(&mut vec, black_box(recs[i]))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(30);
+    targets = lookup, upsert
+}
+criterion_main!(benches);

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A public face of the mapping cache for the benchmarks in `benches/`,
+//! which, being another crate, cannot reach the module's `pub(crate)` items.
+
+use crate::abi::{IomapIo, MappingType};
+use crate::cache::{CacheLimit, Fork, Forks, Lookup, Seq};
+
+/// One inode's read fork, at the largest limit (65536 records).
+pub struct Cache {
+    forks: Forks,
+    seq: Seq,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Self {
+            forks: Forks::new(CacheLimit::from_config(u32::MAX)),
+            seq: Seq::new(),
+        }
+    }
+}
+
+impl Cache {
+    /// Upserts a mapped extent of device 1 into the read fork.
+    pub fn upsert(&mut self, offset: u64, length: u64, addr: u64) {
+        let rec = IomapIo {
+            offset,
+            length,
+            addr,
+            r#type: MappingType::Mapped as u16,
+            flags: 0,
+            dev: 1,
+        };
+        // The benchmark's records are valid and fit: nothing to report.
+        let _ = self.forks.upsert(&self.seq, Fork::Read, &rec);
+    }
+
+    /// The offset, length and address of the read-fork record that contains
+    /// `off`.
+    pub fn lookup(&self, off: u64) -> Option<(u64, u64, u64)> {
+        match self.forks.lookup(&self.seq, Fork::Read, off) {
+            Lookup::Hit(rec, _) => Some((rec.offset, rec.length, rec.addr)),
+            _ => None,
+        }
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.forks.len(Fork::Read)
+    }
+
+    /// Whether the fork is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

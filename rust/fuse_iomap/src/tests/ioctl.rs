@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Ioctl decoding.
+
+use crate::abi;
+use crate::ioctl::Ioctl;
+use kernel::ioctl::{_IOR, _IOW, _IOWR};
+use kernel::prelude::*;
+
+#[test]
+fn every_ioctl_decodes() {
+    for (cmd, ioctl) in [
+        (abi::IOC_VERSION, Ioctl::Version),
+        (abi::IOC_CONFIG, Ioctl::Config),
+        (abi::IOC_ADD_DEVICE, Ioctl::AddDevice),
+        (abi::IOC_UPSERT, Ioctl::Upsert),
+        (abi::IOC_INVAL, Ioctl::Inval),
+        (abi::IOC_LOOKUP, Ioctl::Lookup),
+        (abi::IOC_DUMP, Ioctl::Dump),
+        (abi::IOC_FORGET, Ioctl::Forget),
+        (abi::IOC_BEGIN, Ioctl::Begin),
+        (abi::IOC_VALID, Ioctl::Valid),
+    ] {
+        assert_eq!(Ioctl::decode(cmd), Ok(ioctl));
+    }
+}
+
+#[test]
+fn unknown_ioctls_are_enotty() {
+    // Another nr, another type, another size, another direction of a known
+    // ioctl, and /dev/fuse's FUSE_DEV_IOC_CLONE.
+    for cmd in [
+        _IOR::<u32>(229, 0x8a),
+        _IOR::<u32>(230, 0x80),
+        _IOR::<u64>(229, 0x80),
+        _IOW::<u32>(229, 0x80),
+        _IOWR::<abi::IocLookup>(229, 0x86),
+        _IOW::<u32>(229, 0x87),
+        _IOR::<u32>(229, 0),
+        0,
+        u32::MAX,
+    ] {
+        assert_eq!(Ioctl::decode(cmd), Err(ENOTTY), "cmd {cmd:#x}");
+    }
+}
