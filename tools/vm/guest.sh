@@ -47,6 +47,9 @@ if insmod "$ko"; then
 			cd "$BASE_DIR/fuse_iomap" || exit 1
 			# shellcheck source=/dev/null
 			. "$BASE_DIR/kselftest/runner.sh"
+			# The tests' own TAP goes to $logfile, /dev/stdout by default,
+			# which virtme-ng points at its console: keep it in this pipe.
+			logfile=/proc/self/fd/1
 			run_many $(sed -n 's/^fuse_iomap://p' "$BASE_DIR/tests.list")
 		) | tee "$out/tap.txt"
 		;;

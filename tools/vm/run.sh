@@ -103,11 +103,17 @@ if ! grep -q "kmemleak scan done" "$out/status"; then
 fi
 
 if [ "$mode" = check ]; then
-	passed=$(grep -c '^ok ' "$out/tap.txt" || true)
-	failed=$(grep -c '^not ok ' "$out/tap.txt" || true)
+	# Programs are the top-level TAP lines; their tests are nested ("# ").
+	programs=$(grep -c '^ok ' "$out/tap.txt" || true)
+	failed_programs=$(grep -c '^not ok ' "$out/tap.txt" || true)
+	passed=$(grep -c '^# ok ' "$out/tap.txt" || true)
+	failed=$(grep -c '^# not ok ' "$out/tap.txt" || true)
 	echo "selftests: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ] || fail "$failed selftest program(s) failed"
-	[ "$passed" -gt 0 ] || fail "no selftest ran"
+	[ "$failed_programs" -eq 0 ] || {
+		grep '^# not ok \|^not ok ' "$out/tap.txt"
+		fail "$failed_programs selftest program(s) failed"
+	}
+	[ "$programs" -gt 0 ] && [ "$passed" -gt 0 ] || fail "no selftest ran"
 fi
 grep -q '^guest: ok$' "$out/status" || fail "the guest run failed: $(cat "$out/status")"
 rm -rf "$out"

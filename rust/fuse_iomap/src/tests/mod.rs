@@ -11,3 +11,4 @@ mod iomap_begin;
 mod ioctl;
 mod mapping;
 mod notify;
+mod replay;
