@@ -5,6 +5,9 @@
 #   make            build fs/fuse_iomap/fuse_iomap.ko (bootstraps the tree)
 #   make run        boot the guest, load the module, run the demo
 #   make check      host tests, module build and clippy, VM selftests
+#   make tools      host tools (cache replay) in rust/target/release
+#   make bench      host benchmarks (criterion)
+#   make fuzz       fuzz the trace format for FUZZ_SECONDS (default 60)
 #   make KDIR=...   build against another Rust-enabled, built kernel tree
 #
 # See Documentation/fuse_iomap/build.rst and testing.rst.
@@ -32,7 +35,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) RUSTC=$(RUSTC) CLIPPY_DRIVER=$(CLIPPY_DRIVE
 SELFTESTS := tools/testing/selftests/fuse_iomap
 
 .PHONY: all modules bootstrap clippy rust-analyzer host-test selftests \
-	check run clean
+	tools bench fuzz check run clean
 
 all: modules
 
@@ -55,6 +58,21 @@ rust-analyzer: $(BOOTSTRAP)
 # Warnings are errors here too; the test build also reports dead code.
 host-test:
 	cd rust && RUSTFLAGS="-D warnings" cargo test
+
+tools:
+	cd rust && cargo build --release --bins
+
+bench:
+	cd rust && cargo bench --bench cache
+
+# cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable
+# toolchain of this machine provide them.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz@0.13.2
+	cd rust/fuzz && corpus=$$(mktemp -d) && RUSTC_BOOTSTRAP=1 cargo fuzz run replay \
+		$$corpus $(REPO)/$(SELFTESTS)/traces -- -max_total_time=$(FUZZ_SECONDS); \
+		rc=$$?; rm -rf $$corpus; exit $$rc
 
 selftests: $(BOOTSTRAP)
 	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR) OUTPUT=$(REPO)/$(SELFTESTS)
