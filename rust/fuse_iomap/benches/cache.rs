@@ -73,18 +73,24 @@ fn linear_upsert(v: &mut Vec<Record>, r: Record) {
     v.insert(pos, r);
 }
 
+/// The three structures, each holding records of blocks 0 to `n - 1`.
+fn filled(n: u64) -> (Cache, BTreeMap<u64, Record>, Vec<Record>) {
+    let mut cache = Cache::default();
+    let mut map = BTreeMap::new();
+    let mut vec = Vec::new();
+    for b in 0..n {
+        cache_upsert(&mut cache, &rec(b, 0));
+        map.insert(b * BS, rec(b, 0));
+        vec.push(rec(b, 0));
+    }
+    assert_eq!(cache.len() as u64, n);
+    (cache, map, vec)
+}
+
 fn lookup(c: &mut Criterion) {
     let mut g = c.benchmark_group("lookup");
     for n in SIZES {
-        let mut cache = Cache::default();
-        let mut map = BTreeMap::new();
-        let mut vec = Vec::new();
-        for b in 0..n {
-            cache_upsert(&mut cache, &rec(b, 0));
-            map.insert(b * BS, rec(b, 0));
-            vec.push(rec(b, 0));
-        }
-        assert_eq!(cache.len() as u64, n);
+        let (cache, map, vec) = filled(n);
         let offs: Vec<u64> = blocks(n).take(4096).map(|b| b * BS + 7).collect();
         g.bench_with_input(BenchmarkId::new("extent_tree", n), &n, |bch, _| {
             let mut i = 0;
@@ -114,14 +120,7 @@ fn lookup(c: &mut Criterion) {
 fn upsert(c: &mut Criterion) {
     let mut g = c.benchmark_group("upsert");
     for n in SIZES {
-        let mut cache = Cache::default();
-        let mut map = BTreeMap::new();
-        let mut vec = Vec::new();
-        for b in 0..n {
-            cache_upsert(&mut cache, &rec(b, 0));
-            map.insert(b * BS, rec(b, 0));
-            vec.push(rec(b, 0));
-        }
+        let (mut cache, mut map, mut vec) = filled(n);
         let recs: Vec<Record> = blocks(n).take(4096).enumerate().map(|(i, b)| rec(b, i as u64)).collect();
         g.bench_with_input(BenchmarkId::new("extent_tree", n), &n, |bch, _| {
             let mut i = 0;
