@@ -274,3 +274,70 @@ pub(crate) const IOC_FORGET: u32 = _IOW::<u64>(IOC_MAGIC, 0x87);
 pub(crate) const IOC_BEGIN: u32 = _IOWR::<IocBegin>(IOC_MAGIC, 0x88);
 /// `FUSE_IOMAP_IOC_VALID`.
 pub(crate) const IOC_VALID: u32 = _IOW::<IocValid>(IOC_MAGIC, 0x89);
+
+/// `struct fuse_famfs_fmap_header`: the head of a `FUSE_GET_FMAP` reply.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FamfsFmapHeader {
+    pub(crate) file_type: u8,
+    pub(crate) reserved: u8,
+    pub(crate) fmap_version: u16,
+    pub(crate) ext_type: u32,
+    pub(crate) nextents: u32,
+    pub(crate) reserved0: u32,
+    pub(crate) file_size: u64,
+    pub(crate) reserved1: u64,
+}
+
+/// `struct fuse_famfs_simple_ext`: an extent, or a strip of a group.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FamfsSimpleExt {
+    pub(crate) se_devindex: u32,
+    pub(crate) reserved: u32,
+    pub(crate) se_offset: u64,
+    pub(crate) se_len: u64,
+}
+
+/// `struct fuse_famfs_iext`: an interleaved group.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FamfsIext {
+    pub(crate) ie_nstrips: u32,
+    pub(crate) ie_chunk_size: u32,
+    pub(crate) ie_nbytes: u64,
+    pub(crate) reserved: u64,
+}
+
+/// `struct fuse_iomap_ioc_fmap`: a `FUSE_GET_FMAP` reply for an inode.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocFmap {
+    pub(crate) nodeid: u64,
+    pub(crate) fmap: u64,
+    pub(crate) size: u32,
+    pub(crate) reserved: u32,
+}
+
+/// `struct fuse_iomap_ioc_resolve`: a famfs resolution and its answer.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocResolve {
+    pub(crate) nodeid: u64,
+    pub(crate) offset: u64,
+    pub(crate) length: u64,
+    pub(crate) dev_offset: u64,
+    pub(crate) dev_index: u32,
+    pub(crate) reserved: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<FamfsFmapHeader>() == 32);
+const _: () = assert!(core::mem::size_of::<FamfsSimpleExt>() == 24);
+const _: () = assert!(core::mem::size_of::<FamfsIext>() == 24);
+const _: () = assert!(core::mem::size_of::<IocFmap>() == 24);
+const _: () = assert!(core::mem::size_of::<IocResolve>() == 40);
+
+/// `FUSE_IOMAP_IOC_FAMFS_SET_FMAP`.
+pub(crate) const IOC_FAMFS_SET_FMAP: u32 = _IOW::<IocFmap>(IOC_MAGIC, 0x8a);
+/// `FUSE_IOMAP_IOC_FAMFS_RESOLVE`.
+pub(crate) const IOC_FAMFS_RESOLVE: u32 = _IOWR::<IocResolve>(IOC_MAGIC, 0x8b);

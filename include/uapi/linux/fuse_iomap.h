@@ -206,6 +206,79 @@ struct fuse_iomap_config_in {
 };
 
 /*
+ * famfs: the additions to include/uapi/linux/fuse.h of "famfs: port into
+ * fuse" (V10), with the same names and values.
+ */
+
+/* Opcodes: the fmap of a file after OPEN; a daxdev by index (nodeid). */
+#define FUSE_GET_FMAP			54
+#define FUSE_GET_DAXDEV			55
+
+/*
+ * FUSE_INIT flag, offered only to a server with CAP_SYS_RAWIO. The famfs
+ * and iomap series both claim bit 43; this header keeps each series' value.
+ */
+#define FUSE_DAX_FMAP			(1ULL << 43)
+
+#define FAMFS_FMAP_VERSION		1
+#define FUSE_FAMFS_MAX_EXTENTS		32
+#define FUSE_FAMFS_MAX_STRIPS		32
+#define FUSE_FAMFS_MAX_DAXDEVS		24
+/* Every extent and strip offset and length, and every chunk size. */
+#define FUSE_FAMFS_ALIGNMENT		(2ULL << 20)
+
+/* fuse_famfs_fmap_header.file_type */
+#define FUSE_FAMFS_FILE_REG		0
+#define FUSE_FAMFS_FILE_SUPERBLOCK	1
+#define FUSE_FAMFS_FILE_LOG		2
+
+/* fuse_famfs_fmap_header.ext_type */
+#define FUSE_FAMFS_EXT_SIMPLE		0
+#define FUSE_FAMFS_EXT_INTERLEAVE	1
+
+/*
+ * A GET_FMAP reply: this header, then for SIMPLE nextents simple extents,
+ * for INTERLEAVE nextents groups of one fuse_famfs_iext followed by its
+ * ie_nstrips simple extents (the strips). Nothing may follow.
+ */
+struct fuse_famfs_fmap_header {
+	__u8 file_type;		/* FUSE_FAMFS_FILE_* */
+	__u8 reserved;		/* 0 */
+	__u16 fmap_version;	/* FAMFS_FMAP_VERSION */
+	__u32 ext_type;		/* FUSE_FAMFS_EXT_* */
+	__u32 nextents;		/* 1 .. FUSE_FAMFS_MAX_EXTENTS */
+	__u32 reserved0;	/* 0 */
+	__u64 file_size;
+	__u64 reserved1;	/* 0 */
+};
+
+/* An extent, or a strip of an interleaved group (24 bytes). */
+struct fuse_famfs_simple_ext {
+	__u32 se_devindex;	/* < FUSE_FAMFS_MAX_DAXDEVS */
+	__u32 reserved;		/* 0 */
+	__u64 se_offset;	/* on the daxdev, 2 MiB-aligned */
+	__u64 se_len;		/* 2 MiB-aligned */
+};
+
+/* An interleaved group (24 bytes). */
+struct fuse_famfs_iext {
+	__u32 ie_nstrips;	/* 1 .. FUSE_FAMFS_MAX_STRIPS */
+	__u32 ie_chunk_size;	/* > 0, 2 MiB-aligned */
+	__u64 ie_nbytes;	/* > 0: the file bytes the group holds */
+	__u64 reserved;		/* 0 */
+};
+
+/* A GET_DAXDEV reply (280 bytes). */
+struct fuse_daxdev_out {
+	__u16 index;
+	__u16 reserved;
+	__u32 reserved2;
+	__u64 reserved3;
+	__u64 reserved4;
+	char name[256];		/* NUL-terminated path of the dax device */
+};
+
+/*
  * The mapping cache of a connection's inodes, driven directly: until the
  * device channel carries FUSE_IOMAP_CONFIG, backing devices and
  * notifications, these ioctls play the server's part, with the same
@@ -289,5 +362,31 @@ struct fuse_iomap_ioc_valid {
 #define FUSE_IOMAP_IOC_FORGET		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x87, __u64)
 #define FUSE_IOMAP_IOC_BEGIN		_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x88, struct fuse_iomap_ioc_begin)
 #define FUSE_IOMAP_IOC_VALID		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x89, struct fuse_iomap_ioc_valid)
+
+/*
+ * famfs files of a connection, driven directly until the device channel
+ * carries GET_FMAP: give an inode its fmap, then resolve file offsets.
+ */
+
+/* FUSE_IOMAP_IOC_FAMFS_SET_FMAP: a GET_FMAP reply for inode nodeid. */
+struct fuse_iomap_ioc_fmap {
+	__u64 nodeid;
+	__u64 fmap;		/* user pointer to the reply */
+	__u32 size;		/* its size, at most 4096 */
+	__u32 reserved;		/* 0 */
+};
+
+/* FUSE_IOMAP_IOC_FAMFS_RESOLVE: where the file bytes at offset live. */
+struct fuse_iomap_ioc_resolve {
+	__u64 nodeid;		/* in */
+	__u64 offset;		/* in */
+	__u64 length;		/* in: bytes wanted; out: bytes mapped */
+	__u64 dev_offset;	/* out */
+	__u32 dev_index;	/* out */
+	__u32 reserved;		/* 0 */
+};
+
+#define FUSE_IOMAP_IOC_FAMFS_SET_FMAP	_IOW(FUSE_IOMAP_IOC_MAGIC, 0x8a, struct fuse_iomap_ioc_fmap)
+#define FUSE_IOMAP_IOC_FAMFS_RESOLVE	_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x8b, struct fuse_iomap_ioc_resolve)
 
 #endif /* _UAPI_LINUX_FUSE_IOMAP_H */

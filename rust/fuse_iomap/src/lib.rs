@@ -7,8 +7,9 @@
 //! that hold kernel locks (`connection.rs`, `inode.rs`, `rwsem.rs`) and the
 //! glue to C (`dev.rs`) are kernel-only. The tests live beside, in `src/tests/`.
 //!
-//! [`replay`] (the trace runner behind `tools/fuse_iomap/cache.rs`) and
-//! [`bench`] (the benchmarks' access to the cache) are host-only.
+//! Host-only: [`replay`] and [`fmap_tool`] (the logic of the tools in
+//! `tools/fuse_iomap/`), [`fmap_build`] (writes GET_FMAP replies) and
+//! [`bench`] (the benchmarks' access to the cache).
 //!
 //! Items that only the kernel-only files use look dead to a plain build of
 //! this crate, so dead-code warnings are kept for the test build alone: there
@@ -33,6 +34,9 @@ pub(crate) mod extent_tree;
 #[path = "../../../fs/fuse_iomap/errno.rs"]
 pub(crate) mod errno;
 #[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/fmap.rs"]
+pub(crate) mod fmap;
+#[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/mapping.rs"]
 pub(crate) mod mapping;
 #[cfg_attr(not(test), allow(dead_code))]
@@ -43,6 +47,8 @@ pub(crate) mod cache;
 pub(crate) mod iomap_begin;
 
 pub mod bench;
+pub mod fmap_build;
+pub mod fmap_tool;
 pub mod replay;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! sees them (`uapi.c`).
 
 use crate::abi::{self, MappingType};
+use crate::fmap;
 use core::ffi::{c_char, CStr};
 use core::mem::{offset_of, size_of};
 use std::collections::HashMap;
@@ -110,6 +111,15 @@ fn constants_match_the_header() {
         ("FUSE_IOMAP_SOURCE_BPF", u64::from(abi::SOURCE_BPF)),
         ("FUSE_IOMAP_SOURCE_UPCALL", u64::from(abi::SOURCE_UPCALL)),
         (all_ops, u64::from(abi::OP_ALL)),
+        ("FUSE_IOMAP_IOC_FAMFS_SET_FMAP", u64::from(abi::IOC_FAMFS_SET_FMAP)),
+        ("FUSE_IOMAP_IOC_FAMFS_RESOLVE", u64::from(abi::IOC_FAMFS_RESOLVE)),
+        ("FAMFS_FMAP_VERSION", u64::from(fmap::FMAP_VERSION)),
+        ("FUSE_FAMFS_MAX_EXTENTS", u64::from(fmap::MAX_EXTENTS)),
+        ("FUSE_FAMFS_MAX_STRIPS", u64::from(fmap::MAX_STRIPS)),
+        ("FUSE_FAMFS_MAX_DAXDEVS", u64::from(fmap::MAX_DAXDEVS)),
+        ("FUSE_FAMFS_ALIGNMENT", fmap::ALIGNMENT),
+        ("FUSE_FAMFS_EXT_SIMPLE", u64::from(fmap::EXT_SIMPLE)),
+        ("FUSE_FAMFS_EXT_INTERLEAVE", u64::from(fmap::EXT_INTERLEAVE)),
     ] {
         rust.push((name.to_owned(), value));
     }
@@ -153,6 +163,15 @@ fn structure_layouts_match_the_header() {
         layout!(abi::IocDump, "fuse_iomap_ioc_dump", [nodeid, fork, count, records]),
         layout!(abi::IocBegin, "fuse_iomap_ioc_begin", [nodeid, r#in = "in", out, cookie, source, retries]),
         layout!(abi::IocValid, "fuse_iomap_ioc_valid", [nodeid, cookie]),
+        layout!(
+            abi::FamfsFmapHeader,
+            "fuse_famfs_fmap_header",
+            [file_type, reserved, fmap_version, ext_type, nextents, reserved0, file_size, reserved1]
+        ),
+        layout!(abi::FamfsSimpleExt, "fuse_famfs_simple_ext", [se_devindex, reserved, se_offset, se_len]),
+        layout!(abi::FamfsIext, "fuse_famfs_iext", [ie_nstrips, ie_chunk_size, ie_nbytes, reserved]),
+        layout!(abi::IocFmap, "fuse_iomap_ioc_fmap", [nodeid, fmap, size, reserved]),
+        layout!(abi::IocResolve, "fuse_iomap_ioc_resolve", [nodeid, offset, length, dev_offset, dev_index, reserved]),
     ]
     .concat();
     for (name, value) in &rust {
