@@ -331,7 +331,22 @@ pub(crate) struct IocResolve {
     pub(crate) reserved: u32,
 }
 
+/// `struct fuse_iomap_ioc_famfs_info`: what the kernel made of an fmap.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocFamfsInfo {
+    pub(crate) nodeid: u64,
+    pub(crate) file_size: u64,
+    pub(crate) devices: u32,
+    pub(crate) nextents: u32,
+    pub(crate) ext_type: u32,
+    pub(crate) file_type: u8,
+    pub(crate) fenced: u8,
+    pub(crate) reserved: u16,
+}
+
 const _: () = assert!(core::mem::size_of::<FamfsFmapHeader>() == 32);
+const _: () = assert!(core::mem::size_of::<IocFamfsInfo>() == 32);
 const _: () = assert!(core::mem::size_of::<FamfsSimpleExt>() == 24);
 const _: () = assert!(core::mem::size_of::<FamfsIext>() == 24);
 const _: () = assert!(core::mem::size_of::<IocFmap>() == 24);
@@ -341,3 +356,5 @@ const _: () = assert!(core::mem::size_of::<IocResolve>() == 40);
 pub(crate) const IOC_FAMFS_SET_FMAP: u32 = _IOW::<IocFmap>(IOC_MAGIC, 0x8a);
 /// `FUSE_IOMAP_IOC_FAMFS_RESOLVE`.
 pub(crate) const IOC_FAMFS_RESOLVE: u32 = _IOWR::<IocResolve>(IOC_MAGIC, 0x8b);
+/// `FUSE_IOMAP_IOC_FAMFS_INFO`.
+pub(crate) const IOC_FAMFS_INFO: u32 = _IOWR::<IocFamfsInfo>(IOC_MAGIC, 0x8c);

@@ -11,6 +11,8 @@ use crate::abi::{IocConfig, IocDevice, IomapBeginIn, IomapBeginOut, IomapInvalMa
 use crate::cache::{CacheLimit, Fork, Lookup};
 use crate::devices::DeviceTable;
 use crate::errno::enotconn;
+use crate::famfs::FamfsFile;
+use crate::fmap::{Fmap, Resolved};
 use crate::inode::Inode;
 use crate::iomap_begin::{self, Answer, Resolver};
 use crate::mapping::Geometry;
@@ -80,24 +82,51 @@ impl Connection {
         self.state.lock().inodes.get(&nodeid).cloned()
     }
 
-    /// Applies an upsert notification, creating its inode on first use;
-    /// `ENOSPC` past [`MAX_INODES`].
-    pub(crate) fn upsert(&self, msg: &IomapUpsertMappingsOut) -> Result {
-        let (inode, geo, devices) = {
-            let mut state = self.state.lock();
-            let inode = match state.inodes.get(&msg.nodeid) {
-                Some(inode) => inode.clone(),
-                None if state.ninodes >= MAX_INODES => return Err(ENOSPC),
-                None => {
-                    let inode = Arc::pin_init(Inode::new(state.limit), GFP_KERNEL)?;
-                    state.inodes.try_create_and_insert(msg.nodeid, inode.clone(), GFP_KERNEL)?;
-                    state.ninodes += 1;
-                    inode
-                }
-            };
-            (inode, state.geo, state.devices.clone())
+    /// The inode `nodeid`, created on first use; `ENOSPC` past
+    /// [`MAX_INODES`]. Also returns the configuration an inode works with.
+    fn inode_or_create(&self, nodeid: u64) -> Result<(Arc<Inode>, Geometry, DeviceTable)> {
+        let mut state = self.state.lock();
+        let inode = match state.inodes.get(&nodeid) {
+            Some(inode) => inode.clone(),
+            None if state.ninodes >= MAX_INODES => return Err(ENOSPC),
+            None => {
+                let inode = Arc::pin_init(Inode::new(state.limit), GFP_KERNEL)?;
+                state.inodes.try_create_and_insert(nodeid, inode.clone(), GFP_KERNEL)?;
+                state.ninodes += 1;
+                inode
+            }
         };
+        Ok((inode, state.geo, state.devices.clone()))
+    }
+
+    /// Applies an upsert notification, creating its inode on first use.
+    pub(crate) fn upsert(&self, msg: &IomapUpsertMappingsOut) -> Result {
+        let (inode, geo, devices) = self.inode_or_create(msg.nodeid)?;
         inode.upsert(msg, &geo, &devices)
+    }
+
+    /// Makes inode `nodeid` a famfs file with the fmap of the `GET_FMAP`
+    /// reply `reply`; a reply the fmap rules refuse gets their error code
+    /// and leaves the inode as it was.
+    pub(crate) fn set_fmap(&self, nodeid: u64, reply: &[u8]) -> Result {
+        let fmap = Fmap::parse(reply).map_err(|r| {
+            pr_warn!("famfs: GET_FMAP reply for nodeid {} refused: {}\n", nodeid, r.reason);
+            r.error
+        })?;
+        let (inode, _, _) = self.inode_or_create(nodeid)?;
+        inode.set_famfs(FamfsFile::new(fmap))
+    }
+
+    /// The famfs file `nodeid`; `ENOENT` if it has no fmap.
+    pub(crate) fn famfs(&self, nodeid: u64) -> Result<Arc<FamfsFile>> {
+        self.inode(nodeid).and_then(|i| i.famfs()).ok_or(ENOENT)
+    }
+
+    /// Where the `len` bytes at `offset` of famfs file `nodeid` live:
+    /// `ENOENT` if it has no fmap, `EIO` if it cannot be resolved (which
+    /// fences the file).
+    pub(crate) fn resolve(&self, nodeid: u64, offset: u64, len: u64) -> Result<Resolved> {
+        self.famfs(nodeid)?.resolve(offset, len).map_err(|r| r.error)
     }
 
     /// Applies an invalidation notification; nothing to do for an inode

@@ -9,8 +9,8 @@
 //! copied out after every lock is dropped.
 
 use crate::abi::{
-    self, IocBegin, IocConfig, IocDevice, IocDump, IocLookup, IocValid, IomapBeginIn, IomapBeginOut,
-    IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, MappingType, Range,
+    self, IocBegin, IocConfig, IocDevice, IocDump, IocFamfsInfo, IocFmap, IocLookup, IocResolve, IocValid, IomapBeginIn,
+    IomapBeginOut, IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, MappingType, Range,
 };
 use crate::cache::{Fork, Lookup};
 use crate::iomap_begin::Source;
@@ -58,8 +58,14 @@ plain_data!(
     IocLookup,
     IocDump,
     IocBegin,
-    IocValid
+    IocValid,
+    IocFmap,
+    IocResolve,
+    IocFamfsInfo
 );
+
+/// The largest `GET_FMAP` reply: a page.
+const MAX_FMAP_REPLY: usize = 4096;
 
 /// The registered misc device; dropping it removes the device node.
 ///
@@ -182,6 +188,40 @@ fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
             }
             // A fork holds at most 65536 records.
             req.count = u32::try_from(total).unwrap_or(u32::MAX);
+            writer.write(&req)
+        }
+        Ioctl::FamfsSetFmap => {
+            let req: IocFmap = read(&mut reader)?;
+            let size = req.size as usize;
+            if req.reserved != 0 || size > MAX_FMAP_REPLY {
+                return Err(EINVAL);
+            }
+            let mut reply = KVec::with_capacity(size, GFP_KERNEL)?;
+            UserSlice::new(req.fmap as usize, size).read_all(&mut reply, GFP_KERNEL)?;
+            conn.set_fmap(req.nodeid, &reply)
+        }
+        Ioctl::FamfsResolve => {
+            let mut req: IocResolve = read(&mut reader)?;
+            if req.reserved != 0 {
+                return Err(EINVAL);
+            }
+            let r = conn.resolve(req.nodeid, req.offset, req.length)?;
+            (req.dev_index, req.dev_offset, req.length) = (r.dev_index, r.dev_offset, r.length);
+            writer.write(&req)
+        }
+        Ioctl::FamfsInfo => {
+            let mut req: IocFamfsInfo = read(&mut reader)?;
+            if req.reserved != 0 {
+                return Err(EINVAL);
+            }
+            let file = conn.famfs(req.nodeid)?;
+            let fmap = file.fmap();
+            req.file_size = fmap.file_size();
+            req.devices = fmap.devices();
+            req.nextents = u32::try_from(fmap.nextents()).unwrap_or(u32::MAX);
+            req.ext_type = fmap.ext_type();
+            req.file_type = fmap.file_type();
+            req.fenced = u8::from(file.fenced());
             writer.write(&req)
         }
         Ioctl::Begin => {

@@ -1,20 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! An inode of a connection, and the mapping cache that hangs off it.
+//! An inode of a connection: the mapping cache that hangs off it, and, for
+//! a famfs file, its fmap.
 //!
 //! The cache's forks sit behind the inode's reader/writer semaphore; its
 //! sequence number sits beside, so that `iomap_valid` can read it without
-//! the lock. The inode, and with it the cache, is freed when the last
-//! reference goes: when the connection forgets it or closes.
+//! the lock. A famfs file is set whole and shared by reference, so that
+//! resolutions take the inode's mutex only to find it. The inode, and with
+//! it all this, is freed when the last reference goes: when the connection
+//! forgets it or closes.
 
 use crate::abi::{IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut};
 use crate::cache::{CacheLimit, Fork, Forks, Lookup, Seq};
 use crate::devices::DeviceTable;
+use crate::famfs::FamfsFile;
 use crate::iomap_begin::{self, Answer};
 use crate::mapping::Geometry;
 use crate::notify;
 use crate::rwsem::RwSem;
-use kernel::prelude::*;
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::{Arc, Mutex},
+};
 
 /// An inode and its mapping cache.
 #[pin_data]
@@ -22,6 +30,8 @@ pub(crate) struct Inode {
     #[pin]
     cache: RwSem<Forks>,
     seq: Seq,
+    #[pin]
+    famfs: Mutex<Option<Arc<FamfsFile>>>,
 }
 
 impl Inode {
@@ -30,6 +40,7 @@ impl Inode {
         pin_init!(Self {
             cache <- RwSem::new(Forks::new(limit)),
             seq: Seq::new(),
+            famfs <- new_mutex!(None),
         })
     }
 
@@ -56,6 +67,18 @@ impl Inode {
     /// `iomap_valid`: whether `cookie` still describes the cache.
     pub(crate) fn valid(&self, cookie: u64) -> bool {
         self.seq.valid(cookie)
+    }
+
+    /// Makes the inode the famfs file `file`, replacing any earlier fmap.
+    pub(crate) fn set_famfs(&self, file: FamfsFile) -> Result {
+        let file = Arc::new(file, GFP_KERNEL)?;
+        *self.famfs.lock() = Some(file);
+        Ok(())
+    }
+
+    /// The inode's famfs file, if it has one.
+    pub(crate) fn famfs(&self) -> Option<Arc<FamfsFile>> {
+        self.famfs.lock().clone()
     }
 
     /// Copies up to `max` records of `fork` into a new vector, and returns

@@ -28,6 +28,12 @@ pub(crate) enum Ioctl {
     Begin,
     /// `FUSE_IOMAP_IOC_VALID`: run `iomap_valid`.
     Valid,
+    /// `FUSE_IOMAP_IOC_FAMFS_SET_FMAP`: give an inode its fmap.
+    FamfsSetFmap,
+    /// `FUSE_IOMAP_IOC_FAMFS_RESOLVE`: resolve a famfs file offset.
+    FamfsResolve,
+    /// `FUSE_IOMAP_IOC_FAMFS_INFO`: describe a famfs file.
+    FamfsInfo,
 }
 
 impl Ioctl {
@@ -46,6 +52,9 @@ impl Ioctl {
             abi::IOC_FORGET => Self::Forget,
             abi::IOC_BEGIN => Self::Begin,
             abi::IOC_VALID => Self::Valid,
+            abi::IOC_FAMFS_SET_FMAP => Self::FamfsSetFmap,
+            abi::IOC_FAMFS_RESOLVE => Self::FamfsResolve,
+            abi::IOC_FAMFS_INFO => Self::FamfsInfo,
             _ => return Err(ENOTTY),
         })
     }

@@ -9,7 +9,10 @@
 //! - per-inode iomap mapping caches (read and write forks of extent B+trees,
 //!   validity cookies, a size limit), driven by ioctls that stand in for a
 //!   server's `FUSE_IOMAP_CONFIG`, backing devices and upsert/invalidate
-//!   notifications.
+//!   notifications;
+//! - famfs file maps: `GET_FMAP` replies validated and resolved (simple and
+//!   interleaved extents), a file fenced by a bad resolution, driven by
+//!   ioctls until the channel carries `GET_FMAP`.
 //!
 //! The module file holds the module and its registration only; each concept
 //! lives in a file named after it. The files that hold logic (see
@@ -25,6 +28,8 @@ mod dev;
 mod devices;
 mod errno;
 mod extent_tree;
+mod famfs;
+mod fmap;
 mod inode;
 mod iomap_begin;
 mod ioctl;

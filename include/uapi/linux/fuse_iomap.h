@@ -386,7 +386,20 @@ struct fuse_iomap_ioc_resolve {
 	__u32 reserved;		/* 0 */
 };
 
+/* FUSE_IOMAP_IOC_FAMFS_INFO: what the kernel made of a famfs file's fmap. */
+struct fuse_iomap_ioc_famfs_info {
+	__u64 nodeid;		/* in */
+	__u64 file_size;	/* out */
+	__u32 devices;		/* out: bit i set if daxdev index i is used */
+	__u32 nextents;		/* out: extents, or interleaved groups */
+	__u32 ext_type;		/* out: FUSE_FAMFS_EXT_* */
+	__u8 file_type;		/* out: FUSE_FAMFS_FILE_* */
+	__u8 fenced;		/* out: 1 once a bad resolution fenced it */
+	__u16 reserved;		/* 0 */
+};
+
 #define FUSE_IOMAP_IOC_FAMFS_SET_FMAP	_IOW(FUSE_IOMAP_IOC_MAGIC, 0x8a, struct fuse_iomap_ioc_fmap)
 #define FUSE_IOMAP_IOC_FAMFS_RESOLVE	_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x8b, struct fuse_iomap_ioc_resolve)
+#define FUSE_IOMAP_IOC_FAMFS_INFO	_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x8c, struct fuse_iomap_ioc_famfs_info)
 
 #endif /* _UAPI_LINUX_FUSE_IOMAP_H */

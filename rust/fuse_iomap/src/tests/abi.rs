@@ -113,6 +113,7 @@ fn constants_match_the_header() {
         (all_ops, u64::from(abi::OP_ALL)),
         ("FUSE_IOMAP_IOC_FAMFS_SET_FMAP", u64::from(abi::IOC_FAMFS_SET_FMAP)),
         ("FUSE_IOMAP_IOC_FAMFS_RESOLVE", u64::from(abi::IOC_FAMFS_RESOLVE)),
+        ("FUSE_IOMAP_IOC_FAMFS_INFO", u64::from(abi::IOC_FAMFS_INFO)),
         ("FAMFS_FMAP_VERSION", u64::from(fmap::FMAP_VERSION)),
         ("FUSE_FAMFS_MAX_EXTENTS", u64::from(fmap::MAX_EXTENTS)),
         ("FUSE_FAMFS_MAX_STRIPS", u64::from(fmap::MAX_STRIPS)),
@@ -172,6 +173,11 @@ fn structure_layouts_match_the_header() {
         layout!(abi::FamfsIext, "fuse_famfs_iext", [ie_nstrips, ie_chunk_size, ie_nbytes, reserved]),
         layout!(abi::IocFmap, "fuse_iomap_ioc_fmap", [nodeid, fmap, size, reserved]),
         layout!(abi::IocResolve, "fuse_iomap_ioc_resolve", [nodeid, offset, length, dev_offset, dev_index, reserved]),
+        layout!(
+            abi::IocFamfsInfo,
+            "fuse_iomap_ioc_famfs_info",
+            [nodeid, file_size, devices, nextents, ext_type, file_type, fenced, reserved]
+        ),
     ]
     .concat();
     for (name, value) in &rust {

@@ -7,6 +7,7 @@ mod cache;
 mod devices;
 mod errno;
 mod extent_tree;
+mod famfs;
 mod fmap;
 mod iomap_begin;
 mod ioctl;

@@ -67,6 +67,7 @@ const struct uapi_value uapi_values[] = {
 	V(FUSE_IOMAP_SOURCE_UPCALL),
 	V(FUSE_IOMAP_IOC_FAMFS_SET_FMAP),
 	V(FUSE_IOMAP_IOC_FAMFS_RESOLVE),
+	V(FUSE_IOMAP_IOC_FAMFS_INFO),
 	V(FAMFS_FMAP_VERSION),
 	V(FUSE_FAMFS_MAX_EXTENTS),
 	V(FUSE_FAMFS_MAX_STRIPS),
@@ -138,5 +139,10 @@ const struct uapi_value uapi_layout[] = {
 	OFF(fuse_iomap_ioc_resolve, nodeid), OFF(fuse_iomap_ioc_resolve, offset),
 	OFF(fuse_iomap_ioc_resolve, length), OFF(fuse_iomap_ioc_resolve, dev_offset),
 	OFF(fuse_iomap_ioc_resolve, dev_index), OFF(fuse_iomap_ioc_resolve, reserved),
+	SIZE(fuse_iomap_ioc_famfs_info),
+	OFF(fuse_iomap_ioc_famfs_info, nodeid), OFF(fuse_iomap_ioc_famfs_info, file_size),
+	OFF(fuse_iomap_ioc_famfs_info, devices), OFF(fuse_iomap_ioc_famfs_info, nextents),
+	OFF(fuse_iomap_ioc_famfs_info, ext_type), OFF(fuse_iomap_ioc_famfs_info, file_type),
+	OFF(fuse_iomap_ioc_famfs_info, fenced), OFF(fuse_iomap_ioc_famfs_info, reserved),
 };
 const unsigned long uapi_layout_len = sizeof(uapi_layout) / sizeof(uapi_layout[0]);
