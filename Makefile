@@ -55,9 +55,12 @@ clippy: modules
 rust-analyzer: $(BOOTSTRAP)
 	$(KMAKE) rust-analyzer
 
-# Warnings are errors here too; the test build also reports dead code.
+# Warnings are errors here too; the test build also reports dead code. The
+# loom model checks of the daxdev table build with --cfg loom, apart.
 host-test:
 	cd rust && RUSTFLAGS="-D warnings" cargo test
+	cd rust && RUSTFLAGS="-D warnings --cfg loom" CARGO_TARGET_DIR=target/loom \
+		cargo test --release -p fuse_iomap --lib daxdev_loom
 
 tools:
 	cd rust && cargo build --release --bins

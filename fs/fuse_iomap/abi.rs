@@ -345,7 +345,31 @@ pub(crate) struct IocFamfsInfo {
     pub(crate) reserved: u16,
 }
 
+/// `struct fuse_daxdev_out`: a `FUSE_GET_DAXDEV` reply.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DaxdevOut {
+    pub(crate) index: u16,
+    pub(crate) reserved: u16,
+    pub(crate) reserved2: u32,
+    pub(crate) reserved3: u64,
+    pub(crate) reserved4: u64,
+    pub(crate) name: [u8; 256],
+}
+
+/// `struct fuse_iomap_ioc_read`: a famfs read.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocRead {
+    pub(crate) nodeid: u64,
+    pub(crate) offset: u64,
+    pub(crate) length: u64,
+    pub(crate) buf: u64,
+}
+
 const _: () = assert!(core::mem::size_of::<FamfsFmapHeader>() == 32);
+const _: () = assert!(core::mem::size_of::<DaxdevOut>() == 280);
+const _: () = assert!(core::mem::size_of::<IocRead>() == 32);
 const _: () = assert!(core::mem::size_of::<IocFamfsInfo>() == 32);
 const _: () = assert!(core::mem::size_of::<FamfsSimpleExt>() == 24);
 const _: () = assert!(core::mem::size_of::<FamfsIext>() == 24);
@@ -358,3 +382,7 @@ pub(crate) const IOC_FAMFS_SET_FMAP: u32 = _IOW::<IocFmap>(IOC_MAGIC, 0x8a);
 pub(crate) const IOC_FAMFS_RESOLVE: u32 = _IOWR::<IocResolve>(IOC_MAGIC, 0x8b);
 /// `FUSE_IOMAP_IOC_FAMFS_INFO`.
 pub(crate) const IOC_FAMFS_INFO: u32 = _IOWR::<IocFamfsInfo>(IOC_MAGIC, 0x8c);
+/// `FUSE_IOMAP_IOC_FAMFS_DAXDEV`.
+pub(crate) const IOC_FAMFS_DAXDEV: u32 = _IOW::<DaxdevOut>(IOC_MAGIC, 0x8d);
+/// `FUSE_IOMAP_IOC_FAMFS_READ`.
+pub(crate) const IOC_FAMFS_READ: u32 = _IOW::<IocRead>(IOC_MAGIC, 0x8e);

@@ -6,13 +6,22 @@
 //! the connection's inodes by nodeid. Its mutex is held only to find or
 //! create an inode and to copy the configuration; an inode's cache is then
 //! worked on under the inode's own lock, so that inodes do not contend.
+//!
+//! For famfs it also holds the daxdev table, read without locks, and the
+//! lock its writers take. A daxdev is discovered lazily, when an fmap first
+//! names its index: the kernel asks the server for it (`GET_DAXDEV`, here
+//! the answers given ahead by `FUSE_IOMAP_IOC_FAMFS_DAXDEV`) without the
+//! table lock, then takes the lock, re-checks the slot, opens and claims
+//! the device and publishes it.
 
-use crate::abi::{IocConfig, IocDevice, IomapBeginIn, IomapBeginOut, IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, OP_ALL};
+use crate::abi::{DaxdevOut, IocConfig, IocDevice, IomapBeginIn, IomapBeginOut, IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, OP_ALL};
 use crate::cache::{CacheLimit, Fork, Lookup};
+use crate::dax::Dax;
+use crate::daxdev::DaxdevTable;
 use crate::devices::DeviceTable;
 use crate::errno::enotconn;
 use crate::famfs::FamfsFile;
-use crate::fmap::{Fmap, Resolved};
+use crate::fmap::{Fmap, Resolved, MAX_DAXDEVS};
 use crate::inode::Inode;
 use crate::iomap_begin::{self, Answer, Resolver};
 use crate::mapping::Geometry;
@@ -20,8 +29,13 @@ use kernel::{
     current, new_mutex,
     prelude::*,
     rbtree::RBTree,
+    str::CStr,
     sync::{Arc, Mutex},
+    uaccess::UserSlice,
 };
+
+/// The most bytes one famfs read copies, as `MAX_RW_COUNT` for read(2).
+const MAX_READ: u64 = 1 << 30;
 
 /// The most inodes one connection may hold.
 pub(crate) const MAX_INODES: usize = 4096;
@@ -32,6 +46,8 @@ struct State {
     devices: DeviceTable,
     inodes: RBTree<u64, Arc<Inode>>,
     ninodes: usize,
+    /// The server's `GET_DAXDEV` answers: NUL-terminated paths, by index.
+    daxdev_names: [Option<KVec<u8>>; MAX_DAXDEVS as usize],
 }
 
 /// The state of one connection, created by `open` and dropped by `release`.
@@ -39,6 +55,9 @@ struct State {
 pub(crate) struct Connection {
     #[pin]
     state: Mutex<State>,
+    daxdevs: DaxdevTable<KBox<Dax>>,
+    #[pin]
+    daxdev_writer: Mutex<()>,
 }
 
 impl Connection {
@@ -52,7 +71,10 @@ impl Connection {
                 devices: DeviceTable::new(),
                 inodes: RBTree::new(),
                 ninodes: 0,
+                daxdev_names: core::array::from_fn(|_| None),
             }),
+            daxdevs: DaxdevTable::new(),
+            daxdev_writer <- new_mutex!(()),
         })
     }
 
@@ -113,8 +135,86 @@ impl Connection {
             pr_warn!("famfs: GET_FMAP reply for nodeid {} refused: {}\n", nodeid, r.reason);
             r.error
         })?;
+        self.discover_daxdevs(fmap.devices())?;
         let (inode, _, _) = self.inode_or_create(nodeid)?;
         inode.set_famfs(FamfsFile::new(fmap))
+    }
+
+    /// Records the server's `GET_DAXDEV` answer for an index: `EINVAL` for
+    /// an index of 24 or more, nonzero reserved fields or a name without
+    /// its NUL.
+    pub(crate) fn daxdev_answer(&self, answer: &DaxdevOut) -> Result {
+        let index = usize::from(answer.index);
+        let len = answer.name.iter().position(|&b| b == 0).ok_or(EINVAL)?;
+        if index >= MAX_DAXDEVS as usize
+            || answer.reserved != 0
+            || answer.reserved2 != 0
+            || answer.reserved3 != 0
+            || answer.reserved4 != 0
+            || len == 0
+        {
+            return Err(EINVAL);
+        }
+        let mut name = KVec::with_capacity(len + 1, GFP_KERNEL)?;
+        name.extend_from_slice(&answer.name[..=len], GFP_KERNEL)?;
+        self.state.lock().daxdev_names[index] = Some(name);
+        Ok(())
+    }
+
+    /// `GET_DAXDEV`: the server's path for daxdev `index`; `ENOTCONN` when
+    /// no server answers for it.
+    fn get_daxdev(&self, index: u32) -> Result<KVec<u8>> {
+        let state = self.state.lock();
+        let name = state.daxdev_names[index as usize].as_ref().ok_or_else(enotconn)?;
+        let mut copy = KVec::with_capacity(name.len(), GFP_KERNEL)?;
+        copy.extend_from_slice(name, GFP_KERNEL)?;
+        Ok(copy)
+    }
+
+    /// Makes sure every daxdev in the bitmap `devices` is published: asks
+    /// the server for each missing one, then claims and publishes it. A
+    /// device that cannot be claimed is published as failed: reads through
+    /// it get `EIO`.
+    fn discover_daxdevs(&self, devices: u32) -> Result {
+        for index in (0..MAX_DAXDEVS).filter(|i| devices & (1 << i) != 0) {
+            if self.daxdevs.is_valid(index) {
+                continue;
+            }
+            let name = self.get_daxdev(index)?;
+            let _writer = self.daxdev_writer.lock();
+            if self.daxdevs.is_valid(index) {
+                continue;
+            }
+            let path = CStr::from_bytes_with_nul(&name).map_err(|_| EINVAL)?;
+            let dev = Dax::open(path)
+                .inspect_err(|e| pr_warn!("famfs: daxdev {}: {} cannot be claimed: {:?}\n", index, path, e))
+                .ok();
+            // SAFETY: The writer lock is held.
+            unsafe { self.daxdevs.publish(index, dev) }?;
+        }
+        Ok(())
+    }
+
+    /// Reads famfs file `nodeid` from `offset` into the user buffer `buf`
+    /// of `len` bytes, extent by extent, chunk by chunk, through the DAX
+    /// path. Returns the bytes read: fewer at the end of the file, 0 past
+    /// it.
+    pub(crate) fn famfs_read(&self, nodeid: u64, offset: u64, len: u64, buf: usize) -> Result<u64> {
+        let file = self.famfs(nodeid)?;
+        let size = file.fmap().file_size();
+        if offset >= size {
+            return Ok(0);
+        }
+        let len = len.min(size - offset).min(MAX_READ);
+        let mut out = UserSlice::new(buf, len as usize).writer();
+        let mut done = 0;
+        while done < len {
+            let r = file.resolve(offset + done, len - done).map_err(|r| r.error)?;
+            self.daxdevs
+                .with_dev(r.dev_index, |dax| dax.read(r.dev_offset, r.length as usize, &mut out))??;
+            done += r.length;
+        }
+        Ok(done)
     }
 
     /// The famfs file `nodeid`; `ENOENT` if it has no fmap.

@@ -9,7 +9,7 @@
 //! copied out after every lock is dropped.
 
 use crate::abi::{
-    self, IocBegin, IocConfig, IocDevice, IocDump, IocFamfsInfo, IocFmap, IocLookup, IocResolve, IocValid, IomapBeginIn,
+    self, DaxdevOut, IocBegin, IocConfig, IocDevice, IocDump, IocFamfsInfo, IocFmap, IocLookup, IocRead, IocResolve, IocValid, IomapBeginIn,
     IomapBeginOut, IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, MappingType, Range,
 };
 use crate::cache::{Fork, Lookup};
@@ -61,7 +61,9 @@ plain_data!(
     IocValid,
     IocFmap,
     IocResolve,
-    IocFamfsInfo
+    IocFamfsInfo,
+    DaxdevOut,
+    IocRead
 );
 
 /// The largest `GET_FMAP` reply: a page.
@@ -162,6 +164,13 @@ fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
             let req: IocValid = read(&mut reader)?;
             return Ok(c_long::from(conn.valid(req.nodeid, req.cookie)));
         }
+        Ioctl::FamfsRead => {
+            let req: IocRead = read(&mut reader)?;
+            let n = conn.famfs_read(req.nodeid, req.offset, req.length, req.buf as usize)?;
+            // At most MAX_READ (1 GiB) bytes.
+            return Ok(n as c_long);
+        }
+        Ioctl::FamfsDaxdev => conn.daxdev_answer(&read(&mut reader)?),
         Ioctl::Version => writer.write(&abi::ABI_VERSION),
         Ioctl::Config => conn.config(&read(&mut reader)?),
         Ioctl::AddDevice => conn.add_device(&read(&mut reader)?),

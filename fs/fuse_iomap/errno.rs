@@ -14,3 +14,8 @@ pub(crate) fn efscorrupted() -> Error {
 pub(crate) fn enotconn() -> Error {
     Error::from_errno(-107)
 }
+
+/// `EOPNOTSUPP` (95): the device has no DAX support.
+pub(crate) fn eopnotsupp() -> Error {
+    Error::from_errno(-95)
+}

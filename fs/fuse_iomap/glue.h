@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Declarations shared by the C glue and the Rust crate. The fuse_iomap_rs_*
- * functions are defined in Rust (dev.rs); the fuse_iomap_glue_* functions are
- * defined in C and called from Rust.
+ * functions are defined in Rust (dev.rs); the others are defined in C and
+ * called from Rust.
  */
 #ifndef _FUSE_IOMAP_GLUE_H
 #define _FUSE_IOMAP_GLUE_H
@@ -22,5 +22,17 @@ int fuse_iomap_glue_minor(void);
 /* dev_glue.c: kernel APIs the 6.12 kernel crate does not wrap. */
 struct rw_semaphore;
 void fuse_iomap_init_rwsem(struct rw_semaphore *sem);
+
+/* dax_glue.c: DAX and block devices, for dax.rs. */
+struct dax_device;
+struct file;
+struct file *fuse_iomap_bdev_open(const char *path, void *holder);
+void fuse_iomap_bdev_close(struct file *bdev_file);
+u64 fuse_iomap_bdev_size(struct file *bdev_file);
+struct dax_device *fuse_iomap_dax_get(struct file *bdev_file, u64 *start_off, void *holder);
+void fuse_iomap_dax_put(struct dax_device *dax_dev, void *holder);
+int fuse_iomap_dax_read_lock(void);
+void fuse_iomap_dax_read_unlock(int id);
+long fuse_iomap_dax_direct_access(struct dax_device *dax_dev, u64 pgoff, long nr_pages, void **kaddr);
 
 #endif /* _FUSE_IOMAP_GLUE_H */

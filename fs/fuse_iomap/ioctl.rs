@@ -34,6 +34,10 @@ pub(crate) enum Ioctl {
     FamfsResolve,
     /// `FUSE_IOMAP_IOC_FAMFS_INFO`: describe a famfs file.
     FamfsInfo,
+    /// `FUSE_IOMAP_IOC_FAMFS_DAXDEV`: the server's `GET_DAXDEV` answer.
+    FamfsDaxdev,
+    /// `FUSE_IOMAP_IOC_FAMFS_READ`: read a famfs file.
+    FamfsRead,
 }
 
 impl Ioctl {
@@ -55,6 +59,8 @@ impl Ioctl {
             abi::IOC_FAMFS_SET_FMAP => Self::FamfsSetFmap,
             abi::IOC_FAMFS_RESOLVE => Self::FamfsResolve,
             abi::IOC_FAMFS_INFO => Self::FamfsInfo,
+            abi::IOC_FAMFS_DAXDEV => Self::FamfsDaxdev,
+            abi::IOC_FAMFS_READ => Self::FamfsRead,
             _ => return Err(ENOTTY),
         })
     }

@@ -10,9 +10,12 @@
 //!   validity cookies, a size limit), driven by ioctls that stand in for a
 //!   server's `FUSE_IOMAP_CONFIG`, backing devices and upsert/invalidate
 //!   notifications;
-//! - famfs file maps: `GET_FMAP` replies validated and resolved (simple and
-//!   interleaved extents), a file fenced by a bad resolution, driven by
-//!   ioctls until the channel carries `GET_FMAP`.
+//! - famfs: `GET_FMAP` replies validated and resolved (simple and
+//!   interleaved extents), a file fenced by a bad resolution, the daxdev
+//!   table (24 slots published with Release/Acquire, filled lazily from the
+//!   server's `GET_DAXDEV` answers), and reads through the fmap and
+//!   `dax_direct_access` on a real pmem device; driven by ioctls until the
+//!   channel carries `GET_FMAP` and `GET_DAXDEV`.
 //!
 //! The module file holds the module and its registration only; each concept
 //! lives in a file named after it. The files that hold logic (see
@@ -24,6 +27,8 @@ use kernel::prelude::*;
 mod abi;
 mod cache;
 mod connection;
+mod dax;
+mod daxdev;
 mod dev;
 mod devices;
 mod errno;
@@ -36,6 +41,7 @@ mod ioctl;
 mod mapping;
 mod notify;
 mod rwsem;
+mod sync;
 
 module! {
     type: FuseIomapModule,

@@ -400,6 +400,23 @@ struct fuse_iomap_ioc_famfs_info {
 
 #define FUSE_IOMAP_IOC_FAMFS_SET_FMAP	_IOW(FUSE_IOMAP_IOC_MAGIC, 0x8a, struct fuse_iomap_ioc_fmap)
 #define FUSE_IOMAP_IOC_FAMFS_RESOLVE	_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x8b, struct fuse_iomap_ioc_resolve)
+/* FUSE_IOMAP_IOC_FAMFS_READ: read a famfs file through its fmap and DAX. */
+struct fuse_iomap_ioc_read {
+	__u64 nodeid;
+	__u64 offset;
+	__u64 length;
+	__u64 buf;		/* user pointer to length bytes */
+};
+
 #define FUSE_IOMAP_IOC_FAMFS_INFO	_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x8c, struct fuse_iomap_ioc_famfs_info)
+/*
+ * The server's GET_DAXDEV answer for an index, given ahead. When an fmap
+ * first names an index, the kernel asks for it (without the table lock),
+ * then opens and claims the device and publishes it; an index nobody
+ * answered fails the fmap with ENOTCONN.
+ */
+#define FUSE_IOMAP_IOC_FAMFS_DAXDEV	_IOW(FUSE_IOMAP_IOC_MAGIC, 0x8d, struct fuse_daxdev_out)
+/* Returns the bytes read: fewer at the end of the file, 0 past it. */
+#define FUSE_IOMAP_IOC_FAMFS_READ	_IOW(FUSE_IOMAP_IOC_MAGIC, 0x8e, struct fuse_iomap_ioc_read)
 
 #endif /* _UAPI_LINUX_FUSE_IOMAP_H */

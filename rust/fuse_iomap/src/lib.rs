@@ -22,6 +22,9 @@ pub(crate) mod abi;
 #[path = "../../../fs/fuse_iomap/ioctl.rs"]
 pub(crate) mod ioctl;
 #[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/daxdev.rs"]
+pub(crate) mod daxdev;
+#[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/devices.rs"]
 pub(crate) mod devices;
 #[cfg_attr(not(test), allow(dead_code))]
@@ -48,6 +51,18 @@ pub(crate) mod cache;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/iomap_begin.rs"]
 pub(crate) mod iomap_begin;
+
+// The daxdev table's primitives: the module's own, or loom's when the host
+// tests model-check it (`--cfg loom`).
+#[cfg(not(loom))]
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/sync.rs"]
+pub(crate) mod sync;
+#[cfg(loom)]
+pub(crate) mod sync {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+}
 
 pub mod bench;
 pub mod fmap_build;

@@ -114,6 +114,8 @@ fn constants_match_the_header() {
         ("FUSE_IOMAP_IOC_FAMFS_SET_FMAP", u64::from(abi::IOC_FAMFS_SET_FMAP)),
         ("FUSE_IOMAP_IOC_FAMFS_RESOLVE", u64::from(abi::IOC_FAMFS_RESOLVE)),
         ("FUSE_IOMAP_IOC_FAMFS_INFO", u64::from(abi::IOC_FAMFS_INFO)),
+        ("FUSE_IOMAP_IOC_FAMFS_DAXDEV", u64::from(abi::IOC_FAMFS_DAXDEV)),
+        ("FUSE_IOMAP_IOC_FAMFS_READ", u64::from(abi::IOC_FAMFS_READ)),
         ("FAMFS_FMAP_VERSION", u64::from(fmap::FMAP_VERSION)),
         ("FUSE_FAMFS_MAX_EXTENTS", u64::from(fmap::MAX_EXTENTS)),
         ("FUSE_FAMFS_MAX_STRIPS", u64::from(fmap::MAX_STRIPS)),
@@ -178,6 +180,8 @@ fn structure_layouts_match_the_header() {
             "fuse_iomap_ioc_famfs_info",
             [nodeid, file_size, devices, nextents, ext_type, file_type, fenced, reserved]
         ),
+        layout!(abi::DaxdevOut, "fuse_daxdev_out", [index, reserved, reserved2, reserved3, reserved4, name]),
+        layout!(abi::IocRead, "fuse_iomap_ioc_read", [nodeid, offset, length, buf]),
     ]
     .concat();
     for (name, value) in &rust {

@@ -2,7 +2,7 @@
 
 //! The error codes the 6.12 kernel crate lacks carry the right numbers.
 
-use crate::errno::{efscorrupted, enotconn};
+use crate::errno::{efscorrupted, enotconn, eopnotsupp};
 
 #[test]
 fn missing_codes_have_their_c_values() {
@@ -10,4 +10,5 @@ fn missing_codes_have_their_c_values() {
     assert_eq!(efscorrupted().name(), Some("EUCLEAN"));
     assert_eq!(enotconn().to_errno(), -107);
     assert_eq!(enotconn().name(), Some("ENOTCONN"));
+    assert_eq!(eopnotsupp().to_errno(), -95);
 }

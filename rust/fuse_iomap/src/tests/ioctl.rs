@@ -23,6 +23,8 @@ fn every_ioctl_decodes() {
         (abi::IOC_FAMFS_SET_FMAP, Ioctl::FamfsSetFmap),
         (abi::IOC_FAMFS_RESOLVE, Ioctl::FamfsResolve),
         (abi::IOC_FAMFS_INFO, Ioctl::FamfsInfo),
+        (abi::IOC_FAMFS_DAXDEV, Ioctl::FamfsDaxdev),
+        (abi::IOC_FAMFS_READ, Ioctl::FamfsRead),
     ] {
         assert_eq!(Ioctl::decode(cmd), Ok(ioctl));
     }
@@ -33,7 +35,7 @@ fn unknown_ioctls_are_enotty() {
     // Another nr, another type, another size, another direction of a known
     // ioctl, and /dev/fuse's FUSE_DEV_IOC_CLONE.
     for cmd in [
-        _IOR::<u32>(229, 0x8d),
+        _IOR::<u32>(229, 0x8f),
         _IOR::<u32>(230, 0x80),
         _IOR::<u64>(229, 0x80),
         _IOW::<u32>(229, 0x80),

@@ -4,6 +4,9 @@
 
 mod abi;
 mod cache;
+mod daxdev;
+#[cfg(loom)]
+mod daxdev_loom;
 mod devices;
 mod errno;
 mod extent_tree;

@@ -68,6 +68,8 @@ const struct uapi_value uapi_values[] = {
 	V(FUSE_IOMAP_IOC_FAMFS_SET_FMAP),
 	V(FUSE_IOMAP_IOC_FAMFS_RESOLVE),
 	V(FUSE_IOMAP_IOC_FAMFS_INFO),
+	V(FUSE_IOMAP_IOC_FAMFS_DAXDEV),
+	V(FUSE_IOMAP_IOC_FAMFS_READ),
 	V(FAMFS_FMAP_VERSION),
 	V(FUSE_FAMFS_MAX_EXTENTS),
 	V(FUSE_FAMFS_MAX_STRIPS),
@@ -144,5 +146,12 @@ const struct uapi_value uapi_layout[] = {
 	OFF(fuse_iomap_ioc_famfs_info, devices), OFF(fuse_iomap_ioc_famfs_info, nextents),
 	OFF(fuse_iomap_ioc_famfs_info, ext_type), OFF(fuse_iomap_ioc_famfs_info, file_type),
 	OFF(fuse_iomap_ioc_famfs_info, fenced), OFF(fuse_iomap_ioc_famfs_info, reserved),
+	SIZE(fuse_daxdev_out),
+	OFF(fuse_daxdev_out, index), OFF(fuse_daxdev_out, reserved),
+	OFF(fuse_daxdev_out, reserved2), OFF(fuse_daxdev_out, reserved3),
+	OFF(fuse_daxdev_out, reserved4), OFF(fuse_daxdev_out, name),
+	SIZE(fuse_iomap_ioc_read),
+	OFF(fuse_iomap_ioc_read, nodeid), OFF(fuse_iomap_ioc_read, offset),
+	OFF(fuse_iomap_ioc_read, length), OFF(fuse_iomap_ioc_read, buf),
 };
 const unsigned long uapi_layout_len = sizeof(uapi_layout) / sizeof(uapi_layout[0]);

@@ -4,11 +4,13 @@
  * the connection's ioctls are validated (every rule, with its error code,
  * leaving the inode as it was), resolved for simple and interleaved files,
  * and a bad resolution fences the file; resolvers race an fmap being
- * replaced.
+ * replaced. On the emulated pmem of the VM, files read through the kernel's
+ * DAX path give back exactly the bytes the "server" wrote to the device.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -76,6 +78,14 @@ static void striped(struct reply *r)
 		ext(r, i, 100 * MiB * i, 6 * MiB);
 }
 
+static int answer_daxdev(int fd, __u16 index, const char *name)
+{
+	struct fuse_daxdev_out a = { .index = index };
+
+	strncpy(a.name, name, sizeof(a.name) - 1);
+	return ioctl(fd, FUSE_IOMAP_IOC_FAMFS_DAXDEV, &a);
+}
+
 static int set_fmap(int fd, __u64 nodeid, const struct reply *r)
 {
 	struct fuse_iomap_ioc_fmap f = {
@@ -109,8 +119,16 @@ FIXTURE(famfs)
 
 FIXTURE_SETUP(famfs)
 {
+	int i;
+
 	self->fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DEV_PATH, strerror(errno));
+	/*
+	 * These tests resolve, and read nothing: every index is answered with
+	 * a path that is no dax device, published as failed.
+	 */
+	for (i = 0; i < FUSE_FAMFS_MAX_DAXDEVS; i++)
+		ASSERT_EQ(0, answer_daxdev(self->fd, i, "/dev/null"));
 }
 
 FIXTURE_TEARDOWN(famfs)
@@ -361,6 +379,220 @@ TEST_F(famfs, resolvers_race_an_fmap_being_replaced)
 		ASSERT_EQ(0, pthread_join(threads[i], NULL));
 	EXPECT_EQ(0, r.wrong);
 	EXPECT_LT(0, r.resolved);
+}
+
+#define PMEM		"/dev/pmem0"
+#define DAXDEV		5
+
+static ssize_t famfs_read(int fd, __u64 nodeid, __u64 off, void *buf, __u64 len)
+{
+	struct fuse_iomap_ioc_read r = {
+		.nodeid = nodeid, .offset = off, .length = len,
+		.buf = (__u64)(unsigned long)buf,
+	};
+
+	return ioctl(fd, FUSE_IOMAP_IOC_FAMFS_READ, &r);
+}
+
+FIXTURE(dax)
+{
+	int fd;
+	int pmem;
+	struct reply r;
+};
+
+FIXTURE_SETUP(dax)
+{
+	self->pmem = open(PMEM, O_RDWR | O_CLOEXEC);
+	if (self->pmem < 0)
+		SKIP(return, "%s: %s (memmap= on the kernel command line)", PMEM, strerror(errno));
+	self->fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, answer_daxdev(self->fd, DAXDEV, PMEM));
+}
+
+FIXTURE_TEARDOWN(dax)
+{
+	if (self->pmem >= 0) {
+		close(self->fd);
+		close(self->pmem);
+	}
+}
+
+/* The server's part: random bytes at [off, off + len) of the device. */
+static unsigned char *server_write(int pmem, __u64 off, __u64 len, unsigned int seed)
+{
+	unsigned char *data = malloc(len);
+	__u64 i;
+
+	for (i = 0; i < len; i++)
+		data[i] = rand_r(&seed);
+	if (pwrite(pmem, data, len, off) != (ssize_t)len || fsync(pmem))
+		return NULL;
+	return data;
+}
+
+TEST_F(dax, striped_files_read_back_what_the_server_wrote)
+{
+	/* Three files of 4 strips of 8 MiB each, 2 MiB chunks, sizes not
+	 * multiples of a chunk, on one pmem region each.
+	 */
+	const __u64 size = 23 * MiB + 12345, strip = 8 * MiB;
+	unsigned char *dev[3], *file = malloc(size), *got = malloc(size);
+	int f, s;
+
+	for (f = 0; f < 3; f++) {
+		dev[f] = server_write(self->pmem, 64 * MiB * f, 4 * strip, f + 1);
+		ASSERT_NE(NULL, dev[f]);
+		start(&self->r, FUSE_FAMFS_EXT_INTERLEAVE, 1, size);
+		group(&self->r, 4, 2 * MiB, 24 * MiB);
+		for (s = 0; s < 4; s++)
+			ext(&self->r, DAXDEV, 64 * MiB * f + strip * s, strip);
+		ASSERT_EQ(0, set_fmap(self->fd, 10 + f, &self->r));
+	}
+	for (f = 0; f < 3; f++) {
+		__u64 off, c;
+		ssize_t n;
+
+		/* Chunk c of the file is in strip c % 4, at (c / 4) chunks. */
+		for (c = 0; c * 2 * MiB < size; c++) {
+			__u64 len = size - c * 2 * MiB < 2 * MiB ? size - c * 2 * MiB : 2 * MiB;
+
+			memcpy(file + c * 2 * MiB, dev[f] + (c % 4) * strip + (c / 4) * 2 * MiB, len);
+		}
+		/* Read in pieces that straddle chunks. */
+		for (off = 0; off < size; off += n) {
+			n = famfs_read(self->fd, 10 + f, off, got + off, MiB + 4097);
+			ASSERT_LT(0, n) TH_LOG("file %d at %llu: %s", f, (unsigned long long)off, strerror(errno));
+		}
+		ASSERT_EQ(size, off);
+		ASSERT_EQ(0, memcmp(file, got, size)) TH_LOG("file %d differs", f);
+		/* At the end of the file: short, then nothing. */
+		EXPECT_EQ(12345, famfs_read(self->fd, 10 + f, 23 * MiB, got, 4 * MiB));
+		EXPECT_EQ(0, famfs_read(self->fd, 10 + f, size, got, 4 * MiB));
+		free(dev[f]);
+	}
+	free(file);
+	free(got);
+}
+
+TEST_F(dax, simple_file_reads_back_across_extents)
+{
+	unsigned char *dev = server_write(self->pmem, 200 * MiB, 8 * MiB, 77);
+	unsigned char *got = malloc(6 * MiB);
+
+	ASSERT_NE(NULL, dev);
+	/* The second extent comes first on the device. */
+	start(&self->r, FUSE_FAMFS_EXT_SIMPLE, 2, 6 * MiB);
+	ext(&self->r, DAXDEV, 204 * MiB, 4 * MiB);
+	ext(&self->r, DAXDEV, 200 * MiB, 2 * MiB);
+	ASSERT_EQ(0, set_fmap(self->fd, 7, &self->r));
+	ASSERT_EQ(6 * MiB, famfs_read(self->fd, 7, 0, got, 6 * MiB));
+	EXPECT_EQ(0, memcmp(got, dev + 4 * MiB, 4 * MiB));
+	EXPECT_EQ(0, memcmp(got + 4 * MiB, dev, 2 * MiB));
+	free(dev);
+	free(got);
+}
+
+TEST_F(dax, extent_past_the_device_end_is_eio)
+{
+	char buf[64];
+
+	/* pmem0 is 256 MiB. */
+	start(&self->r, FUSE_FAMFS_EXT_SIMPLE, 1, 4 * MiB);
+	ext(&self->r, DAXDEV, 254 * MiB, 4 * MiB);
+	ASSERT_EQ(0, set_fmap(self->fd, 7, &self->r));
+	EXPECT_EQ(sizeof(buf), famfs_read(self->fd, 7, 0, buf, sizeof(buf)));
+	EXPECT_EQ(-1, famfs_read(self->fd, 7, 3 * MiB, buf, sizeof(buf)));
+	EXPECT_EQ(EIO, errno);
+}
+
+TEST_F(dax, index_nobody_answered_fails_the_fmap)
+{
+	start(&self->r, FUSE_FAMFS_EXT_SIMPLE, 1, 2 * MiB);
+	ext(&self->r, 9, 0, 2 * MiB);
+	EXPECT_EQ(-1, set_fmap(self->fd, 7, &self->r));
+	EXPECT_EQ(ENOTCONN, errno);
+}
+
+TEST_F(dax, devices_that_cannot_be_claimed_read_as_eio)
+{
+	int other = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	char buf[64];
+
+	ASSERT_LE(0, other);
+	/* This connection claims pmem0 first... */
+	start(&self->r, FUSE_FAMFS_EXT_SIMPLE, 1, 2 * MiB);
+	ext(&self->r, DAXDEV, 0, 2 * MiB);
+	ASSERT_EQ(0, set_fmap(self->fd, 7, &self->r));
+	/* ... so another cannot, and no path that is no dax device can. */
+	ASSERT_EQ(0, answer_daxdev(other, DAXDEV, PMEM));
+	ASSERT_EQ(0, answer_daxdev(other, 6, "/dev/null"));
+	ASSERT_EQ(0, set_fmap(other, 7, &self->r));
+	EXPECT_EQ(-1, famfs_read(other, 7, 0, buf, sizeof(buf)));
+	EXPECT_EQ(EIO, errno);
+	start(&self->r, FUSE_FAMFS_EXT_SIMPLE, 1, 2 * MiB);
+	ext(&self->r, 6, 0, 2 * MiB);
+	ASSERT_EQ(0, set_fmap(other, 8, &self->r));
+	EXPECT_EQ(-1, famfs_read(other, 8, 0, buf, sizeof(buf)));
+	EXPECT_EQ(EIO, errno);
+	/* The first connection still reads. */
+	EXPECT_EQ(sizeof(buf), famfs_read(self->fd, 7, 0, buf, sizeof(buf)));
+	close(other);
+}
+
+TEST_F(dax, hostile_daxdev_answers_are_einval)
+{
+	struct fuse_daxdev_out a = { .index = 24 };
+
+	strcpy(a.name, PMEM);
+	EXPECT_EQ(-1, ioctl(self->fd, FUSE_IOMAP_IOC_FAMFS_DAXDEV, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.index = 1;
+	a.reserved3 = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, FUSE_IOMAP_IOC_FAMFS_DAXDEV, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.reserved3 = 0;
+	memset(a.name, 'x', sizeof(a.name));
+	EXPECT_EQ(-1, ioctl(self->fd, FUSE_IOMAP_IOC_FAMFS_DAXDEV, &a));
+	EXPECT_EQ(EINVAL, errno);
+	memset(a.name, 0, sizeof(a.name));
+	EXPECT_EQ(-1, ioctl(self->fd, FUSE_IOMAP_IOC_FAMFS_DAXDEV, &a));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+struct discovery {
+	int fd;
+	struct reply *r;
+	int failed;
+};
+
+static void *discover(void *arg)
+{
+	struct discovery *d = arg;
+	char buf[4096];
+	int i;
+
+	for (i = 0; i < 50; i++)
+		if (set_fmap(d->fd, 20 + i % 4, d->r) ||
+		    famfs_read(d->fd, 20 + i % 4, 0, buf, sizeof(buf)) != sizeof(buf))
+			d->failed++;
+	return NULL;
+}
+
+TEST_F(dax, concurrent_readers_during_daxdev_discovery)
+{
+	struct discovery d = { .fd = self->fd, .r = &self->r };
+	pthread_t t[4];
+	int i;
+
+	start(&self->r, FUSE_FAMFS_EXT_SIMPLE, 1, 2 * MiB);
+	ext(&self->r, DAXDEV, 100 * MiB, 2 * MiB);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, discover, &d));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	EXPECT_EQ(0, d.failed);
 }
 
 TEST_HARNESS_MAIN
