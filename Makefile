@@ -66,7 +66,7 @@ tools:
 	cd rust && cargo build --release --bins
 
 bench:
-	cd rust && cargo bench --bench cache
+	cd rust && cargo bench --bench cache --bench fmap
 
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable
 # toolchain of this machine provide them.

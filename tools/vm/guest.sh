@@ -7,8 +7,8 @@
 #
 # Loads the module, runs MODE's workload, unloads the module, then leaves in
 # OUT (the host's read-write directory) what the host judges: guest.log,
-# tap.txt (check), dmesg.txt, kmemleak.txt and status. For check, the host
-# staged the installed selftests, their list and kselftest's runner in
+# tap.txt (check), dmesg.txt, kmemleak.txt and status. The host staged the
+# installed selftests and helpers, their list and kselftest's runner in
 # OUT/selftests.
 set -uo pipefail
 
@@ -57,7 +57,9 @@ if insmod "$ko"; then
 		say "the module registered:"
 		dmesg | grep 'fuse_iomap:' | sed 's/^/    /'
 		ls -l "/dev/fuse-iomap" | sed 's/^/    /'
-		say "sysfs: $(ls /sys/module/fuse_iomap | tr '\n' ' ')"
+		say "a striped famfs file on /dev/pmem0, read through the kernel:"
+		"$out/selftests/fuse_iomap/fuse_iomap_famfs_bench" 64 | sed 's/^/    /' ||
+			failed "fuse_iomap_famfs_bench"
 		;;
 	esac
 	say "unloading"

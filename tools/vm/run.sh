@@ -35,6 +35,7 @@ export PATH=$cache/venv/bin:$PATH
 step() { printf '==> %s\n' "$*"; }
 fail() { printf 'VM FAILED: %s\n' "$*"; exit 1; }
 
+
 # Boot the kernel with KVM and no root filesystem: with working KVM it panics
 # on the missing root within seconds and QEMU exits (-no-reboot, panic=-1).
 kvm_works() {
@@ -48,14 +49,14 @@ kvm_works() {
 
 out=$(mktemp -d /tmp/fuse-iomap-vm.XXXXXX)
 # The guest sees the repository and $out, not the kernel tree (virtme-ng
-# hides /var/cache): stage the installed selftests and kselftest's runner.
-if [ "$mode" = check ]; then
-	make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
-		INSTALL_PATH="$out/selftests/fuse_iomap" install
-	make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
-		COLLECTION=fuse_iomap emit_tests >"$out/selftests/tests.list"
-	cp -r "$kdir/tools/testing/selftests/kselftest" "$out/selftests/"
-fi
+# hides /var/cache): stage the installed selftests, their helper programs
+# and kselftest's runner.
+step "building and staging the selftests"
+make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
+	INSTALL_PATH="$out/selftests/fuse_iomap" install
+make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
+	COLLECTION=fuse_iomap emit_tests >"$out/selftests/tests.list"
+cp -r "$kdir/tools/testing/selftests/kselftest" "$out/selftests/"
 vng_args=(--run "$kdir" --disable-microvm --force-9p --verbose
 	--memory 2G --cpus 2 --rwdir "$out"
 	# An emulated persistent-memory region: 256 MiB at 1 GiB is /dev/pmem0.

@@ -55,3 +55,19 @@ impl Cache {
         self.len() == 0
     }
 }
+
+/// A parsed famfs fmap, for the resolution benchmark.
+pub struct Fmap(crate::fmap::Fmap);
+
+impl Fmap {
+    /// Parses a `GET_FMAP` reply; `None` if the module would refuse it.
+    pub fn parse(reply: &[u8]) -> Option<Self> {
+        crate::fmap::Fmap::parse(reply).ok().map(Self)
+    }
+
+    /// Resolves `len` bytes at `offset`: daxdev index, offset on it, length.
+    pub fn resolve(&self, offset: u64, len: u64) -> Option<(u32, u64, u64)> {
+        let r = self.0.resolve(offset, len).ok()?;
+        Some((r.dev_index, r.dev_offset, r.length))
+    }
+}
