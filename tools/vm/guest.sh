@@ -41,6 +41,8 @@ if insmod "$ko"; then
 	check)
 		# What run_kselftest.sh does for one collection.
 		(
+			# For the test that reloads the module.
+			export FUSE_IOMAP_KO=$ko
 			# runner.sh reads unset variables.
 			set +u
 			BASE_DIR=$out/selftests
