@@ -142,7 +142,8 @@ impl Connection {
 
     /// Records the server's `GET_DAXDEV` answer for an index: `EINVAL` for
     /// an index of 24 or more, nonzero reserved fields or a name without
-    /// its NUL.
+    /// its NUL; `ENOTBLK` or `EACCES` (and the like) for a path that is no
+    /// block device the calling server may read.
     pub(crate) fn daxdev_answer(&self, answer: &DaxdevOut) -> Result {
         let index = usize::from(answer.index);
         let len = answer.name.iter().position(|&b| b == 0).ok_or(EINVAL)?;
@@ -155,6 +156,8 @@ impl Connection {
         {
             return Err(EINVAL);
         }
+        let path = CStr::from_bytes_with_nul(&answer.name[..=len]).map_err(|_| EINVAL)?;
+        crate::dax::server_may_read(path)?;
         let mut name = KVec::with_capacity(len + 1, GFP_KERNEL)?;
         name.extend_from_slice(&answer.name[..=len], GFP_KERNEL)?;
         self.state.lock().daxdev_names[index] = Some(name);

@@ -2,8 +2,9 @@
 
 //! A dax device claimed for a famfs connection, and reads from it.
 //!
-//! The device is named by a path (a `GET_DAXDEV` reply): its block device
-//! is opened exclusively, with the claim's box as holder, and its
+//! The device is named by a path (a `GET_DAXDEV` reply), which the server
+//! must be allowed to read ([`server_may_read`]): its block device is
+//! opened exclusively, with the claim's box as holder, and its
 //! `dax_device` taken with the same holder, so that no other user can claim
 //! it meanwhile. Reads go through `dax_direct_access`, which maps device
 //! pages into the kernel, under the DAX read lock, straight to the caller's
@@ -26,6 +27,16 @@ extern "C" {
     fn fuse_iomap_dax_read_unlock(id: c_int);
     fn fuse_iomap_dax_direct_access(dax_dev: *mut c_void, pgoff: u64, nr_pages: c_long, kaddr: *mut *mut c_void)
         -> c_long;
+    fn fuse_iomap_may_read_blkdev(path: *const c_char) -> c_int;
+}
+
+/// Checks that the current task, the server answering `GET_DAXDEV`, may
+/// read the block device at `path`: the kernel later opens it with its own
+/// rights, so a server must not name a device it could not open itself.
+/// `ENOTBLK` for no block device, `EACCES` and the like otherwise.
+pub(crate) fn server_may_read(path: &CStr) -> Result {
+    // SAFETY: `path` is NUL-terminated.
+    kernel::error::to_result(unsafe { fuse_iomap_may_read_blkdev(path.as_char_ptr()) })
 }
 
 /// A claimed dax device.

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * DAX and block-device calls for dax.rs: the 6.12 kernel crate wraps
- * neither, and file_bdev() and the DAX_ACCESS mode are not reachable from
- * Rust. Each function forwards to one kernel call.
+ * DAX, block-device and path calls for dax.rs: the 6.12 kernel crate wraps
+ * none of them, and file_bdev() and the DAX_ACCESS mode are not reachable
+ * from Rust. Each function forwards to one kernel call, but for
+ * fuse_iomap_may_read_blkdev(), which holds a path reference across its
+ * two checks.
  */
 #include <linux/blkdev.h>
 #include <linux/dax.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/namei.h>
 
 #include "glue.h"
 
@@ -49,4 +52,23 @@ void fuse_iomap_dax_read_unlock(int id)
 long fuse_iomap_dax_direct_access(struct dax_device *dax_dev, u64 pgoff, long nr_pages, void **kaddr)
 {
 	return dax_direct_access(dax_dev, pgoff, nr_pages, DAX_ACCESS, kaddr, NULL);
+}
+
+/*
+ * Whether the current task may read the block device at path: -ENOTBLK if
+ * it is no block device, the error of inode_permission() otherwise.
+ */
+int fuse_iomap_may_read_blkdev(const char *path)
+{
+	struct path p;
+	int err = kern_path(path, LOOKUP_FOLLOW, &p);
+
+	if (err)
+		return err;
+	if (!S_ISBLK(d_inode(p.dentry)->i_mode))
+		err = -ENOTBLK;
+	else
+		err = inode_permission(mnt_idmap(p.mnt), d_inode(p.dentry), MAY_READ);
+	path_put(&p);
+	return err;
 }

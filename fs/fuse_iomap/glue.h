@@ -34,5 +34,6 @@ void fuse_iomap_dax_put(struct dax_device *dax_dev, void *holder);
 int fuse_iomap_dax_read_lock(void);
 void fuse_iomap_dax_read_unlock(int id);
 long fuse_iomap_dax_direct_access(struct dax_device *dax_dev, u64 pgoff, long nr_pages, void **kaddr);
+int fuse_iomap_may_read_blkdev(const char *path);
 
 #endif /* _FUSE_IOMAP_GLUE_H */
