@@ -25,6 +25,7 @@ use crate::fmap::{Fmap, Resolved, MAX_DAXDEVS};
 use crate::inode::Inode;
 use crate::iomap_begin::{self, Answer, Resolver};
 use crate::mapping::Geometry;
+use crate::ratelimit::pr_warn_ratelimited;
 use kernel::{
     current, new_mutex,
     prelude::*,
@@ -132,7 +133,7 @@ impl Connection {
     /// and leaves the inode as it was.
     pub(crate) fn set_fmap(&self, nodeid: u64, reply: &[u8]) -> Result {
         let fmap = Fmap::parse(reply).map_err(|r| {
-            pr_warn!("famfs: GET_FMAP reply for nodeid {} refused: {}\n", nodeid, r.reason);
+            pr_warn_ratelimited!("famfs: GET_FMAP reply for nodeid {} refused: {}\n", nodeid, r.reason);
             r.error
         })?;
         self.discover_daxdevs(fmap.devices())?;
@@ -190,7 +191,7 @@ impl Connection {
             }
             let path = CStr::from_bytes_with_nul(&name).map_err(|_| EINVAL)?;
             let dev = Dax::open(path)
-                .inspect_err(|e| pr_warn!("famfs: daxdev {}: {} cannot be claimed: {:?}\n", index, path, e))
+                .inspect_err(|e| pr_warn_ratelimited!("famfs: daxdev {}: {} cannot be claimed: {:?}\n", index, path, e))
                 .ok();
             // SAFETY: The writer lock is held.
             unsafe { self.daxdevs.publish(index, dev) }?;

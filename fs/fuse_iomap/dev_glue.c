@@ -7,12 +7,14 @@
  * its file_operations are declared here. Each operation only forwards to its
  * Rust counterpart in dev.rs, which owns the connection stored in
  * file->private_data. fuse_iomap_init_rwsem() gives rwsem.rs a semaphore with
- * its own lockdep class, which init_rwsem() declares at its call site.
+ * its own lockdep class, which init_rwsem() declares at its call site;
+ * fuse_iomap_warn_ratelimit() holds the rate limit state of ratelimit.rs.
  */
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/ratelimit.h>
 #include <linux/rwsem.h>
 #include <uapi/linux/fuse_iomap.h>
 
@@ -75,4 +77,12 @@ int fuse_iomap_glue_minor(void)
 void fuse_iomap_init_rwsem(struct rw_semaphore *sem)
 {
 	init_rwsem(sem);
+}
+
+/* One rate limit for the warnings that a hostile server can provoke. */
+bool fuse_iomap_warn_ratelimit(void)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
+
+	return __ratelimit(&rs);
 }

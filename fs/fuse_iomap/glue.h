@@ -22,6 +22,7 @@ int fuse_iomap_glue_minor(void);
 /* dev_glue.c: kernel APIs the 6.12 kernel crate does not wrap. */
 struct rw_semaphore;
 void fuse_iomap_init_rwsem(struct rw_semaphore *sem);
+bool fuse_iomap_warn_ratelimit(void);
 
 /* dax_glue.c: DAX and block devices, for dax.rs. */
 struct dax_device;

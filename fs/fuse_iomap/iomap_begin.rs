@@ -35,6 +35,7 @@ use crate::abi::{
 };
 use crate::cache::{Fork, Forks, Lookup, Seq};
 use crate::mapping::{validate, Devices, Geometry, Origin, Slot};
+use crate::ratelimit::pr_warn_ratelimited;
 use kernel::prelude::*;
 
 /// Where an answer came from.
@@ -131,7 +132,7 @@ fn check_reply(
     devices: &impl Devices,
 ) -> Result<Reply> {
     let reject = |why: &str| {
-        pr_warn!(
+        pr_warn_ratelimited!(
             "iomap_begin: {:?} answer rejected at pos {}: {}\n",
             origin,
             req.pos,
@@ -194,7 +195,7 @@ pub(crate) fn iomap_begin(
                 })
             }
             Reply::RetryCache if bypass || !resolver.has_cache() => {
-                pr_warn!("iomap_begin: RETRY_CACHE from {:?} without a usable cache\n", origin);
+                pr_warn_ratelimited!("iomap_begin: RETRY_CACHE from {:?} without a usable cache\n", origin);
                 return Err(origin.error());
             }
             Reply::RetryCache => {

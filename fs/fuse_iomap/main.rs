@@ -40,6 +40,7 @@ mod iomap_begin;
 mod ioctl;
 mod mapping;
 mod notify;
+mod ratelimit;
 mod rwsem;
 mod sync;
 

@@ -9,6 +9,7 @@
 use crate::abi::{IomapInvalMappingsOut, IomapUpsertMappingsOut, Range, INVAL_TO_EOF};
 use crate::cache::{Fork, Forks, Seq};
 use crate::mapping::{validate, Devices, Geometry, Origin, Slot};
+use crate::ratelimit::pr_warn_ratelimited;
 use kernel::prelude::*;
 
 /// Caches the read and write mappings of `msg` (either may be `NOCACHE`,
@@ -22,7 +23,7 @@ pub(crate) fn upsert_mappings(
 ) -> Result {
     for (map, slot) in [(&msg.read, Slot::Read), (&msg.write, Slot::Write)] {
         if let Err(why) = validate(map, slot, Origin::Notification, geo, devices) {
-            pr_warn!(
+            pr_warn_ratelimited!(
                 "upsert for nodeid {}: {:?} mapping rejected: {}\n",
                 msg.nodeid,
                 slot,
@@ -48,7 +49,7 @@ fn range_ok(range: &Range, geo: &Geometry) -> bool {
 /// that starts at or past maxbytes or whose end overflows.
 pub(crate) fn inval_mappings(forks: &mut Forks, seq: &Seq, msg: &IomapInvalMappingsOut, geo: &Geometry) -> Result {
     if !range_ok(&msg.read, geo) || !range_ok(&msg.write, geo) {
-        pr_warn!("invalidation for nodeid {}: range out of the file\n", msg.nodeid);
+        pr_warn_ratelimited!("invalidation for nodeid {}: range out of the file\n", msg.nodeid);
         return Err(EINVAL);
     }
     forks.invalidate(seq, Fork::Read, geo, msg.read.offset, msg.read.length)?;
