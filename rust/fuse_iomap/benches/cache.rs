@@ -15,7 +15,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use fuse_iomap::bench::Cache;
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::time::Duration;
+
+mod common;
 
 const BS: u64 = 4096;
 const SIZES: [u64; 5] = [1, 32, 1024, 8192, 65536];
@@ -38,17 +39,6 @@ fn rec(block: u64, salt: u64) -> Record {
 
 fn cache_upsert(cache: &mut Cache, r: &Record) {
     cache.upsert(r.offset, r.length, r.addr);
-}
-
-/// Deterministic pseudo-random blocks below `n`.
-fn blocks(n: u64) -> impl Iterator<Item = u64> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    std::iter::repeat_with(move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    })
 }
 
 fn btree_lookup(map: &BTreeMap<u64, Record>, off: u64) -> Option<Record> {
@@ -91,7 +81,7 @@ fn lookup(c: &mut Criterion) {
     let mut g = c.benchmark_group("lookup");
     for n in SIZES {
         let (cache, map, vec) = filled(n);
-        let offs: Vec<u64> = blocks(n).take(4096).map(|b| b * BS + 7).collect();
+        let offs: Vec<u64> = common::below(n).take(4096).map(|b| b * BS + 7).collect();
         g.bench_with_input(BenchmarkId::new("extent_tree", n), &n, |bch, _| {
             let mut i = 0;
             bch.iter(|| {
@@ -121,7 +111,7 @@ fn upsert(c: &mut Criterion) {
     let mut g = c.benchmark_group("upsert");
     for n in SIZES {
         let (mut cache, mut map, mut vec) = filled(n);
-        let recs: Vec<Record> = blocks(n).take(4096).enumerate().map(|(i, b)| rec(b, i as u64)).collect();
+        let recs: Vec<Record> = common::below(n).take(4096).enumerate().map(|(i, b)| rec(b, i as u64)).collect();
         g.bench_with_input(BenchmarkId::new("extent_tree", n), &n, |bch, _| {
             let mut i = 0;
             bch.iter(|| {
@@ -150,10 +140,7 @@ fn upsert(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-        .sample_size(30);
+    config = common::config();
     targets = lookup, upsert
 }
 criterion_main!(benches);

@@ -9,7 +9,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use fuse_iomap::bench::Fmap;
 use fuse_iomap::fmap_build::{Ext, FmapSpec, Group, Layout};
 use std::hint::black_box;
-use std::time::Duration;
+
+mod common;
 
 const M: u64 = 1 << 20;
 
@@ -45,15 +46,7 @@ fn resolve(c: &mut Criterion) {
     ];
     for (kind, n, spec) in files {
         let fmap = Fmap::parse(&spec.build()).unwrap();
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let offs: Vec<u64> = (0..4096)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x % spec.file_size
-            })
-            .collect();
+        let offs: Vec<u64> = common::below(spec.file_size).take(4096).collect();
         g.bench_with_input(BenchmarkId::new(kind, n), &n, |b, _| {
             let mut i = 0;
             b.iter(|| {
@@ -67,10 +60,7 @@ fn resolve(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-        .sample_size(30);
+    config = common::config();
     targets = resolve
 }
 criterion_main!(benches);
