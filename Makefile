@@ -34,7 +34,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) RUSTC=$(RUSTC) CLIPPY_DRIVER=$(CLIPPY_DRIVE
 
 SELFTESTS := tools/testing/selftests/fuse_iomap
 
-.PHONY: all modules bootstrap clippy rust-analyzer host-test selftests \
+.PHONY: all modules bootstrap clippy fmtcheck rust-analyzer host-test selftests \
 	tools bench fuzz check run clean
 
 all: modules
@@ -51,6 +51,12 @@ modules: $(BOOTSTRAP)
 # rebuilds them because the command line changes.
 clippy: modules
 	$(KMAKE) CLIPPY=1 modules
+
+# rustfmt defaults (the kernel's .rustfmt.toml sets nothing else), with the
+# toolchain the module builds with.
+RUSTFMT ?= /usr/bin/rustfmt
+fmtcheck:
+	$(RUSTFMT) --edition 2021 --check $$(git ls-files '*.rs')
 
 rust-analyzer: $(BOOTSTRAP)
 	$(KMAKE) rust-analyzer
@@ -80,7 +86,7 @@ fuzz:
 selftests: $(BOOTSTRAP)
 	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR) OUTPUT=$(REPO)/$(SELFTESTS)
 
-check: $(BOOTSTRAP) host-test clippy selftests
+check: $(BOOTSTRAP) fmtcheck host-test clippy selftests
 	$(REPO)/tools/vm/run.sh $(KDIR) check
 	@echo "make check: all tiers passed"
 

@@ -219,12 +219,21 @@ impl Forks {
     ///
     /// Fails with `ENOMEM`, changing nothing, only when a record split in
     /// two cannot get a node.
-    pub(crate) fn invalidate(&mut self, seq: &Seq, fork: Fork, geo: &Geometry, offset: u64, length: u64) -> Result {
+    pub(crate) fn invalidate(
+        &mut self,
+        seq: &Seq,
+        fork: Fork,
+        geo: &Geometry,
+        offset: u64,
+        length: u64,
+    ) -> Result {
         if length == 0 {
             return Ok(());
         }
         let start = geo.round_down(offset);
-        let end = offset.checked_add(length).map_or(u64::MAX, |e| geo.round_up(e));
+        let end = offset
+            .checked_add(length)
+            .map_or(u64::MAX, |e| geo.round_up(e));
         let limit = self.limit.records();
         let tree = self.tree_mut(fork);
         if start == 0 && end >= geo.maxbytes {

@@ -14,7 +14,10 @@
 //! table lock, then takes the lock, re-checks the slot, opens and claims
 //! the device and publishes it.
 
-use crate::abi::{DaxdevOut, IocConfig, IocDevice, IomapBeginIn, IomapBeginOut, IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, OP_ALL};
+use crate::abi::{
+    DaxdevOut, IocConfig, IocDevice, IomapBeginIn, IomapBeginOut, IomapInvalMappingsOut, IomapIo,
+    IomapUpsertMappingsOut, OP_ALL,
+};
 use crate::cache::{CacheLimit, Fork, Lookup};
 use crate::dax::Dax;
 use crate::daxdev::DaxdevTable;
@@ -114,7 +117,9 @@ impl Connection {
             None if state.ninodes >= MAX_INODES => return Err(ENOSPC),
             None => {
                 let inode = Arc::pin_init(Inode::new(state.limit), GFP_KERNEL)?;
-                state.inodes.try_create_and_insert(nodeid, inode.clone(), GFP_KERNEL)?;
+                state
+                    .inodes
+                    .try_create_and_insert(nodeid, inode.clone(), GFP_KERNEL)?;
                 state.ninodes += 1;
                 inode
             }
@@ -133,7 +138,11 @@ impl Connection {
     /// and leaves the inode as it was.
     pub(crate) fn set_fmap(&self, nodeid: u64, reply: &[u8]) -> Result {
         let fmap = Fmap::parse(reply).map_err(|r| {
-            pr_warn_ratelimited!("famfs: GET_FMAP reply for nodeid {} refused: {}\n", nodeid, r.reason);
+            pr_warn_ratelimited!(
+                "famfs: GET_FMAP reply for nodeid {} refused: {}\n",
+                nodeid,
+                r.reason
+            );
             r.error
         })?;
         self.discover_daxdevs(fmap.devices())?;
@@ -169,7 +178,9 @@ impl Connection {
     /// no server answers for it.
     fn get_daxdev(&self, index: u32) -> Result<KVec<u8>> {
         let state = self.state.lock();
-        let name = state.daxdev_names[index as usize].as_ref().ok_or_else(enotconn)?;
+        let name = state.daxdev_names[index as usize]
+            .as_ref()
+            .ok_or_else(enotconn)?;
         let mut copy = KVec::with_capacity(name.len(), GFP_KERNEL)?;
         copy.extend_from_slice(name, GFP_KERNEL)?;
         Ok(copy)
@@ -191,7 +202,14 @@ impl Connection {
             }
             let path = CStr::from_bytes_with_nul(&name).map_err(|_| EINVAL)?;
             let dev = Dax::open(path)
-                .inspect_err(|e| pr_warn_ratelimited!("famfs: daxdev {}: {} cannot be claimed: {:?}\n", index, path, e))
+                .inspect_err(|e| {
+                    pr_warn_ratelimited!(
+                        "famfs: daxdev {}: {} cannot be claimed: {:?}\n",
+                        index,
+                        path,
+                        e
+                    )
+                })
                 .ok();
             // SAFETY: The writer lock is held.
             unsafe { self.daxdevs.publish(index, dev) }?;
@@ -213,9 +231,12 @@ impl Connection {
         let mut out = UserSlice::new(buf, len as usize).writer();
         let mut done = 0;
         while done < len {
-            let r = file.resolve(offset + done, len - done).map_err(|r| r.error)?;
-            self.daxdevs
-                .with_dev(r.dev_index, |dax| dax.read(r.dev_offset, r.length as usize, &mut out))??;
+            let r = file
+                .resolve(offset + done, len - done)
+                .map_err(|r| r.error)?;
+            self.daxdevs.with_dev(r.dev_index, |dax| {
+                dax.read(r.dev_offset, r.length as usize, &mut out)
+            })??;
             done += r.length;
         }
         Ok(done)
@@ -230,7 +251,9 @@ impl Connection {
     /// `ENOENT` if it has no fmap, `EIO` if it cannot be resolved (which
     /// fences the file).
     pub(crate) fn resolve(&self, nodeid: u64, offset: u64, len: u64) -> Result<Resolved> {
-        self.famfs(nodeid)?.resolve(offset, len).map_err(|r| r.error)
+        self.famfs(nodeid)?
+            .resolve(offset, len)
+            .map_err(|r| r.error)
     }
 
     /// Applies an invalidation notification; nothing to do for an inode
@@ -255,7 +278,12 @@ impl Connection {
 
     /// Up to `max` records of `fork` of inode `nodeid`, and how many the
     /// fork holds.
-    pub(crate) fn dump(&self, nodeid: u64, fork: Fork, max: usize) -> Result<(KVVec<IomapIo>, usize)> {
+    pub(crate) fn dump(
+        &self,
+        nodeid: u64,
+        fork: Fork,
+        max: usize,
+    ) -> Result<(KVVec<IomapIo>, usize)> {
         match self.inode(nodeid) {
             Some(inode) => inode.dump(fork, max),
             None => Ok((KVVec::new(), 0)),

@@ -21,12 +21,20 @@ extern "C" {
     fn fuse_iomap_bdev_open(path: *const c_char, holder: *mut c_void) -> *mut c_void;
     fn fuse_iomap_bdev_close(bdev_file: *mut c_void);
     fn fuse_iomap_bdev_size(bdev_file: *mut c_void) -> u64;
-    fn fuse_iomap_dax_get(bdev_file: *mut c_void, start_off: *mut u64, holder: *mut c_void) -> *mut c_void;
+    fn fuse_iomap_dax_get(
+        bdev_file: *mut c_void,
+        start_off: *mut u64,
+        holder: *mut c_void,
+    ) -> *mut c_void;
     fn fuse_iomap_dax_put(dax_dev: *mut c_void, holder: *mut c_void);
     fn fuse_iomap_dax_read_lock() -> c_int;
     fn fuse_iomap_dax_read_unlock(id: c_int);
-    fn fuse_iomap_dax_direct_access(dax_dev: *mut c_void, pgoff: u64, nr_pages: c_long, kaddr: *mut *mut c_void)
-        -> c_long;
+    fn fuse_iomap_dax_direct_access(
+        dax_dev: *mut c_void,
+        pgoff: u64,
+        nr_pages: c_long,
+        kaddr: *mut *mut c_void,
+    ) -> c_long;
     fn fuse_iomap_may_read_blkdev(path: *const c_char) -> c_int;
 }
 
@@ -116,15 +124,22 @@ impl Dax {
             let mut kaddr = core::ptr::null_mut();
             // SAFETY: `dax_dev` is claimed by the type invariant; `kaddr` is
             // valid for writes.
-            let avail = unsafe { fuse_iomap_dax_direct_access(self.dax_dev, pos / PAGE_SIZE, pages, &mut kaddr) };
+            let avail = unsafe {
+                fuse_iomap_dax_direct_access(self.dax_dev, pos / PAGE_SIZE, pages, &mut kaddr)
+            };
             let copied = if avail <= 0 || kaddr.is_null() {
-                Err(if avail < 0 { Error::from_errno(avail as c_int) } else { EIO })
+                Err(if avail < 0 {
+                    Error::from_errno(avail as c_int)
+                } else {
+                    EIO
+                })
             } else {
                 let n = (avail as usize * PAGE_SIZE as usize - in_page).min(left);
                 // SAFETY: `dax_direct_access` mapped `avail` pages from
                 // `kaddr` for as long as the DAX read lock is held; the `n`
                 // bytes from `in_page` are within them.
-                let bytes = unsafe { core::slice::from_raw_parts(kaddr.cast::<u8>().add(in_page), n) };
+                let bytes =
+                    unsafe { core::slice::from_raw_parts(kaddr.cast::<u8>().add(in_page), n) };
                 out.write_slice(bytes).map(|()| n)
             };
             // SAFETY: Taken above.

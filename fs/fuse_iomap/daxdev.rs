@@ -67,7 +67,8 @@ impl<D> DaxdevTable<D> {
     /// Whether slot `index` was published (filled or failed); the lazy
     /// discovery's check before it asks the server.
     pub(crate) fn is_valid(&self, index: u32) -> bool {
-        self.slot(index).is_ok_and(|s| s.valid.load(Ordering::Acquire))
+        self.slot(index)
+            .is_ok_and(|s| s.valid.load(Ordering::Acquire))
     }
 
     /// Publishes slot `index`: its device handle, or `None` when the device

@@ -9,13 +9,14 @@
 //! copied out after every lock is dropped.
 
 use crate::abi::{
-    self, DaxdevOut, IocBegin, IocConfig, IocDevice, IocDump, IocFamfsInfo, IocFmap, IocLookup, IocRead, IocResolve, IocValid, IomapBeginIn,
-    IomapBeginOut, IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, MappingType, Range,
+    self, DaxdevOut, IocBegin, IocConfig, IocDevice, IocDump, IocFamfsInfo, IocFmap, IocLookup,
+    IocRead, IocResolve, IocValid, IomapBeginIn, IomapBeginOut, IomapInvalMappingsOut, IomapIo,
+    IomapUpsertMappingsOut, MappingType, Range,
 };
 use crate::cache::{Fork, Lookup};
-use crate::iomap_begin::Source;
 use crate::connection::Connection;
 use crate::ioctl::Ioctl;
+use crate::iomap_begin::Source;
 use core::ffi::c_void;
 use kernel::{
     ffi::{c_int, c_long, c_uint, c_ulong},
@@ -133,7 +134,11 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_release(conn: *mut c_void) {
 ///
 /// `conn` was returned by [`fuse_iomap_rs_open`] and not yet released.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn fuse_iomap_rs_ioctl(conn: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_ioctl(
+    conn: *mut c_void,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
     // SAFETY: By the safety requirements, `conn` points to a live
     // `Connection`; the VFS keeps the file, and so the connection, alive for
     // the whole call.
@@ -179,18 +184,21 @@ fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
         Ioctl::Forget => conn.forget(read(&mut reader)?),
         Ioctl::Lookup => {
             let mut req: IocLookup = read(&mut reader)?;
-            (req.result, req.cookie, req.map) = match conn.lookup(req.nodeid, fork(req.fork)?, req.offset) {
-                Lookup::Hit(map, cookie) => (abi::LOOKUP_HIT, cookie, map),
-                Lookup::Miss => (abi::LOOKUP_MISS, 0, IomapIo::default()),
-                Lookup::NoFork => (abi::LOOKUP_NOFORK, 0, IomapIo::default()),
-            };
+            (req.result, req.cookie, req.map) =
+                match conn.lookup(req.nodeid, fork(req.fork)?, req.offset) {
+                    Lookup::Hit(map, cookie) => (abi::LOOKUP_HIT, cookie, map),
+                    Lookup::Miss => (abi::LOOKUP_MISS, 0, IomapIo::default()),
+                    Lookup::NoFork => (abi::LOOKUP_NOFORK, 0, IomapIo::default()),
+                };
             writer.write(&req)
         }
         Ioctl::Dump => {
             let mut req: IocDump = read(&mut reader)?;
             let room = req.count as usize;
             let (records, total) = conn.dump(req.nodeid, fork(req.fork)?, room)?;
-            let size = room.checked_mul(core::mem::size_of::<IomapIo>()).ok_or(EINVAL)?;
+            let size = room
+                .checked_mul(core::mem::size_of::<IomapIo>())
+                .ok_or(EINVAL)?;
             let mut out = UserSlice::new(req.records as usize, size).writer();
             for rec in records.iter() {
                 out.write(rec)?;

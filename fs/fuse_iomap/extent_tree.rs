@@ -84,7 +84,9 @@ impl Leaf {
 
     /// Index of the last record whose offset is at most `off`.
     fn find_le(&self, off: u64) -> Option<usize> {
-        self.recs().partition_point(|r| r.offset <= off).checked_sub(1)
+        self.recs()
+            .partition_point(|r| r.offset <= off)
+            .checked_sub(1)
     }
 
     fn insert_at(&mut self, pos: usize, rec: IomapIo) {
@@ -528,7 +530,11 @@ impl ExtentTree {
     /// child with a neighbour if it fell below half full and both fit in one
     /// node.
     fn rebalance(&mut self, id: NodeId, slot: usize, child_level: u32) {
-        let cap = if child_level == 1 { LEAF_RECS } else { INNER_KEYS };
+        let cap = if child_level == 1 {
+            LEAF_RECS
+        } else {
+            INNER_KEYS
+        };
         let children = self.inner(id).children;
         let child = children[slot];
         let len = self.node_len(child, child_level);
@@ -549,9 +555,7 @@ impl ExtentTree {
         }
         let nchildren = usize::from(self.inner(id).len);
         // Merge the right one of a pair into the left one.
-        let left_slot = if slot > 0
-            && self.node_len(children[slot - 1], child_level) + len <= cap
-        {
+        let left_slot = if slot > 0 && self.node_len(children[slot - 1], child_level) + len <= cap {
             slot - 1
         } else if slot + 1 < nchildren
             && self.node_len(children[slot + 1], child_level) + len <= cap
@@ -699,7 +703,13 @@ impl ExtentTree {
             if i > 0 && inner.keys[i - 1] >= inner.keys[i] {
                 return Err("inner keys out of order");
             }
-            self.check_node(inner.children[i], level - 1, Some(inner.keys[i]), leaves, count)?;
+            self.check_node(
+                inner.children[i],
+                level - 1,
+                Some(inner.keys[i]),
+                leaves,
+                count,
+            )?;
         }
         Ok(())
     }

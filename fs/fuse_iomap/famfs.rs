@@ -49,7 +49,11 @@ impl FamfsFile {
         }
         self.fmap.resolve(offset, len).inspect_err(|r| {
             if !self.fenced.swap(true, Ordering::Relaxed) {
-                pr_warn!("famfs: fencing file after a bad resolution at {}: {}\n", offset, r.reason);
+                pr_warn!(
+                    "famfs: fencing file after a bad resolution at {}: {}\n",
+                    offset,
+                    r.reason
+                );
             }
         })
     }

@@ -54,7 +54,10 @@ pub(crate) struct Rejected {
 }
 
 fn einval(reason: &'static str) -> Rejected {
-    Rejected { error: EINVAL, reason }
+    Rejected {
+        error: EINVAL,
+        reason,
+    }
 }
 
 fn eio(reason: &'static str) -> Rejected {
@@ -136,7 +139,10 @@ fn aligned(x: u64) -> bool {
 
 /// Reads and checks one `fuse_famfs_simple_ext`.
 fn extent(r: &mut Reader<'_>, devices: &mut u32) -> Result<Extent, Rejected> {
-    let b = r.take(size_of::<FamfsSimpleExt>(), "extent past the end of the reply")?;
+    let b = r.take(
+        size_of::<FamfsSimpleExt>(),
+        "extent past the end of the reply",
+    )?;
     let e = Extent {
         dev_index: u32_at(b, offset_of!(FamfsSimpleExt, se_devindex)),
         offset: u64_at(b, offset_of!(FamfsSimpleExt, se_offset)),
@@ -171,7 +177,10 @@ impl Fmap {
     /// Parses and validates a `FUSE_GET_FMAP` reply.
     pub(crate) fn parse(buf: &[u8]) -> Result<Self, Rejected> {
         let mut r = Reader { buf };
-        let h = r.take(size_of::<FamfsFmapHeader>(), "reply shorter than its header")?;
+        let h = r.take(
+            size_of::<FamfsFmapHeader>(),
+            "reply shorter than its header",
+        )?;
         let file_type = h[offset_of!(FamfsFmapHeader, file_type)];
         let version = u16_at(h, offset_of!(FamfsFmapHeader, fmap_version));
         let ext_type = u32_at(h, offset_of!(FamfsFmapHeader, ext_type));
@@ -202,7 +211,9 @@ impl Fmap {
                 let mut total = 0u64;
                 for _ in 0..nextents {
                     let e = extent(&mut r, &mut devices)?;
-                    total = total.checked_add(e.len).ok_or(einval("extent lengths overflow"))?;
+                    total = total
+                        .checked_add(e.len)
+                        .ok_or(einval("extent lengths overflow"))?;
                     push(&mut v, e)?;
                 }
                 (Extents::Simple(v), total)
@@ -212,7 +223,9 @@ impl Fmap {
                 let mut total = 0u64;
                 for _ in 0..nextents {
                     let g = Self::group(&mut r, &mut devices)?;
-                    total = total.checked_add(g.nbytes).ok_or(einval("group sizes overflow"))?;
+                    total = total
+                        .checked_add(g.nbytes)
+                        .ok_or(einval("group sizes overflow"))?;
                     push(&mut v, g)?;
                 }
                 (Extents::Interleave(v), total)
@@ -254,7 +267,11 @@ impl Fmap {
         for _ in 0..nstrips {
             push(&mut strips, extent(r, devices)?)?;
         }
-        Ok(Group { chunk, nbytes, strips })
+        Ok(Group {
+            chunk,
+            nbytes,
+            strips,
+        })
     }
 
     /// The file type (`FUSE_FAMFS_FILE_*`).

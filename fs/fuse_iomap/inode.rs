@@ -45,7 +45,12 @@ impl Inode {
     }
 
     /// Applies an upsert notification.
-    pub(crate) fn upsert(&self, msg: &IomapUpsertMappingsOut, geo: &Geometry, devices: &DeviceTable) -> Result {
+    pub(crate) fn upsert(
+        &self,
+        msg: &IomapUpsertMappingsOut,
+        geo: &Geometry,
+        devices: &DeviceTable,
+    ) -> Result {
         notify::upsert_mappings(&mut self.cache.write(), &self.seq, msg, geo, devices)
     }
 

@@ -30,8 +30,8 @@
 //! cannot be stale.
 
 use crate::abi::{
-    IomapBeginIn, IomapBeginOut, IomapIo, MappingType, OP_ATOMIC, OP_DIRECT, OP_NOWAIT, OP_SWAPFILE, OP_UNSHARE,
-    OP_WRITE, OP_WRITEBACK, OP_ZERO,
+    IomapBeginIn, IomapBeginOut, IomapIo, MappingType, OP_ATOMIC, OP_DIRECT, OP_NOWAIT,
+    OP_SWAPFILE, OP_UNSHARE, OP_WRITE, OP_WRITEBACK, OP_ZERO,
 };
 use crate::cache::{Fork, Forks, Lookup, Seq};
 use crate::mapping::{validate, Devices, Geometry, Origin, Slot};
@@ -100,11 +100,15 @@ pub(crate) fn lookup(forks: &Forks, seq: &Seq, opflags: u32, pos: u64) -> Option
     };
     let dest = write.as_ref().unwrap_or(&read);
     let is = |m: &IomapIo, t: MappingType| m.r#type == t as u16;
-    if opflags & OP_WRITE != 0 && is(dest, MappingType::Hole) && opflags & (OP_ZERO | OP_UNSHARE) == 0 {
+    if opflags & OP_WRITE != 0
+        && is(dest, MappingType::Hole)
+        && opflags & (OP_ZERO | OP_UNSHARE) == 0
+    {
         return None;
     }
     if opflags & (OP_DIRECT | OP_WRITEBACK) != 0
-        && (is(&read, MappingType::Delalloc) || write.is_some_and(|w| is(&w, MappingType::Delalloc)))
+        && (is(&read, MappingType::Delalloc)
+            || write.is_some_and(|w| is(&w, MappingType::Delalloc)))
     {
         return None;
     }
@@ -179,7 +183,11 @@ pub(crate) fn iomap_begin(
     let mut retries = 0;
     let mut bpf_may_answer = true;
     loop {
-        let bpf = if bpf_may_answer { resolver.bpf(req)? } else { None };
+        let bpf = if bpf_may_answer {
+            resolver.bpf(req)?
+        } else {
+            None
+        };
         let (out, origin, source) = match bpf {
             Some(out) => (out, Origin::Bpf, Source::Bpf),
             None => (resolver.upcall(req)?, Origin::Reply, Source::Upcall),
@@ -195,7 +203,10 @@ pub(crate) fn iomap_begin(
                 })
             }
             Reply::RetryCache if bypass || !resolver.has_cache() => {
-                pr_warn_ratelimited!("iomap_begin: RETRY_CACHE from {:?} without a usable cache\n", origin);
+                pr_warn_ratelimited!(
+                    "iomap_begin: RETRY_CACHE from {:?} without a usable cache\n",
+                    origin
+                );
                 return Err(origin.error());
             }
             Reply::RetryCache => {

@@ -47,9 +47,17 @@ fn range_ok(range: &Range, geo: &Geometry) -> bool {
 
 /// Drops the cached mappings of the ranges of `msg`. `EINVAL` for a range
 /// that starts at or past maxbytes or whose end overflows.
-pub(crate) fn inval_mappings(forks: &mut Forks, seq: &Seq, msg: &IomapInvalMappingsOut, geo: &Geometry) -> Result {
+pub(crate) fn inval_mappings(
+    forks: &mut Forks,
+    seq: &Seq,
+    msg: &IomapInvalMappingsOut,
+    geo: &Geometry,
+) -> Result {
     if !range_ok(&msg.read, geo) || !range_ok(&msg.write, geo) {
-        pr_warn_ratelimited!("invalidation for nodeid {}: range out of the file\n", msg.nodeid);
+        pr_warn_ratelimited!(
+            "invalidation for nodeid {}: range out of the file\n",
+            msg.nodeid
+        );
         return Err(EINVAL);
     }
     forks.invalidate(seq, Fork::Read, geo, msg.read.offset, msg.read.length)?;

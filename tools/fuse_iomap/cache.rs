@@ -39,7 +39,10 @@ fn main() -> ExitCode {
     let mut out = io::BufWriter::new(stdout.lock());
     let result = replay::run(&trace, &mut out);
     let flushed = out.flush();
-    match result.map_err(Some).and(flushed.map_err(|e| Some(replay::Error::Io(e)))) {
+    match result
+        .map_err(Some)
+        .and(flushed.map_err(|e| Some(replay::Error::Io(e))))
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(Some(replay::Error::Trace(e))) => {
             eprintln!("{e}");

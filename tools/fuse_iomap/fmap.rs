@@ -36,7 +36,9 @@ fn run(args: &[String]) -> Result<(), Failure> {
             let (bytes, out) = fmap_tool::build(rest)?;
             let written = match out {
                 Some(path) => std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}")),
-                None => std::io::stdout().write_all(&bytes).map_err(|e| e.to_string()),
+                None => std::io::stdout()
+                    .write_all(&bytes)
+                    .map_err(|e| e.to_string()),
             };
             written.map_err(Failure::Usage)
         }

@@ -42,11 +42,17 @@ fn cache_upsert(cache: &mut Cache, r: &Record) {
 }
 
 fn btree_lookup(map: &BTreeMap<u64, Record>, off: u64) -> Option<Record> {
-    map.range(..=off).next_back().map(|(_, r)| *r).filter(|r| off < r.offset + r.length)
+    map.range(..=off)
+        .next_back()
+        .map(|(_, r)| *r)
+        .filter(|r| off < r.offset + r.length)
 }
 
 fn btree_upsert(map: &mut BTreeMap<u64, Record>, r: Record) {
-    let hit: Vec<u64> = map.range(r.offset..r.offset + r.length).map(|(k, _)| *k).collect();
+    let hit: Vec<u64> = map
+        .range(r.offset..r.offset + r.length)
+        .map(|(k, _)| *k)
+        .collect();
     for k in hit {
         map.remove(&k);
     }
@@ -54,12 +60,17 @@ fn btree_upsert(map: &mut BTreeMap<u64, Record>, r: Record) {
 }
 
 fn linear_lookup(v: &[Record], off: u64) -> Option<Record> {
-    v.iter().find(|r| r.offset <= off && off < r.offset + r.length).copied()
+    v.iter()
+        .find(|r| r.offset <= off && off < r.offset + r.length)
+        .copied()
 }
 
 fn linear_upsert(v: &mut Vec<Record>, r: Record) {
     v.retain(|x| x.offset + x.length <= r.offset || x.offset >= r.offset + r.length);
-    let pos = v.iter().position(|x| x.offset > r.offset).unwrap_or(v.len());
+    let pos = v
+        .iter()
+        .position(|x| x.offset > r.offset)
+        .unwrap_or(v.len());
     v.insert(pos, r);
 }
 
@@ -111,7 +122,11 @@ fn upsert(c: &mut Criterion) {
     let mut g = c.benchmark_group("upsert");
     for n in SIZES {
         let (mut cache, mut map, mut vec) = filled(n);
-        let recs: Vec<Record> = common::below(n).take(4096).enumerate().map(|(i, b)| rec(b, i as u64)).collect();
+        let recs: Vec<Record> = common::below(n)
+            .take(4096)
+            .enumerate()
+            .map(|(i, b)| rec(b, i as u64))
+            .collect();
         g.bench_with_input(BenchmarkId::new("extent_tree", n), &n, |bch, _| {
             let mut i = 0;
             bch.iter(|| {

@@ -16,7 +16,13 @@ const M: u64 = 1 << 20;
 
 fn simple(n: u64) -> FmapSpec {
     FmapSpec::new(Layout::Simple(
-        (0..n).map(|i| Ext { dev: (i % 24) as u32, offset: i * 4 * M, len: 4 * M }).collect(),
+        (0..n)
+            .map(|i| Ext {
+                dev: (i % 24) as u32,
+                offset: i * 4 * M,
+                len: 4 * M,
+            })
+            .collect(),
     ))
 }
 
@@ -27,7 +33,11 @@ fn interleave(groups: u64, strips: u64) -> FmapSpec {
                 chunk: 2 << 20,
                 nbytes: strips * 8 * M,
                 strips: (0..strips)
-                    .map(|s| Ext { dev: ((g + s) % 24) as u32, offset: (g * strips + s) * 8 * M, len: 8 * M })
+                    .map(|s| Ext {
+                        dev: ((g + s) % 24) as u32,
+                        offset: (g * strips + s) * 8 * M,
+                        len: 8 * M,
+                    })
                     .collect(),
             })
             .collect(),

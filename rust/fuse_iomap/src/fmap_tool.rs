@@ -17,14 +17,25 @@ pub enum Failure {
 }
 
 fn rejected(r: Rejected) -> Failure {
-    Failure::Rejected(format!("{}: {}", r.error.name().unwrap_or("EUNKNOWN"), r.reason))
+    Failure::Rejected(format!(
+        "{}: {}",
+        r.error.name().unwrap_or("EUNKNOWN"),
+        r.reason
+    ))
 }
 
 /// `fmap check`: the summary of a valid fmap as one JSON object.
 pub fn check(buf: &[u8]) -> Result<String, Failure> {
     let f = Fmap::parse(buf).map_err(rejected)?;
-    let devices: Vec<String> = (0..32).filter(|i| f.devices() & (1 << i) != 0).map(|i| i.to_string()).collect();
-    let ext = if f.ext_type() == EXT_SIMPLE { "simple" } else { "interleave" };
+    let devices: Vec<String> = (0..32)
+        .filter(|i| f.devices() & (1 << i) != 0)
+        .map(|i| i.to_string())
+        .collect();
+    let ext = if f.ext_type() == EXT_SIMPLE {
+        "simple"
+    } else {
+        "interleave"
+    };
     Ok(format!(
         "{{\"file_type\":{},\"file_size\":{},\"ext_type\":\"{}\",\"nextents\":{},\"devices\":[{}]}}",
         f.file_type(),
@@ -48,7 +59,11 @@ pub fn resolve(buf: &[u8], offset: u64, len: u64) -> Result<String, Failure> {
 
 /// A number: decimal or `0x` hex, with an optional binary `K`, `M` or `G`.
 pub fn number(word: &str) -> Result<u64, Failure> {
-    let bad = || Failure::Usage(format!("'{word}' is not a number (decimal or 0x hex, optional K, M, G)"));
+    let bad = || {
+        Failure::Usage(format!(
+            "'{word}' is not a number (decimal or 0x hex, optional K, M, G)"
+        ))
+    };
     let (digits, shift) = match word.as_bytes().last() {
         Some(b'K' | b'k') => (&word[..word.len() - 1], 10),
         Some(b'M' | b'm') => (&word[..word.len() - 1], 20),
@@ -74,7 +89,9 @@ fn ext(word: &str) -> Result<Ext, Failure> {
             offset: number(offset)?,
             len: number(len)?,
         }),
-        _ => Err(Failure::Usage(format!("extent '{word}' is not INDEX:OFFSET:LENGTH"))),
+        _ => Err(Failure::Usage(format!(
+            "extent '{word}' is not INDEX:OFFSET:LENGTH"
+        ))),
     }
 }
 
@@ -111,7 +128,9 @@ pub fn build(args: &[String]) -> Result<(Vec<u8>, Option<String>), Failure> {
     let mut spec = FmapSpec::new(Layout::Simple(Vec::new()));
     let mut it = args.iter();
     let kind = loop {
-        let arg = it.next().ok_or_else(|| Failure::Usage(BUILD_USAGE.into()))?;
+        let arg = it
+            .next()
+            .ok_or_else(|| Failure::Usage(BUILD_USAGE.into()))?;
         if !arg.starts_with('-') {
             break arg.as_str();
         }
@@ -127,14 +146,24 @@ pub fn build(args: &[String]) -> Result<(Vec<u8>, Option<String>), Failure> {
             "--nextents" => spec.nextents = Some(small(value)?),
             "--reserved" => spec.reserved = number(value)?,
             "--trailing" => spec.trailing = small(value)?,
-            _ => return Err(Failure::Usage(format!("unknown option {arg}\n{BUILD_USAGE}"))),
+            _ => {
+                return Err(Failure::Usage(format!(
+                    "unknown option {arg}\n{BUILD_USAGE}"
+                )))
+            }
         }
     };
     let rest: Vec<&String> = it.collect();
     let layout = match kind {
         "simple" => Layout::Simple(rest.iter().map(|w| ext(w)).collect::<Result<_, _>>()?),
-        "interleave" => Layout::Interleave(rest.iter().map(|w| group(w)).collect::<Result<_, _>>()?),
-        _ => return Err(Failure::Usage(format!("'{kind}' is not simple or interleave\n{BUILD_USAGE}"))),
+        "interleave" => {
+            Layout::Interleave(rest.iter().map(|w| group(w)).collect::<Result<_, _>>()?)
+        }
+        _ => {
+            return Err(Failure::Usage(format!(
+                "'{kind}' is not simple or interleave\n{BUILD_USAGE}"
+            )))
+        }
     };
     let fresh = FmapSpec::new(layout);
     spec.file_size = size.unwrap_or(fresh.file_size);

@@ -19,14 +19,14 @@
 #[path = "../../../fs/fuse_iomap/abi.rs"]
 pub(crate) mod abi;
 #[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../fs/fuse_iomap/ioctl.rs"]
-pub(crate) mod ioctl;
-#[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/daxdev.rs"]
 pub(crate) mod daxdev;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/devices.rs"]
 pub(crate) mod devices;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/ioctl.rs"]
+pub(crate) mod ioctl;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/notify.rs"]
 pub(crate) mod notify;
@@ -41,11 +41,14 @@ extern "C" fn fuse_iomap_warn_ratelimit() -> bool {
     true
 }
 #[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../fs/fuse_iomap/extent_tree.rs"]
-pub(crate) mod extent_tree;
+#[path = "../../../fs/fuse_iomap/cache.rs"]
+pub(crate) mod cache;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/errno.rs"]
 pub(crate) mod errno;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/extent_tree.rs"]
+pub(crate) mod extent_tree;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/famfs.rs"]
 pub(crate) mod famfs;
@@ -53,14 +56,11 @@ pub(crate) mod famfs;
 #[path = "../../../fs/fuse_iomap/fmap.rs"]
 pub(crate) mod fmap;
 #[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../fs/fuse_iomap/mapping.rs"]
-pub(crate) mod mapping;
-#[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../fs/fuse_iomap/cache.rs"]
-pub(crate) mod cache;
-#[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/iomap_begin.rs"]
 pub(crate) mod iomap_begin;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/mapping.rs"]
+pub(crate) mod mapping;
 
 // The daxdev table's primitives: the module's own, or loom's when the host
 // tests model-check it (`--cfg loom`).

@@ -15,7 +15,10 @@
 //! dump <read|write>
 //! ```
 
-use crate::abi::{IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, MappingType, Range, INVAL_TO_EOF, NULL_ADDR};
+use crate::abi::{
+    IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, MappingType, Range, INVAL_TO_EOF,
+    NULL_ADDR,
+};
 use crate::cache::{CacheLimit, Fork, Forks, Lookup, Seq};
 use crate::devices::DeviceTable;
 use crate::mapping::Geometry;
@@ -152,9 +155,11 @@ impl Replay {
                 _ => return Err(format!("unknown config key '{key}'")),
             }
         }
-        let maxbytes = i64::try_from(maxbytes).map_err(|_| "maxbytes is past 2^63-1".to_string())?;
-        self.geo = Geometry::new(blocksize, maxbytes)
-            .map_err(|_| "blocksize must be a power of two from 512 to 2^30, maxbytes positive".to_string())?;
+        let maxbytes =
+            i64::try_from(maxbytes).map_err(|_| "maxbytes is past 2^63-1".to_string())?;
+        self.geo = Geometry::new(blocksize, maxbytes).map_err(|_| {
+            "blocksize must be a power of two from 512 to 2^30, maxbytes positive".to_string()
+        })?;
         self.forks = Forks::new(CacheLimit::from_config(cache_maxbytes));
         Ok(())
     }
@@ -181,7 +186,11 @@ impl Replay {
         let map = IomapIo {
             offset: number(offset)?,
             length: number(length)?,
-            addr: if addr == "-" { NULL_ADDR } else { number(addr)? },
+            addr: if addr == "-" {
+                NULL_ADDR
+            } else {
+                number(addr)?
+            },
             r#type: ty as u16,
             flags: small(flags, "flags")?,
             dev: small(dev, "device cookie")?,
@@ -199,7 +208,8 @@ impl Replay {
             write,
             ..Default::default()
         };
-        let result = notify::upsert_mappings(&mut self.forks, &self.seq, &msg, &self.geo, &self.devices);
+        let result =
+            notify::upsert_mappings(&mut self.forks, &self.seq, &msg, &self.geo, &self.devices);
         Ok(match result {
             Ok(()) => Ok(()),
             Err(e) => writeln!(out, "ERR {}", errname(e)),
@@ -209,7 +219,11 @@ impl Replay {
     fn inval(&mut self, out: &mut impl Write, words: &[&str]) -> Result<io::Result<()>, String> {
         let [f, offset, length] = args(words, "inval <read|write|both> <offset> <length|eof>")?;
         let offset = number(offset)?;
-        let length = if length == "eof" { INVAL_TO_EOF } else { number(length)? };
+        let length = if length == "eof" {
+            INVAL_TO_EOF
+        } else {
+            number(length)?
+        };
         let range = Range { offset, length };
         let none = Range::default();
         let (read, write) = match f {
@@ -223,10 +237,12 @@ impl Replay {
             write,
             ..Default::default()
         };
-        Ok(match notify::inval_mappings(&mut self.forks, &self.seq, &msg, &self.geo) {
-            Ok(()) => Ok(()),
-            Err(e) => writeln!(out, "ERR {}", errname(e)),
-        })
+        Ok(
+            match notify::inval_mappings(&mut self.forks, &self.seq, &msg, &self.geo) {
+                Ok(()) => Ok(()),
+                Err(e) => writeln!(out, "ERR {}", errname(e)),
+            },
+        )
     }
 
     fn lookup(&self, out: &mut impl Write, words: &[&str]) -> Result<io::Result<()>, String> {

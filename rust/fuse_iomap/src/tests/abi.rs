@@ -77,7 +77,10 @@ fn constants_match_the_header() {
         ("SWAPFILE", abi::OP_SWAPFILE),
         ("WRITEBACK", abi::OP_WRITEBACK),
     ];
-    rust.extend(ops.iter().map(|(n, v)| (format!("FUSE_IOMAP_OP_{n}"), u64::from(*v))));
+    rust.extend(
+        ops.iter()
+            .map(|(n, v)| (format!("FUSE_IOMAP_OP_{n}"), u64::from(*v))),
+    );
     let all_ops = "FUSE_IOMAP_OP_WRITE | FUSE_IOMAP_OP_ZERO | FUSE_IOMAP_OP_REPORT | \
         FUSE_IOMAP_OP_FAULT | FUSE_IOMAP_OP_DIRECT | FUSE_IOMAP_OP_NOWAIT | \
         FUSE_IOMAP_OP_OVERWRITE_ONLY | FUSE_IOMAP_OP_UNSHARE | FUSE_IOMAP_OP_DAX | \
@@ -111,10 +114,19 @@ fn constants_match_the_header() {
         ("FUSE_IOMAP_SOURCE_BPF", u64::from(abi::SOURCE_BPF)),
         ("FUSE_IOMAP_SOURCE_UPCALL", u64::from(abi::SOURCE_UPCALL)),
         (all_ops, u64::from(abi::OP_ALL)),
-        ("FUSE_IOMAP_IOC_FAMFS_SET_FMAP", u64::from(abi::IOC_FAMFS_SET_FMAP)),
-        ("FUSE_IOMAP_IOC_FAMFS_RESOLVE", u64::from(abi::IOC_FAMFS_RESOLVE)),
+        (
+            "FUSE_IOMAP_IOC_FAMFS_SET_FMAP",
+            u64::from(abi::IOC_FAMFS_SET_FMAP),
+        ),
+        (
+            "FUSE_IOMAP_IOC_FAMFS_RESOLVE",
+            u64::from(abi::IOC_FAMFS_RESOLVE),
+        ),
         ("FUSE_IOMAP_IOC_FAMFS_INFO", u64::from(abi::IOC_FAMFS_INFO)),
-        ("FUSE_IOMAP_IOC_FAMFS_DAXDEV", u64::from(abi::IOC_FAMFS_DAXDEV)),
+        (
+            "FUSE_IOMAP_IOC_FAMFS_DAXDEV",
+            u64::from(abi::IOC_FAMFS_DAXDEV),
+        ),
         ("FUSE_IOMAP_IOC_FAMFS_READ", u64::from(abi::IOC_FAMFS_READ)),
         ("FAMFS_FMAP_VERSION", u64::from(fmap::FMAP_VERSION)),
         ("FUSE_FAMFS_MAX_EXTENTS", u64::from(fmap::MAX_EXTENTS)),
@@ -129,7 +141,11 @@ fn constants_match_the_header() {
     for (name, value) in &rust {
         assert_eq!(c.get(name), Some(value), "{name}");
     }
-    assert_eq!(rust.len(), c.len(), "a constant of uapi.c has no Rust check");
+    assert_eq!(
+        rust.len(),
+        c.len(),
+        "a constant of uapi.c has no Rust check"
+    );
     for (raw, t) in types.iter().map(|(_, t)| (*t as u16, *t)) {
         assert_eq!(MappingType::from_raw(raw), Some(t));
     }
@@ -154,38 +170,111 @@ fn structure_layouts_match_the_header() {
     // SAFETY: uapi.c defines the array and its length.
     let c = unsafe { table(&uapi_layout, uapi_layout_len) };
     let rust = [
-        layout!(abi::IomapIo, "fuse_iomap_io", [offset, length, addr, r#type = "type", flags, dev]),
-        layout!(abi::IomapBeginIn, "fuse_iomap_begin_in", [opflags, reserved, attr_ino, pos, count]),
+        layout!(
+            abi::IomapIo,
+            "fuse_iomap_io",
+            [offset, length, addr, r#type = "type", flags, dev]
+        ),
+        layout!(
+            abi::IomapBeginIn,
+            "fuse_iomap_begin_in",
+            [opflags, reserved, attr_ino, pos, count]
+        ),
         layout!(abi::IomapBeginOut, "fuse_iomap_begin_out", [read, write]),
         layout!(abi::Range, "fuse_range", [offset, length]),
-        layout!(abi::IomapInvalMappingsOut, "fuse_iomap_inval_mappings_out", [nodeid, attr_ino, read, write]),
-        layout!(abi::IomapUpsertMappingsOut, "fuse_iomap_upsert_mappings_out", [nodeid, attr_ino, read, write]),
-        layout!(abi::IocConfig, "fuse_iomap_ioc_config", [blocksize, cache_maxbytes, maxbytes]),
-        layout!(abi::IocDevice, "fuse_iomap_ioc_device", [dev, reserved, size]),
-        layout!(abi::IocLookup, "fuse_iomap_ioc_lookup", [nodeid, offset, fork, result, cookie, map]),
-        layout!(abi::IocDump, "fuse_iomap_ioc_dump", [nodeid, fork, count, records]),
-        layout!(abi::IocBegin, "fuse_iomap_ioc_begin", [nodeid, r#in = "in", out, cookie, source, retries]),
+        layout!(
+            abi::IomapInvalMappingsOut,
+            "fuse_iomap_inval_mappings_out",
+            [nodeid, attr_ino, read, write]
+        ),
+        layout!(
+            abi::IomapUpsertMappingsOut,
+            "fuse_iomap_upsert_mappings_out",
+            [nodeid, attr_ino, read, write]
+        ),
+        layout!(
+            abi::IocConfig,
+            "fuse_iomap_ioc_config",
+            [blocksize, cache_maxbytes, maxbytes]
+        ),
+        layout!(
+            abi::IocDevice,
+            "fuse_iomap_ioc_device",
+            [dev, reserved, size]
+        ),
+        layout!(
+            abi::IocLookup,
+            "fuse_iomap_ioc_lookup",
+            [nodeid, offset, fork, result, cookie, map]
+        ),
+        layout!(
+            abi::IocDump,
+            "fuse_iomap_ioc_dump",
+            [nodeid, fork, count, records]
+        ),
+        layout!(
+            abi::IocBegin,
+            "fuse_iomap_ioc_begin",
+            [nodeid, r#in = "in", out, cookie, source, retries]
+        ),
         layout!(abi::IocValid, "fuse_iomap_ioc_valid", [nodeid, cookie]),
         layout!(
             abi::FamfsFmapHeader,
             "fuse_famfs_fmap_header",
-            [file_type, reserved, fmap_version, ext_type, nextents, reserved0, file_size, reserved1]
+            [
+                file_type,
+                reserved,
+                fmap_version,
+                ext_type,
+                nextents,
+                reserved0,
+                file_size,
+                reserved1
+            ]
         ),
-        layout!(abi::FamfsSimpleExt, "fuse_famfs_simple_ext", [se_devindex, reserved, se_offset, se_len]),
-        layout!(abi::FamfsIext, "fuse_famfs_iext", [ie_nstrips, ie_chunk_size, ie_nbytes, reserved]),
-        layout!(abi::IocFmap, "fuse_iomap_ioc_fmap", [nodeid, fmap, size, reserved]),
-        layout!(abi::IocResolve, "fuse_iomap_ioc_resolve", [nodeid, offset, length, dev_offset, dev_index, reserved]),
+        layout!(
+            abi::FamfsSimpleExt,
+            "fuse_famfs_simple_ext",
+            [se_devindex, reserved, se_offset, se_len]
+        ),
+        layout!(
+            abi::FamfsIext,
+            "fuse_famfs_iext",
+            [ie_nstrips, ie_chunk_size, ie_nbytes, reserved]
+        ),
+        layout!(
+            abi::IocFmap,
+            "fuse_iomap_ioc_fmap",
+            [nodeid, fmap, size, reserved]
+        ),
+        layout!(
+            abi::IocResolve,
+            "fuse_iomap_ioc_resolve",
+            [nodeid, offset, length, dev_offset, dev_index, reserved]
+        ),
         layout!(
             abi::IocFamfsInfo,
             "fuse_iomap_ioc_famfs_info",
             [nodeid, file_size, devices, nextents, ext_type, file_type, fenced, reserved]
         ),
-        layout!(abi::DaxdevOut, "fuse_daxdev_out", [index, reserved, reserved2, reserved3, reserved4, name]),
-        layout!(abi::IocRead, "fuse_iomap_ioc_read", [nodeid, offset, length, buf]),
+        layout!(
+            abi::DaxdevOut,
+            "fuse_daxdev_out",
+            [index, reserved, reserved2, reserved3, reserved4, name]
+        ),
+        layout!(
+            abi::IocRead,
+            "fuse_iomap_ioc_read",
+            [nodeid, offset, length, buf]
+        ),
     ]
     .concat();
     for (name, value) in &rust {
         assert_eq!(c.get(name), Some(value), "{name}");
     }
-    assert_eq!(rust.len(), c.len(), "a layout entry of uapi.c has no Rust check");
+    assert_eq!(
+        rust.len(),
+        c.len(),
+        "a layout entry of uapi.c has no Rust check"
+    );
 }

@@ -38,7 +38,10 @@ fn model_punch(v: &[IomapIo], s: u64, e: u64, split_fits: bool) -> Vec<IomapIo> 
             continue;
         }
         if r.offset < s {
-            out.push(IomapIo { length: s - r.offset, ..*r });
+            out.push(IomapIo {
+                length: s - r.offset,
+                ..*r
+            });
         }
         if end(r) > e && (split_fits || r.offset >= s) {
             let cut = e - r.offset;
@@ -54,7 +57,11 @@ fn model_punch(v: &[IomapIo], s: u64, e: u64, split_fits: bool) -> Vec<IomapIo> 
 }
 
 fn model_mergeable(a: &IomapIo, b: &IomapIo) -> bool {
-    let addr = if a.addr == NULL_ADDR { b.addr == NULL_ADDR } else { a.addr + a.length == b.addr };
+    let addr = if a.addr == NULL_ADDR {
+        b.addr == NULL_ADDR
+    } else {
+        a.addr + a.length == b.addr
+    };
     a.dev == b.dev
         && a.r#type == b.r#type
         && a.flags == b.flags
@@ -65,7 +72,11 @@ fn model_mergeable(a: &IomapIo, b: &IomapIo) -> bool {
 
 impl Model {
     fn new(limit: usize) -> Self {
-        Self { read: Vec::new(), write: None, limit }
+        Self {
+            read: Vec::new(),
+            write: None,
+            limit,
+        }
     }
 
     fn fork(&mut self, f: Fork) -> &mut Vec<IomapIo> {
@@ -110,7 +121,11 @@ impl Model {
         let limit = self.limit;
         let v = self.fork(f);
         let split_fits = v.len() < limit;
-        *v = if s == 0 && e >= geo.maxbytes { Vec::new() } else { model_punch(v, s, e, split_fits) };
+        *v = if s == 0 && e >= geo.maxbytes {
+            Vec::new()
+        } else {
+            model_punch(v, s, e, split_fits)
+        };
     }
 
     fn lookup(&self, f: Fork, off: u64) -> Option<Option<IomapIo>> {
@@ -148,19 +163,29 @@ fn mapping(f: Fork) -> impl Strategy<Value = IomapIo> {
     } else {
         vec![0u16, 1, 2, 3]
     };
-    (0..64u64, 1..9u64, prop::sample::select(types), 1..3u32, 0..2u16, 0..3u64).prop_map(
-        |(block, blocks, ty, dev, flags, skew)| {
+    (
+        0..64u64,
+        1..9u64,
+        prop::sample::select(types),
+        1..3u32,
+        0..2u16,
+        0..3u64,
+    )
+        .prop_map(|(block, blocks, ty, dev, flags, skew)| {
             let storage = ty == 2 || ty == 3;
             IomapIo {
                 offset: block * BS,
                 length: blocks * BS,
-                addr: if storage { (block + skew * 1000) * BS } else { NULL_ADDR },
+                addr: if storage {
+                    (block + skew * 1000) * BS
+                } else {
+                    NULL_ADDR
+                },
                 r#type: ty,
                 flags: if ty == 255 { 0 } else { flags },
                 dev: if storage { dev } else { 0 },
             }
-        },
-    )
+        })
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -175,8 +200,14 @@ fn op() -> impl Strategy<Value = Op> {
 fn check_invariants(forks: &Forks, f: Fork) {
     let recs: Vec<IomapIo> = forks.records(f).copied().collect();
     for pair in recs.windows(2) {
-        assert!(end(&pair[0]) <= pair[1].offset, "overlap or disorder: {pair:?}");
-        assert!(!model_mergeable(&pair[0], &pair[1]), "mergeable neighbours: {pair:?}");
+        assert!(
+            end(&pair[0]) <= pair[1].offset,
+            "overlap or disorder: {pair:?}"
+        );
+        assert!(
+            !model_mergeable(&pair[0], &pair[1]),
+            "mergeable neighbours: {pair:?}"
+        );
     }
     assert!(recs.iter().all(|r| r.length > 0));
 }
@@ -217,7 +248,10 @@ fn run(ops: &[Op], limit: u32) {
         assert_eq!(seq.get() != before, mutated, "cookie after {op:?}");
         assert_ne!(seq.get(), 0);
         for f in [Fork::Read, Fork::Write] {
-            assert!(forks.records(f).copied().eq(model.dump(f)), "{f:?} after {op:?}");
+            assert!(
+                forks.records(f).copied().eq(model.dump(f)),
+                "{f:?} after {op:?}"
+            );
             assert_eq!(forks.has_fork(f), model.lookup(f, 0).is_some());
             assert!(forks.len(f) <= limit.records());
             check_invariants(&forks, f);
@@ -246,17 +280,29 @@ fn write_fork_is_never_used_until_its_first_upsert() {
     let geo = Geometry::DEFAULT;
     assert_eq!(forks.lookup(&seq, Fork::Write, 0), Lookup::NoFork);
     // Invalidating a never used fork leaves it never used.
-    forks.invalidate(&seq, Fork::Write, &geo, 0, INVAL_TO_EOF).unwrap();
+    forks
+        .invalidate(&seq, Fork::Write, &geo, 0, INVAL_TO_EOF)
+        .unwrap();
     assert_eq!(forks.lookup(&seq, Fork::Write, 0), Lookup::NoFork);
-    let nocache = IomapIo { r#type: MappingType::NoCache as u16, ..Default::default() };
+    let nocache = IomapIo {
+        r#type: MappingType::NoCache as u16,
+        ..Default::default()
+    };
     forks.upsert(&seq, Fork::Write, &nocache).unwrap();
     assert_eq!(forks.lookup(&seq, Fork::Write, 0), Lookup::NoFork);
     assert_eq!(seq.get(), 1);
-    let hole = IomapIo { offset: 0, length: BS, addr: NULL_ADDR, ..Default::default() };
+    let hole = IomapIo {
+        offset: 0,
+        length: BS,
+        addr: NULL_ADDR,
+        ..Default::default()
+    };
     forks.upsert(&seq, Fork::Write, &hole).unwrap();
     assert_eq!(forks.lookup(&seq, Fork::Write, 0), Lookup::Hit(hole, 2));
     // A whole-fork drop empties it but keeps it in use, and bumps the cookie.
-    forks.invalidate(&seq, Fork::Write, &geo, 0, INVAL_TO_EOF).unwrap();
+    forks
+        .invalidate(&seq, Fork::Write, &geo, 0, INVAL_TO_EOF)
+        .unwrap();
     assert_eq!(forks.lookup(&seq, Fork::Write, 0), Lookup::Miss);
     assert_eq!(seq.get(), 3);
 }
@@ -265,12 +311,21 @@ fn write_fork_is_never_used_until_its_first_upsert() {
 fn a_cookie_taken_before_a_whole_fork_drop_is_stale() {
     let mut forks = Forks::new(CacheLimit::DEFAULT);
     let seq = Seq::new();
-    let hole = IomapIo { offset: 0, length: BS, addr: NULL_ADDR, ..Default::default() };
+    let hole = IomapIo {
+        offset: 0,
+        length: BS,
+        addr: NULL_ADDR,
+        ..Default::default()
+    };
     forks.upsert(&seq, Fork::Read, &hole).unwrap();
-    let Lookup::Hit(_, cookie) = forks.lookup(&seq, Fork::Read, 0) else { panic!() };
+    let Lookup::Hit(_, cookie) = forks.lookup(&seq, Fork::Read, 0) else {
+        panic!()
+    };
     assert!(seq.valid(cookie));
     assert!(seq.valid(0));
-    forks.invalidate(&seq, Fork::Read, &Geometry::DEFAULT, 0, INVAL_TO_EOF).unwrap();
+    forks
+        .invalidate(&seq, Fork::Read, &Geometry::DEFAULT, 0, INVAL_TO_EOF)
+        .unwrap();
     assert!(!seq.valid(cookie));
     assert!(seq.valid(0));
 }
@@ -283,14 +338,28 @@ fn overflow_drops_the_fork_and_keeps_the_bound() {
     let seq = Seq::new();
     for b in 0..8u64 {
         // Alternate types so that nothing merges.
-        let m = IomapIo { offset: b * BS, length: BS, addr: NULL_ADDR, r#type: (b % 2) as u16, ..Default::default() };
+        let m = IomapIo {
+            offset: b * BS,
+            length: BS,
+            addr: NULL_ADDR,
+            r#type: (b % 2) as u16,
+            ..Default::default()
+        };
         forks.upsert(&seq, Fork::Read, &m).unwrap();
     }
     assert_eq!(forks.len(Fork::Read), 8);
     let before = seq.get();
-    let ninth = IomapIo { offset: 100 * BS, length: BS, addr: NULL_ADDR, ..Default::default() };
+    let ninth = IomapIo {
+        offset: 100 * BS,
+        length: BS,
+        addr: NULL_ADDR,
+        ..Default::default()
+    };
     forks.upsert(&seq, Fork::Read, &ninth).unwrap();
-    assert_eq!(forks.records(Fork::Read).copied().collect::<Vec<_>>(), [ninth]);
+    assert_eq!(
+        forks.records(Fork::Read).copied().collect::<Vec<_>>(),
+        [ninth]
+    );
     // One bump for the drop, one for the insert.
     assert_eq!(seq.get(), before + 2);
 }
@@ -311,14 +380,23 @@ fn allocation_failure_is_enomem_and_keeps_the_cache_consistent() {
     let mut failures = 0;
     for i in 0..3000u64 {
         let b = i * 7919 % 4000;
-        let m = IomapIo { offset: b * BS, length: BS, addr: NULL_ADDR, r#type: (b % 2) as u16, ..Default::default() };
+        let m = IomapIo {
+            offset: b * BS,
+            length: BS,
+            addr: NULL_ADDR,
+            r#type: (b % 2) as u16,
+            ..Default::default()
+        };
         let before: Vec<IomapIo> = forks.records(Fork::Read).copied().collect();
         let cookie = seq.get();
         kernel::alloc::fail_after((i % 7 == 0).then_some(0));
         let result = forks.upsert(&seq, Fork::Read, &m);
         kernel::alloc::fail_after(None);
         match result {
-            Ok(()) => assert_eq!(forks.lookup(&seq, Fork::Read, m.offset), Lookup::Hit(m, seq.get())),
+            Ok(()) => assert_eq!(
+                forks.lookup(&seq, Fork::Read, m.offset),
+                Lookup::Hit(m, seq.get())
+            ),
             Err(e) => {
                 assert_eq!(e, kernel::error::code::ENOMEM);
                 // Reservation failed before any change.
@@ -336,12 +414,30 @@ fn allocation_failure_is_enomem_and_keeps_the_cache_consistent() {
 fn bad_mappings_are_rejected_by_the_cache_too() {
     let seq = Seq::new();
     let mut forks = Forks::new(CacheLimit::DEFAULT);
-    let retry = IomapIo { length: BS, r#type: MappingType::RetryCache as u16, ..Default::default() };
-    let empty = IomapIo { length: 0, ..Default::default() };
-    let overflow = IomapIo { offset: u64::MAX - BS + 1, length: BS, ..Default::default() };
-    let unknown = IomapIo { length: BS, r#type: 77, ..Default::default() };
+    let retry = IomapIo {
+        length: BS,
+        r#type: MappingType::RetryCache as u16,
+        ..Default::default()
+    };
+    let empty = IomapIo {
+        length: 0,
+        ..Default::default()
+    };
+    let overflow = IomapIo {
+        offset: u64::MAX - BS + 1,
+        length: BS,
+        ..Default::default()
+    };
+    let unknown = IomapIo {
+        length: BS,
+        r#type: 77,
+        ..Default::default()
+    };
     for m in [retry, empty, overflow, unknown] {
-        assert_eq!(forks.upsert(&seq, Fork::Read, &m), Err(kernel::error::code::EINVAL));
+        assert_eq!(
+            forks.upsert(&seq, Fork::Read, &m),
+            Err(kernel::error::code::EINVAL)
+        );
     }
     assert_eq!(seq.get(), 1);
     assert_eq!(forks.len(Fork::Read), 0);

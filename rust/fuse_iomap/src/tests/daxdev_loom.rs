@@ -16,7 +16,10 @@ struct Handle {
     size: u64,
 }
 
-const HANDLE: Handle = Handle { devno: 0xfe01, size: 1 << 30 };
+const HANDLE: Handle = Handle {
+    devno: 0xfe01,
+    size: 1 << 30,
+};
 
 #[test]
 fn a_reader_that_sees_valid_sees_the_whole_handle() {

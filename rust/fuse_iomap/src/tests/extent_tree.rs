@@ -118,7 +118,12 @@ fn descending_and_interleaved_removals_shrink_the_tree() {
     }
     tree.check().unwrap();
     // Nodes merge: half the records need well under the nodes of all.
-    assert!(tree.node_bytes() < full * 3 / 4, "{} of {}", tree.node_bytes(), full);
+    assert!(
+        tree.node_bytes() < full * 3 / 4,
+        "{} of {}",
+        tree.node_bytes(),
+        full
+    );
     for b in (1..5000).step_by(2) {
         assert_eq!(tree.remove(b * 4096), Some(rec(b)));
         tree.check().unwrap();

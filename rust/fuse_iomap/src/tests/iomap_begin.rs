@@ -2,11 +2,13 @@
 
 //! The `iomap_begin` decision logic, with a scripted BPF program and server.
 
-use crate::abi::{IomapBeginIn, IomapBeginOut, IomapIo, MappingType, NULL_ADDR, OP_ATOMIC, OP_DIRECT, OP_NOWAIT,
-    OP_SWAPFILE, OP_UNSHARE, OP_WRITE, OP_WRITEBACK, OP_ZERO};
+use crate::abi::{
+    IomapBeginIn, IomapBeginOut, IomapIo, MappingType, NULL_ADDR, OP_ATOMIC, OP_DIRECT, OP_NOWAIT,
+    OP_SWAPFILE, OP_UNSHARE, OP_WRITE, OP_WRITEBACK, OP_ZERO,
+};
 use crate::cache::{CacheLimit, Fork, Forks, Seq};
-use crate::iomap_begin::{iomap_begin, lookup, Answer, Resolver, Source};
 use crate::errno::efscorrupted;
+use crate::iomap_begin::{iomap_begin, lookup, Answer, Resolver, Source};
 use crate::mapping::{Devices, Geometry};
 use kernel::error::code::{EAGAIN, EINTR, EINVAL, EIO};
 use kernel::prelude::*;
@@ -36,7 +38,10 @@ fn io(ty: MappingType, block: u64, blocks: u64) -> IomapIo {
 }
 
 fn nocache() -> IomapIo {
-    IomapIo { r#type: MappingType::NoCache as u16, ..Default::default() }
+    IomapIo {
+        r#type: MappingType::NoCache as u16,
+        ..Default::default()
+    }
 }
 
 fn answer(read: IomapIo, write: IomapIo) -> IomapBeginOut {
@@ -44,7 +49,13 @@ fn answer(read: IomapIo, write: IomapIo) -> IomapBeginOut {
 }
 
 fn retry() -> IomapBeginOut {
-    answer(IomapIo { r#type: MappingType::RetryCache as u16, ..Default::default() }, nocache())
+    answer(
+        IomapIo {
+            r#type: MappingType::RetryCache as u16,
+            ..Default::default()
+        },
+        nocache(),
+    )
 }
 
 /// A resolver whose BPF program and server answer from scripts; an upcall
@@ -105,7 +116,12 @@ impl Resolver for Script {
 }
 
 fn begin(s: &mut Script, opflags: u32, pos: u64) -> Result<Answer> {
-    let req = IomapBeginIn { opflags, pos, count: BS, ..Default::default() };
+    let req = IomapBeginIn {
+        opflags,
+        pos,
+        count: BS,
+        ..Default::default()
+    };
     iomap_begin(&req, s, &Geometry::DEFAULT, &OneDevice)
 }
 
@@ -114,7 +130,10 @@ fn cache_hit_makes_no_upcall() {
     let m = io(MappingType::Mapped, 0, 4);
     let mut s = Script::new().cache(Fork::Read, m);
     let a = begin(&mut s, 0, 2 * BS).unwrap();
-    assert_eq!((a.read, a.write, a.source, a.cookie), (m, None, Source::Cache, 2));
+    assert_eq!(
+        (a.read, a.write, a.source, a.cookie),
+        (m, None, Source::Cache, 2)
+    );
     assert_eq!((s.upcalls.get(), s.bpf_calls), (0, 0));
 }
 
@@ -158,7 +177,10 @@ fn retry_cache_from_bpf_then_miss_upcalls_and_never_reruns_bpf() {
     s.bpf.push_back(Some(retry()));
     s.server.push_back((None, Ok(answer(m, nocache()))));
     let a = begin(&mut s, 0, 0).unwrap();
-    assert_eq!((a.source, a.retries, s.bpf_calls, s.upcalls.get()), (Source::Upcall, 1, 1, 1));
+    assert_eq!(
+        (a.source, a.retries, s.bpf_calls, s.upcalls.get()),
+        (Source::Upcall, 1, 1, 1)
+    );
 }
 
 #[test]
@@ -208,13 +230,19 @@ fn atomic_and_swapfile_bypass_the_cache_and_may_not_retry_it() {
 #[test]
 fn write_uses_the_write_fork_as_destination_and_read_fork_as_source() {
     let r = io(MappingType::Mapped, 0, 4);
-    let w = IomapIo { addr: 100 * BS, ..io(MappingType::Mapped, 0, 2) };
+    let w = IomapIo {
+        addr: 100 * BS,
+        ..io(MappingType::Mapped, 0, 2)
+    };
     let mut s = Script::new().cache(Fork::Read, r).cache(Fork::Write, w);
     let a = begin(&mut s, OP_WRITE, BS).unwrap();
     assert_eq!((a.read, a.write), (r, Some(w)));
     // Past the write fork's record: a miss, asked of the server.
     s.server.push_back((None, Ok(answer(r, nocache()))));
-    assert_eq!(begin(&mut s, OP_WRITE, 3 * BS).unwrap().source, Source::Upcall);
+    assert_eq!(
+        begin(&mut s, OP_WRITE, 3 * BS).unwrap().source,
+        Source::Upcall
+    );
     // Reads ignore the write fork.
     assert_eq!(begin(&mut s, 0, 3 * BS).unwrap().source, Source::Cache);
 }
@@ -233,7 +261,8 @@ fn pure_overwrite_or_no_write_fork_means_the_read_mapping() {
 #[test]
 fn write_fork_hit_needs_a_read_fork_hit() {
     let mut s = Script::new().cache(Fork::Write, io(MappingType::Mapped, 0, 4));
-    s.server.push_back((None, Ok(answer(io(MappingType::Hole, 0, 4), nocache()))));
+    s.server
+        .push_back((None, Ok(answer(io(MappingType::Hole, 0, 4), nocache()))));
     assert_eq!(begin(&mut s, OP_WRITE, 0).unwrap().source, Source::Upcall);
 }
 
@@ -242,9 +271,16 @@ fn cached_hole_serves_only_zero_and_unshare_writes() {
     let hole = io(MappingType::Hole, 0, 4);
     let mut s = Script::new().cache(Fork::Read, hole);
     assert_eq!(begin(&mut s, 0, 0).unwrap().source, Source::Cache);
-    assert_eq!(begin(&mut s, OP_WRITE | OP_ZERO, 0).unwrap().source, Source::Cache);
-    assert_eq!(begin(&mut s, OP_WRITE | OP_UNSHARE, 0).unwrap().source, Source::Cache);
-    s.server.push_back((None, Ok(answer(io(MappingType::Mapped, 0, 1), nocache()))));
+    assert_eq!(
+        begin(&mut s, OP_WRITE | OP_ZERO, 0).unwrap().source,
+        Source::Cache
+    );
+    assert_eq!(
+        begin(&mut s, OP_WRITE | OP_UNSHARE, 0).unwrap().source,
+        Source::Cache
+    );
+    s.server
+        .push_back((None, Ok(answer(io(MappingType::Mapped, 0, 1), nocache()))));
     assert_eq!(begin(&mut s, OP_WRITE, 0).unwrap().source, Source::Upcall);
 }
 
@@ -254,7 +290,8 @@ fn cached_delalloc_is_a_miss_for_direct_and_writeback() {
     let mut s = Script::new().cache(Fork::Read, d);
     assert_eq!(begin(&mut s, OP_WRITE, 0).unwrap().source, Source::Cache);
     for op in [OP_DIRECT, OP_WRITE | OP_WRITEBACK] {
-        s.server.push_back((None, Ok(answer(io(MappingType::Mapped, 0, 1), nocache()))));
+        s.server
+            .push_back((None, Ok(answer(io(MappingType::Mapped, 0, 1), nocache()))));
         assert_eq!(begin(&mut s, op, 0).unwrap().source, Source::Upcall);
     }
 }
