@@ -11,6 +11,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/namei.h>
+#include <linux/sched.h>
 
 #include "glue.h"
 
@@ -37,6 +38,11 @@ struct dax_device *fuse_iomap_dax_get(struct file *bdev_file, u64 *start_off, vo
 void fuse_iomap_dax_put(struct dax_device *dax_dev, void *holder)
 {
 	fs_put_dax(dax_dev, holder);
+}
+
+void fuse_iomap_cond_resched(void)
+{
+	cond_resched();
 }
 
 int fuse_iomap_dax_read_lock(void)

@@ -32,6 +32,7 @@ void fuse_iomap_bdev_close(struct file *bdev_file);
 u64 fuse_iomap_bdev_size(struct file *bdev_file);
 struct dax_device *fuse_iomap_dax_get(struct file *bdev_file, u64 *start_off, void *holder);
 void fuse_iomap_dax_put(struct dax_device *dax_dev, void *holder);
+void fuse_iomap_cond_resched(void);
 int fuse_iomap_dax_read_lock(void);
 void fuse_iomap_dax_read_unlock(int id);
 long fuse_iomap_dax_direct_access(struct dax_device *dax_dev, u64 pgoff, long nr_pages, void **kaddr);
