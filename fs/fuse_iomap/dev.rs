@@ -23,7 +23,7 @@ use kernel::{
     ioctl::_IOC_SIZE,
     prelude::*,
     types::{AsBytes, FromBytes},
-    uaccess::{UserSlice, UserSliceReader},
+    uaccess::UserSlice,
 };
 
 extern "C" {
@@ -157,33 +157,29 @@ fn fork(raw: u32) -> Result<Fork> {
     }
 }
 
-fn read<T: FromBytes>(reader: &mut UserSliceReader) -> Result<T> {
-    reader.read::<T>()
-}
-
 fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
     let ioctl = Ioctl::decode(cmd)?;
     let (mut reader, mut writer) = UserSlice::new(arg, _IOC_SIZE(cmd)).reader_writer();
     match ioctl {
         Ioctl::Valid => {
-            let req: IocValid = read(&mut reader)?;
+            let req: IocValid = reader.read()?;
             return Ok(c_long::from(conn.valid(req.nodeid, req.cookie)));
         }
         Ioctl::FamfsRead => {
-            let req: IocRead = read(&mut reader)?;
+            let req: IocRead = reader.read()?;
             let n = conn.famfs_read(req.nodeid, req.offset, req.length, req.buf as usize)?;
             // At most MAX_READ (1 GiB) bytes.
             return Ok(n as c_long);
         }
-        Ioctl::FamfsDaxdev => conn.daxdev_answer(&read(&mut reader)?),
+        Ioctl::FamfsDaxdev => conn.daxdev_answer(&reader.read()?),
         Ioctl::Version => writer.write(&abi::ABI_VERSION),
-        Ioctl::Config => conn.config(&read(&mut reader)?),
-        Ioctl::AddDevice => conn.add_device(&read(&mut reader)?),
-        Ioctl::Upsert => conn.upsert(&read(&mut reader)?),
-        Ioctl::Inval => conn.inval(&read(&mut reader)?),
-        Ioctl::Forget => conn.forget(read(&mut reader)?),
+        Ioctl::Config => conn.config(&reader.read()?),
+        Ioctl::AddDevice => conn.add_device(&reader.read()?),
+        Ioctl::Upsert => conn.upsert(&reader.read()?),
+        Ioctl::Inval => conn.inval(&reader.read()?),
+        Ioctl::Forget => conn.forget(reader.read()?),
         Ioctl::Lookup => {
-            let mut req: IocLookup = read(&mut reader)?;
+            let mut req: IocLookup = reader.read()?;
             (req.result, req.cookie, req.map) =
                 match conn.lookup(req.nodeid, fork(req.fork)?, req.offset) {
                     Lookup::Hit(map, cookie) => (abi::LOOKUP_HIT, cookie, map),
@@ -193,7 +189,7 @@ fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
             writer.write(&req)
         }
         Ioctl::Dump => {
-            let mut req: IocDump = read(&mut reader)?;
+            let mut req: IocDump = reader.read()?;
             let room = req.count as usize;
             let (records, total) = conn.dump(req.nodeid, fork(req.fork)?, room)?;
             let size = room
@@ -208,7 +204,7 @@ fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
             writer.write(&req)
         }
         Ioctl::FamfsSetFmap => {
-            let req: IocFmap = read(&mut reader)?;
+            let req: IocFmap = reader.read()?;
             let size = req.size as usize;
             if req.reserved != 0 || size > MAX_FMAP_REPLY {
                 return Err(EINVAL);
@@ -218,7 +214,7 @@ fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
             conn.set_fmap(req.nodeid, &reply)
         }
         Ioctl::FamfsResolve => {
-            let mut req: IocResolve = read(&mut reader)?;
+            let mut req: IocResolve = reader.read()?;
             if req.reserved != 0 {
                 return Err(EINVAL);
             }
@@ -227,7 +223,7 @@ fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
             writer.write(&req)
         }
         Ioctl::FamfsInfo => {
-            let mut req: IocFamfsInfo = read(&mut reader)?;
+            let mut req: IocFamfsInfo = reader.read()?;
             if req.reserved != 0 {
                 return Err(EINVAL);
             }
@@ -242,7 +238,7 @@ fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
             writer.write(&req)
         }
         Ioctl::Begin => {
-            let mut req: IocBegin = read(&mut reader)?;
+            let mut req: IocBegin = reader.read()?;
             let answer = conn.iomap_begin(req.nodeid, &req.r#in)?;
             let nocache = IomapIo {
                 r#type: MappingType::NoCache as u16,
