@@ -13,6 +13,7 @@
 # See Documentation/fuse_iomap/build.rst and testing.rst.
 
 REPO := $(CURDIR)
+SHELL := /bin/bash
 
 # Without KDIR on the command line, the tree is the cached one that
 # tools/bootstrap.sh builds (and installs the toolchain for) on first use.
@@ -34,6 +35,10 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) RUSTC=$(RUSTC) CLIPPY_DRIVER=$(CLIPPY_DRIVE
 
 SELFTESTS := tools/testing/selftests/fuse_iomap
 
+# Runs kbuild with targets $(1). objtool's warnings are not errors in 6.12;
+# here, as every other warning, they are.
+kbuild = set -o pipefail; $(KMAKE) $(1) 2>&1 | tee /dev/stderr | (! grep 'warning: objtool:' >/dev/null)
+
 .PHONY: all modules bootstrap clippy fmtcheck rust-analyzer host-test selftests \
 	tools bench fuzz check run clean
 
@@ -45,12 +50,12 @@ bootstrap:
 modules: $(BOOTSTRAP)
 	@test -f $(KDIR)/vmlinux || { echo "KDIR=$(KDIR) is not a built kernel tree" >&2; exit 1; }
 	@grep -qx CONFIG_RUST=y $(KDIR)/.config || { echo "KDIR=$(KDIR) is not built with CONFIG_RUST=y" >&2; exit 1; }
-	$(KMAKE) modules
+	$(call kbuild,modules)
 
 # The kernel's own clippy run (CLIPPY=1) over the Rust objects; kbuild
 # rebuilds them because the command line changes.
 clippy: modules
-	$(KMAKE) CLIPPY=1 modules
+	$(call kbuild,CLIPPY=1 modules)
 
 # rustfmt defaults (the kernel's .rustfmt.toml sets nothing else), with the
 # toolchain the module builds with.

@@ -432,8 +432,8 @@ impl ExtentTree {
         // Split in half, then insert into the half that covers the key.
         let mut sibling = Inner::empty();
         let half = INNER_KEYS / 2;
-        sibling.keys[..half].copy_from_slice(&inner.keys[half..]);
-        sibling.children[..half].copy_from_slice(&inner.children[half..]);
+        copy(&mut sibling.keys[..half], &inner.keys[half..]);
+        copy(&mut sibling.children[..half], &inner.children[half..]);
         sibling.len = half as u8;
         inner.len = half as u8;
         if slot < half {
@@ -459,7 +459,7 @@ impl ExtentTree {
         } else {
             let half = LEAF_RECS.div_ceil(2);
             let moved = LEAF_RECS - half;
-            sibling.recs[..moved].copy_from_slice(&leaf.recs[half..]);
+            copy(&mut sibling.recs[..moved], &leaf.recs[half..]);
             sibling.len = moved as u8;
             leaf.len = half as u8;
             if pos <= half {
@@ -595,7 +595,7 @@ impl ExtentTree {
         let r = self.leaf(right).clone();
         let l = self.leaf_mut(left);
         let at = usize::from(l.len);
-        l.recs[at..at + usize::from(r.len)].copy_from_slice(r.recs());
+        copy(&mut l.recs[at..at + usize::from(r.len)], r.recs());
         l.len += r.len;
         l.next = r.next;
         if r.next != NIL {
@@ -608,8 +608,8 @@ impl ExtentTree {
         let n = usize::from(r.len);
         let l = self.inner_mut(left);
         let at = usize::from(l.len);
-        l.keys[at..at + n].copy_from_slice(&r.keys[..n]);
-        l.children[at..at + n].copy_from_slice(&r.children[..n]);
+        copy(&mut l.keys[at..at + n], &r.keys[..n]);
+        copy(&mut l.children[at..at + n], &r.children[..n]);
         l.len += r.len;
     }
 
@@ -712,6 +712,15 @@ impl ExtentTree {
             )?;
         }
         Ok(())
+    }
+}
+
+/// Copies `src` into `dst`, of the same length. (`copy_from_slice` would
+/// do, but its length-mismatch panic is a function that objtool in 6.12
+/// does not know to be noreturn, and it warns about every instance.)
+fn copy<T: Copy>(dst: &mut [T], src: &[T]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
     }
 }
 

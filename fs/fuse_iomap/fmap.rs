@@ -122,15 +122,17 @@ fn u16_at(b: &[u8], at: usize) -> u16 {
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut v = [0; 4];
-    v.copy_from_slice(&b[at..at + 4]);
-    u32::from_ne_bytes(v)
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut v = [0; 8];
-    v.copy_from_slice(&b[at..at + 8]);
-    u64::from_ne_bytes(v)
+    let lo = u64::from(u32_at(b, at));
+    let hi = u64::from(u32_at(b, at + 4));
+    if cfg!(target_endian = "little") {
+        lo | hi << 32
+    } else {
+        hi | lo << 32
+    }
 }
 
 fn aligned(x: u64) -> bool {
