@@ -46,10 +46,17 @@ fn cache_replay_reads_standard_input_or_a_file() {
 
 #[test]
 fn cache_replay_stops_at_a_malformed_line_with_status_2() {
-    let out = run(CACHE, &["replay"], b"lookup read 0\nlookup sideways 0\nlookup read 0\n");
+    let out = run(
+        CACHE,
+        &["replay"],
+        b"lookup read 0\nlookup sideways 0\nlookup read 0\n",
+    );
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(text(&out.stdout), "MISS\n");
-    assert_eq!(text(&out.stderr), "line 2: fork 'sideways' is not read or write\n");
+    assert_eq!(
+        text(&out.stderr),
+        "line 2: fork 'sideways' is not read or write\n"
+    );
     let out = run(CACHE, &["replay", "/no/such/trace"], b"");
     assert_eq!(out.status.code(), Some(2));
     let out = run(CACHE, &["frobnicate"], b"");
@@ -62,7 +69,17 @@ fn fmap_build_check_and_resolve() {
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("striped");
     let f = f.to_str().unwrap();
-    let out = run(FMAP, &["build", "-o", f, "interleave", "2M:24M=0:0:6M,1:0:6M,2:0:6M,3:0:6M"], b"");
+    let out = run(
+        FMAP,
+        &[
+            "build",
+            "-o",
+            f,
+            "interleave",
+            "2M:24M=0:0:6M,1:0:6M,2:0:6M,3:0:6M",
+        ],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = run(FMAP, &["check", f], b"");
     assert_eq!(out.status.code(), Some(0));
@@ -72,19 +89,32 @@ fn fmap_build_check_and_resolve() {
     );
     let out = run(FMAP, &["resolve", f, "15728640", "4194304"], b"");
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "{\"dev_index\":3,\"dev_offset\":3145728,\"length\":1048576}\n");
+    assert_eq!(
+        text(&out.stdout),
+        "{\"dev_index\":3,\"dev_offset\":3145728,\"length\":1048576}\n"
+    );
     let out = run(FMAP, &["resolve", f, "25165824", "1"], b"");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out.stderr), "error: EIO: offset at or past the end of the file\n");
+    assert_eq!(
+        text(&out.stderr),
+        "error: EIO: offset at or past the end of the file\n"
+    );
 
     let bad = dir.join("bad");
     let bad = bad.to_str().unwrap();
-    let out = run(FMAP, &["build", "-o", bad, "interleave", "0:2M=0:0:2M"], b"");
+    let out = run(
+        FMAP,
+        &["build", "-o", bad, "interleave", "0:2M=0:0:2M"],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(0));
     let out = run(FMAP, &["check", bad], b"");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "");
-    assert_eq!(text(&out.stderr), "error: EINVAL: chunk size 0 or not 2 MiB-aligned\n");
+    assert_eq!(
+        text(&out.stderr),
+        "error: EINVAL: chunk size 0 or not 2 MiB-aligned\n"
+    );
     let out = run(FMAP, &["resolve", bad, "0", "1"], b"");
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).starts_with("error: EINVAL: "));
@@ -93,7 +123,13 @@ fn fmap_build_check_and_resolve() {
 
 #[test]
 fn fmap_usage_errors_exit_2() {
-    for args in [&[][..], &["check"], &["resolve", "x", "1"], &["build"], &["check", "/no/such/fmap"]] {
+    for args in [
+        &[][..],
+        &["check"],
+        &["resolve", "x", "1"],
+        &["build"],
+        &["check", "/no/such/fmap"],
+    ] {
         let out = run(FMAP, args, b"");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(!out.stderr.is_empty());
