@@ -36,8 +36,9 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) RUSTC=$(RUSTC) CLIPPY_DRIVER=$(CLIPPY_DRIVE
 SELFTESTS := tools/testing/selftests/fuse_iomap
 
 # Runs kbuild with targets $(1). objtool's warnings are not errors in 6.12;
-# here, as every other warning, they are.
-kbuild = set -o pipefail; $(KMAKE) $(1) 2>&1 | tee /dev/stderr | (! grep 'warning: objtool:' >/dev/null)
+# here, as every other warning, they are. (tee appends: stderr may be the
+# log file that the output so far went to.)
+kbuild = set -o pipefail; $(KMAKE) $(1) 2>&1 | tee -a /dev/stderr | (! grep 'warning: objtool:' >/dev/null)
 
 .PHONY: all modules bootstrap clippy fmtcheck rust-analyzer host-test selftests \
 	tools bench fuzz check run clean
