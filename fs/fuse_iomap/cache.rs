@@ -196,16 +196,13 @@ impl Forks {
         // A punch re-inserts at most one trimmed piece; then the new record.
         tree.reserve(2)?;
         // A split beyond the limit is undone by the drop just below.
-        punch(tree, seq, map.offset, end, true);
+        let (mut left, mut right) = punch(tree, seq, map.offset, end, true);
         if tree.len() + 1 > limit {
             tree.clear();
             seq.bump();
+            (left, right) = (None, None);
         }
-        // The fork may have been dropped just above; inserting then needs
-        // new nodes, and failing leaves an empty fork.
-        tree.insert(*map)?;
-        seq.bump();
-        merge_neighbours(tree, seq, *map);
+        insert_and_merge(tree, seq, *map, left, right)?;
         if fork == Fork::Write {
             self.write_used = true;
         }
@@ -258,41 +255,58 @@ impl Forks {
 /// storage), a record across both edges is split, or only trimmed to the
 /// part before `start` unless `split_fits`. Bumps `seq` per change.
 ///
+/// Returns the neighbours of the range afterwards, for merging: the record
+/// before `start` and the first one at or after `end`.
+///
 /// Needs one reserved insert, for a split or a left trim.
-fn punch(tree: &mut ExtentTree, seq: &Seq, start: u64, end: u64, split_fits: bool) {
-    // The record that starts before `start` and reaches past it.
+fn punch(
+    tree: &mut ExtentTree,
+    seq: &Seq,
+    start: u64,
+    end: u64,
+    split_fits: bool,
+) -> (Option<IomapIo>, Option<IomapIo>) {
+    let mut left = None;
+    // The record that starts before `start`, maybe reaching past it.
     if let Some(&rec) = tree.lt(start) {
         let rec_end = rec.offset + rec.length;
-        if rec_end > start {
-            tree.replace(IomapIo {
+        if rec_end <= start {
+            left = Some(rec);
+        } else {
+            let head = IomapIo {
                 length: start - rec.offset,
                 ..rec
-            });
+            };
+            tree.replace(head);
             seq.bump();
+            left = Some(head);
             if rec_end > end {
                 // It also covers `end`: the part past `end` is a new record.
-                if split_fits {
-                    insert_reserved(tree, trim_left(&rec, end));
-                    seq.bump();
+                if !split_fits {
+                    return (left, tree.ge(end).copied());
                 }
-                return;
+                let tail = trim_left(&rec, end);
+                insert_reserved(tree, tail);
+                seq.bump();
+                return (left, Some(tail));
             }
         }
     }
     // Records that start inside the range.
-    while let Some(&rec) = tree.ge(start) {
-        if rec.offset >= end {
-            break;
-        }
+    let right = loop {
+        let rec = match tree.ge(start) {
+            Some(&rec) if rec.offset < end => rec,
+            next => break next.copied(),
+        };
         tree.remove(rec.offset);
-        let rec_end = rec.offset + rec.length;
-        if rec_end > end {
+        if rec.offset + rec.length > end {
             // A left trim: a remove and an insert in the tree, one update of
             // the mapping.
             insert_reserved(tree, trim_left(&rec, end));
         }
         seq.bump();
-    }
+    };
+    (left, right)
 }
 
 /// The part of `rec` from `at` on.
@@ -332,31 +346,49 @@ fn mergeable(left: &IomapIo, right: &IomapIo) -> bool {
             .is_some_and(|l| l <= MAX_MERGED_LENGTH)
 }
 
-/// Merges the just inserted `rec` with its left and right neighbours where
-/// they continue it: per merge, the survivor is updated and the other
-/// record removed.
-fn merge_neighbours(tree: &mut ExtentTree, seq: &Seq, mut rec: IomapIo) {
-    if let Some(&left) = tree.lt(rec.offset) {
-        if mergeable(&left, &rec) {
-            tree.remove(rec.offset);
-            seq.bump();
-            rec = IomapIo {
+/// Inserts `rec` into the hole a punch left between `left` and `right`,
+/// and merges it with them where they continue it.
+///
+/// The cookie moves as if `rec` were inserted and then merged record by
+/// record (a merge updates the survivor and removes the other), but a merge
+/// to the left extends that record in place instead of inserting `rec` and
+/// removing it again.
+fn insert_and_merge(
+    tree: &mut ExtentTree,
+    seq: &Seq,
+    rec: IomapIo,
+    left: Option<IomapIo>,
+    right: Option<IomapIo>,
+) -> Result {
+    let rec = match left.filter(|l| mergeable(l, &rec)) {
+        Some(left) => {
+            let merged = IomapIo {
                 length: left.length + rec.length,
                 ..left
             };
-            tree.replace(rec);
+            tree.replace(merged);
+            // Insert, remove, update.
             seq.bump();
+            seq.bump();
+            seq.bump();
+            merged
         }
-    }
-    if let Some(&right) = tree.ge(rec.offset + rec.length) {
-        if mergeable(&rec, &right) {
-            tree.remove(right.offset);
+        None => {
+            // The fork may have been dropped by the caller; inserting then
+            // needs new nodes, and failing leaves an empty fork.
+            tree.insert(rec)?;
             seq.bump();
-            tree.replace(IomapIo {
-                length: rec.length + right.length,
-                ..rec
-            });
-            seq.bump();
+            rec
         }
+    };
+    if let Some(right) = right.filter(|r| mergeable(&rec, r)) {
+        tree.remove(right.offset);
+        seq.bump();
+        tree.replace(IomapIo {
+            length: rec.length + right.length,
+            ..rec
+        });
+        seq.bump();
     }
+    Ok(())
 }
