@@ -273,6 +273,16 @@ proptest! {
     }
 }
 
+/// A hole of one block at block `block`.
+fn hole_block(block: u64) -> IomapIo {
+    IomapIo {
+        offset: block * BS,
+        length: BS,
+        addr: NULL_ADDR,
+        ..Default::default()
+    }
+}
+
 #[test]
 fn write_fork_is_never_used_until_its_first_upsert() {
     let mut forks = Forks::new(CacheLimit::DEFAULT);
@@ -291,12 +301,7 @@ fn write_fork_is_never_used_until_its_first_upsert() {
     forks.upsert(&seq, Fork::Write, &nocache).unwrap();
     assert_eq!(forks.lookup(&seq, Fork::Write, 0), Lookup::NoFork);
     assert_eq!(seq.get(), 1);
-    let hole = IomapIo {
-        offset: 0,
-        length: BS,
-        addr: NULL_ADDR,
-        ..Default::default()
-    };
+    let hole = hole_block(0);
     forks.upsert(&seq, Fork::Write, &hole).unwrap();
     assert_eq!(forks.lookup(&seq, Fork::Write, 0), Lookup::Hit(hole, 2));
     // A whole-fork drop empties it but keeps it in use, and bumps the cookie.
@@ -311,12 +316,7 @@ fn write_fork_is_never_used_until_its_first_upsert() {
 fn a_cookie_taken_before_a_whole_fork_drop_is_stale() {
     let mut forks = Forks::new(CacheLimit::DEFAULT);
     let seq = Seq::new();
-    let hole = IomapIo {
-        offset: 0,
-        length: BS,
-        addr: NULL_ADDR,
-        ..Default::default()
-    };
+    let hole = hole_block(0);
     forks.upsert(&seq, Fork::Read, &hole).unwrap();
     let Lookup::Hit(_, cookie) = forks.lookup(&seq, Fork::Read, 0) else {
         panic!()
