@@ -5,13 +5,13 @@
 //! Each item names its C counterpart so that a reader can grep both worlds.
 //! The host tests and the selftests check that both agree.
 
-use kernel::ioctl::{_IOR, _IOW, _IOWR};
+use kernel::ioctl::{_IO, _IOR, _IOW, _IOWR};
 
 /// Name of the device node under `/dev` (`FUSE_IOMAP_DEV_NAME`).
 pub(crate) const DEV_NAME: &str = "fuse-iomap";
 
 /// Version of the ABI (`FUSE_IOMAP_ABI_VERSION`).
-pub(crate) const ABI_VERSION: u32 = 1;
+pub(crate) const ABI_VERSION: u32 = 2;
 
 /// The ioctl type, fuse's own (`FUSE_IOMAP_IOC_MAGIC`).
 const IOC_MAGIC: u32 = 229;
@@ -386,3 +386,238 @@ pub(crate) const IOC_FAMFS_INFO: u32 = _IOWR::<IocFamfsInfo>(IOC_MAGIC, 0x8c);
 pub(crate) const IOC_FAMFS_DAXDEV: u32 = _IOW::<DaxdevOut>(IOC_MAGIC, 0x8d);
 /// `FUSE_IOMAP_IOC_FAMFS_READ`.
 pub(crate) const IOC_FAMFS_READ: u32 = _IOW::<IocRead>(IOC_MAGIC, 0x8e);
+
+// The channel: fuse's own framing (`include/uapi/linux/fuse.h`), and the
+// iomap and famfs requests and replies that travel on it.
+
+/// `FUSE_INIT`.
+pub(crate) const FUSE_INIT: u32 = 26;
+/// `FUSE_GET_FMAP`: the fmap of a famfs file.
+pub(crate) const FUSE_GET_FMAP: u32 = 54;
+/// `FUSE_GET_DAXDEV`: a daxdev by index (the header's nodeid).
+pub(crate) const FUSE_GET_DAXDEV: u32 = 55;
+/// `FUSE_IOMAP_CONFIG`.
+pub(crate) const FUSE_IOMAP_CONFIG: u32 = 4092;
+/// `FUSE_IOMAP_IOEND`.
+pub(crate) const FUSE_IOMAP_IOEND: u32 = 4093;
+/// `FUSE_IOMAP_BEGIN`.
+pub(crate) const FUSE_IOMAP_BEGIN: u32 = 4094;
+/// `FUSE_IOMAP_END`.
+pub(crate) const FUSE_IOMAP_END: u32 = 4095;
+
+/// `FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS`.
+pub(crate) const NOTIFY_UPSERT_MAPPINGS: i32 = 100;
+/// `FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS`.
+pub(crate) const NOTIFY_INVAL_MAPPINGS: i32 = 101;
+
+/// `FUSE_KERNEL_VERSION`: the protocol's major version.
+pub(crate) const FUSE_KERNEL_VERSION: u32 = 7;
+/// `FUSE_KERNEL_MINOR_VERSION` of the 6.12 tree.
+pub(crate) const FUSE_KERNEL_MINOR_VERSION: u32 = 41;
+/// `FUSE_INIT_EXT`: the flags go on in `flags2`.
+pub(crate) const FUSE_INIT_EXT: u64 = 1 << 30;
+/// `FUSE_DAX_FMAP`: famfs; offered only to a server with `CAP_SYS_RAWIO`.
+pub(crate) const FUSE_DAX_FMAP: u64 = 1 << 43;
+/// `FUSE_IOMAP`: the connection uses iomap.
+pub(crate) const FUSE_IOMAP: u64 = 1 << 44;
+/// `FUSE_MIN_READ_BUFFER`: the smallest buffer a server may read with.
+pub(crate) const FUSE_MIN_READ_BUFFER: usize = 8192;
+
+/// `FUSE_IOMAP_CONFIG_BLOCKSIZE`.
+pub(crate) const CONFIG_BLOCKSIZE: u64 = 1 << 2;
+/// `FUSE_IOMAP_CONFIG_MAXBYTES`.
+pub(crate) const CONFIG_MAXBYTES: u64 = 1 << 5;
+/// `FUSE_IOMAP_CONFIG_CACHE_MAXBYTES`.
+pub(crate) const CONFIG_CACHE_MAXBYTES: u64 = 1 << 6;
+
+/// `FUSE_IOMAP_F_WANT_IOMAP_END`: the server wants `FUSE_IOMAP_END`.
+pub(crate) const F_WANT_IOMAP_END: u16 = 1 << 7;
+/// `FUSE_IOMAP_IOEND_SHARED`.
+pub(crate) const IOEND_SHARED: u32 = 1 << 0;
+/// `FUSE_IOMAP_IOEND_UNWRITTEN`.
+pub(crate) const IOEND_UNWRITTEN: u32 = 1 << 1;
+/// Every `FUSE_IOMAP_IOEND_*` flag.
+pub(crate) const IOEND_ALL: u32 = 0x7f;
+
+/// `struct fuse_in_header`: the head of every request.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct InHeader {
+    pub(crate) len: u32,
+    pub(crate) opcode: u32,
+    pub(crate) unique: u64,
+    pub(crate) nodeid: u64,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) pid: u32,
+    pub(crate) total_extlen: u16,
+    pub(crate) padding: u16,
+}
+
+/// `struct fuse_out_header`: the head of every reply and notification.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct OutHeader {
+    pub(crate) len: u32,
+    pub(crate) error: i32,
+    pub(crate) unique: u64,
+}
+
+/// `struct fuse_init_in`: the `FUSE_INIT` request.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct InitIn {
+    pub(crate) major: u32,
+    pub(crate) minor: u32,
+    pub(crate) max_readahead: u32,
+    pub(crate) flags: u32,
+    pub(crate) flags2: u32,
+    pub(crate) unused: [u32; 11],
+}
+
+/// `struct fuse_init_out`: the `FUSE_INIT` reply.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct InitOut {
+    pub(crate) major: u32,
+    pub(crate) minor: u32,
+    pub(crate) max_readahead: u32,
+    pub(crate) flags: u32,
+    pub(crate) max_background: u16,
+    pub(crate) congestion_threshold: u16,
+    pub(crate) max_write: u32,
+    pub(crate) time_gran: u32,
+    pub(crate) max_pages: u16,
+    pub(crate) map_alignment: u16,
+    pub(crate) flags2: u32,
+    pub(crate) unused: [u32; 7],
+}
+
+/// `struct fuse_iomap_config_in`: the `FUSE_IOMAP_CONFIG` request.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IomapConfigIn {
+    pub(crate) flags: u64,
+    pub(crate) maxbytes: i64,
+    pub(crate) cache_maxbytes: u32,
+    pub(crate) zero: u32,
+    pub(crate) padding: [u64; 5],
+}
+
+/// `struct fuse_iomap_config_out`: the `FUSE_IOMAP_CONFIG` reply.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IomapConfigOut {
+    pub(crate) flags: u64,
+    pub(crate) blocksize: u32,
+    pub(crate) cache_maxbytes: u32,
+    pub(crate) maxbytes: i64,
+    pub(crate) padding: [u64; 5],
+}
+
+/// `struct fuse_iomap_end_in`: the `FUSE_IOMAP_END` request.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IomapEndIn {
+    pub(crate) opflags: u32,
+    pub(crate) reserved: u32,
+    pub(crate) attr_ino: u64,
+    pub(crate) pos: u64,
+    pub(crate) count: u64,
+    pub(crate) written: i64,
+    pub(crate) map: IomapIo,
+}
+
+/// `struct fuse_iomap_ioend_in`: the `FUSE_IOMAP_IOEND` request.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IomapIoendIn {
+    pub(crate) flags: u32,
+    pub(crate) error: i32,
+    pub(crate) attr_ino: u64,
+    pub(crate) pos: u64,
+    pub(crate) new_addr: u64,
+    pub(crate) written: u64,
+    pub(crate) dev: u32,
+    pub(crate) pad: u32,
+}
+
+/// `struct fuse_iomap_ioend_out`: the `FUSE_IOMAP_IOEND` reply.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IomapIoendOut {
+    pub(crate) newsize: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<InHeader>() == 40);
+const _: () = assert!(core::mem::size_of::<OutHeader>() == 16);
+const _: () = assert!(core::mem::size_of::<InitIn>() == 64);
+const _: () = assert!(core::mem::size_of::<InitOut>() == 64);
+const _: () = assert!(core::mem::size_of::<IomapConfigIn>() == 64);
+const _: () = assert!(core::mem::size_of::<IomapConfigOut>() == 64);
+const _: () = assert!(core::mem::size_of::<IomapEndIn>() == 72);
+const _: () = assert!(core::mem::size_of::<IomapIoendIn>() == 48);
+const _: () = assert!(core::mem::size_of::<IomapIoendOut>() == 8);
+
+// The client side of a connection.
+
+/// `struct fuse_iomap_ioc_end`: an `iomap_end`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocEnd {
+    pub(crate) nodeid: u64,
+    pub(crate) r#in: IomapEndIn,
+}
+
+/// `struct fuse_iomap_ioc_ioend`: the end of a write's I/O.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocIoend {
+    pub(crate) nodeid: u64,
+    pub(crate) r#in: IomapIoendIn,
+    pub(crate) newsize: u64,
+}
+
+/// `struct fuse_iomap_ioc_setsize`: a file's new size.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocSetsize {
+    pub(crate) nodeid: u64,
+    pub(crate) size: u64,
+}
+
+/// `FUSE_IOMAP_NR_UPCALLS`.
+pub(crate) const NR_UPCALLS: usize = 8;
+/// `FUSE_IOMAP_NR_REJECTS`.
+pub(crate) const NR_REJECTS: usize = 8;
+
+/// `struct fuse_iomap_counters`: what a connection has done so far.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counters {
+    pub(crate) cache_hits: u64,
+    pub(crate) cache_misses: u64,
+    pub(crate) bpf_answers: u64,
+    pub(crate) retries: u64,
+    pub(crate) interrupted: u64,
+    pub(crate) upcalls: [u64; NR_UPCALLS],
+    pub(crate) rejected: [u64; NR_REJECTS],
+}
+
+const _: () = assert!(core::mem::size_of::<IocEnd>() == 80);
+const _: () = assert!(core::mem::size_of::<IocIoend>() == 64);
+const _: () = assert!(core::mem::size_of::<IocSetsize>() == 16);
+const _: () = assert!(core::mem::size_of::<Counters>() == 168);
+
+/// `FUSE_IOMAP_IOC_CLIENT`.
+pub(crate) const IOC_CLIENT: u32 = _IO(IOC_MAGIC, 0x8f);
+/// `FUSE_IOMAP_IOC_OPEN`.
+pub(crate) const IOC_OPEN: u32 = _IOW::<u64>(IOC_MAGIC, 0x90);
+/// `FUSE_IOMAP_IOC_END`.
+pub(crate) const IOC_END: u32 = _IOW::<IocEnd>(IOC_MAGIC, 0x91);
+/// `FUSE_IOMAP_IOC_IOEND`.
+pub(crate) const IOC_IOEND: u32 = _IOWR::<IocIoend>(IOC_MAGIC, 0x92);
+/// `FUSE_IOMAP_IOC_SETSIZE`.
+pub(crate) const IOC_SETSIZE: u32 = _IOW::<IocSetsize>(IOC_MAGIC, 0x93);
+/// `FUSE_IOMAP_IOC_COUNTERS`.
+pub(crate) const IOC_COUNTERS: u32 = _IOR::<Counters>(IOC_MAGIC, 0x94);

@@ -48,13 +48,18 @@ impl CacheLimit {
     const MIN: u32 = 256;
     const MAX: u32 = 2 << 20;
 
-    /// The limit a server asked for in `fuse_iomap_config_in.cache_maxbytes`:
+    /// The limit a server asked for in `fuse_iomap_config_out.cache_maxbytes`:
     /// 0 means the default; anything else is clamped to 256 B .. 2 MiB.
     pub(crate) fn from_config(cache_maxbytes: u32) -> Self {
         match cache_maxbytes {
             0 => Self::DEFAULT,
             n => Self(n.clamp(Self::MIN, Self::MAX)),
         }
+    }
+
+    /// The limit in bytes.
+    pub(crate) fn bytes(self) -> u32 {
+        self.0
     }
 
     /// The most records a fork may hold.

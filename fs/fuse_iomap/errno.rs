@@ -19,3 +19,8 @@ pub(crate) fn enotconn() -> Error {
 pub(crate) fn eopnotsupp() -> Error {
     Error::from_errno(-95)
 }
+
+/// `EPROTO` (71): the server speaks another protocol version.
+pub(crate) fn eproto() -> Error {
+    Error::from_errno(-71)
+}

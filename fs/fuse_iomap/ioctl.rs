@@ -38,6 +38,18 @@ pub(crate) enum Ioctl {
     FamfsDaxdev,
     /// `FUSE_IOMAP_IOC_FAMFS_READ`: read a famfs file.
     FamfsRead,
+    /// `FUSE_IOMAP_IOC_CLIENT`: make a client handle.
+    Client,
+    /// `FUSE_IOMAP_IOC_OPEN`: open an inode.
+    Open,
+    /// `FUSE_IOMAP_IOC_END`: run `iomap_end`.
+    End,
+    /// `FUSE_IOMAP_IOC_IOEND`: end a write's I/O.
+    Ioend,
+    /// `FUSE_IOMAP_IOC_SETSIZE`: a file's size changed.
+    Setsize,
+    /// `FUSE_IOMAP_IOC_COUNTERS`: copy the counters out.
+    Counters,
 }
 
 impl Ioctl {
@@ -61,7 +73,27 @@ impl Ioctl {
             abi::IOC_FAMFS_INFO => Self::FamfsInfo,
             abi::IOC_FAMFS_DAXDEV => Self::FamfsDaxdev,
             abi::IOC_FAMFS_READ => Self::FamfsRead,
+            abi::IOC_CLIENT => Self::Client,
+            abi::IOC_OPEN => Self::Open,
+            abi::IOC_END => Self::End,
+            abi::IOC_IOEND => Self::Ioend,
+            abi::IOC_SETSIZE => Self::Setsize,
+            abi::IOC_COUNTERS => Self::Counters,
             _ => return Err(ENOTTY),
         })
+    }
+
+    /// Whether a client handle may issue it: the VFS side, not the server's.
+    pub(crate) fn for_client(self) -> bool {
+        !matches!(
+            self,
+            Self::Config
+                | Self::AddDevice
+                | Self::Upsert
+                | Self::Inval
+                | Self::FamfsSetFmap
+                | Self::FamfsDaxdev
+                | Self::Client
+        )
     }
 }

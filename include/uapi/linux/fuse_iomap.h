@@ -4,7 +4,10 @@
  * and famfs.
  *
  * The module registers one character device, /dev/fuse-iomap. Every open of
- * it is one connection. The ioctls below are issued on that file descriptor.
+ * it is one connection, and its file descriptor is the server's: a channel
+ * framed like /dev/fuse (read requests, write replies and notifications) on
+ * which the server's ioctls are also issued. FUSE_IOMAP_IOC_CLIENT makes a
+ * client handle of the connection, on which tests play the VFS.
  *
  * The Rust mirror of this header is fs/fuse_iomap/abi.rs; the host tests and
  * the selftests check that both agree.
@@ -12,6 +15,7 @@
 #ifndef _UAPI_LINUX_FUSE_IOMAP_H
 #define _UAPI_LINUX_FUSE_IOMAP_H
 
+#include <linux/fuse.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -22,7 +26,7 @@
  * Version of this ABI, as returned by FUSE_IOMAP_IOC_VERSION. It is bumped by
  * every change that an existing server or test could notice.
  */
-#define FUSE_IOMAP_ABI_VERSION		1
+#define FUSE_IOMAP_ABI_VERSION		2
 
 /*
  * The ioctl type is fuse's own (FUSE_DEV_IOC_MAGIC, 229); the numbers start
@@ -47,8 +51,12 @@
 #define FUSE_IOMAP_BEGIN		4094
 #define FUSE_IOMAP_END			4095
 
-/* FUSE_INIT flag: the connection uses iomap. */
-#define FUSE_IOMAP			(1ULL << 43)
+/*
+ * FUSE_INIT flag: the connection uses iomap. The iomap series (v5) and the
+ * famfs series (V10) both claim bit 43; famfs keeps it (FUSE_DAX_FMAP) and
+ * iomap takes the next free bit.
+ */
+#define FUSE_IOMAP			(1ULL << 44)
 
 /* Codes of the notifications (server to kernel, unique == 0). */
 #define FUSE_NOTIFY_IOMAP_DEV_INVAL		99
@@ -196,13 +204,30 @@ struct fuse_iomap_upsert_mappings_out {
 	struct fuse_iomap_io write;
 };
 
-/* FUSE_IOMAP_CONFIG reply (64 bytes). */
+/*
+ * FUSE_IOMAP_CONFIG request (64 bytes), sent once after FUSE_INIT: flags are
+ * the FUSE_IOMAP_CONFIG_* the kernel understands, maxbytes the largest file
+ * size it allows, cache_maxbytes its default limit of a cache fork.
+ */
 struct fuse_iomap_config_in {
 	__u64 flags;		/* FUSE_IOMAP_CONFIG_* */
 	__s64 maxbytes;
-	__u32 cache_maxbytes;	/* per fork; 0 = default */
+	__u32 cache_maxbytes;	/* per fork */
 	__u32 zero;
 	__u64 padding[5];
+};
+
+/*
+ * FUSE_IOMAP_CONFIG reply (64 bytes): flags say which fields are set, among
+ * those the request offered; the others keep their defaults (a block size of
+ * 4096, maxbytes 2^63 - 1, a 256 KiB fork limit).
+ */
+struct fuse_iomap_config_out {
+	__u64 flags;		/* FUSE_IOMAP_CONFIG_{BLOCKSIZE,MAXBYTES,CACHE_MAXBYTES} */
+	__u32 blocksize;	/* a power of two, 512 .. 2^30 */
+	__u32 cache_maxbytes;	/* per fork; 0 = default */
+	__s64 maxbytes;		/* > 0 */
+	__u64 padding[5];	/* 0 */
 };
 
 /*
@@ -279,12 +304,14 @@ struct fuse_daxdev_out {
 };
 
 /*
- * The mapping cache of a connection's inodes, driven directly: until the
- * device channel carries FUSE_IOMAP_CONFIG, backing devices and
- * notifications, these ioctls play the server's part, with the same
- * structures and the same checks. An inode is named by its nodeid and gets
- * its cache on its first upsert; all inodes are freed when the connection
- * is closed, or one by one with FUSE_IOMAP_IOC_FORGET.
+ * The mapping cache of a connection's inodes, driven directly on the
+ * server's file descriptor: CONFIG, UPSERT and INVAL do what FUSE_IOMAP_CONFIG
+ * and the notifications do, with the same structures and the same checks, so
+ * that the cache can be exercised without a channel. ADD_DEVICE registers a
+ * backing device, as FUSE_DEV_IOC_BACKING_OPEN does on /dev/fuse. An inode is
+ * named by its nodeid and gets its cache on its first upsert; all inodes are
+ * freed when the server's file is closed, or one by one with
+ * FUSE_IOMAP_IOC_FORGET.
  */
 
 /* FUSE_IOMAP_IOC_CONFIG: what FUSE_IOMAP_CONFIG would set. */
@@ -364,8 +391,10 @@ struct fuse_iomap_ioc_valid {
 #define FUSE_IOMAP_IOC_VALID		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x89, struct fuse_iomap_ioc_valid)
 
 /*
- * famfs files of a connection, driven directly until the device channel
- * carries GET_FMAP: give an inode its fmap, then resolve file offsets.
+ * famfs files of a connection. SET_FMAP and FAMFS_DAXDEV, on the server's
+ * file descriptor, hand in a GET_FMAP reply and GET_DAXDEV answers directly;
+ * through the channel, FUSE_IOMAP_IOC_OPEN asks for them. RESOLVE, INFO and
+ * READ are the VFS side.
  */
 
 /* FUSE_IOMAP_IOC_FAMFS_SET_FMAP: a GET_FMAP reply for inode nodeid. */
@@ -411,12 +440,106 @@ struct fuse_iomap_ioc_read {
 #define FUSE_IOMAP_IOC_FAMFS_INFO	_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x8c, struct fuse_iomap_ioc_famfs_info)
 /*
  * The server's GET_DAXDEV answer for an index, given ahead. When an fmap
- * first names an index, the kernel asks for it (without the table lock),
- * then opens and claims the device and publishes it; an index nobody
- * answered fails the fmap with ENOTCONN.
+ * first names an index, the kernel takes such an answer, or else asks the
+ * server with GET_DAXDEV (without the table lock), then opens and claims
+ * the device and publishes it; without an answer and a channel, the fmap
+ * fails with ENOTCONN.
  */
 #define FUSE_IOMAP_IOC_FAMFS_DAXDEV	_IOW(FUSE_IOMAP_IOC_MAGIC, 0x8d, struct fuse_daxdev_out)
 /* Returns the bytes read: fewer at the end of the file, 0 past it. */
 #define FUSE_IOMAP_IOC_FAMFS_READ	_IOW(FUSE_IOMAP_IOC_MAGIC, 0x8e, struct fuse_iomap_ioc_read)
+
+/*
+ * The client side of a connection: what a kernel's VFS would drive, played
+ * by tests on a client handle. FUSE_IOMAP_IOC_CLIENT, issued on the server's
+ * file descriptor, returns a new file descriptor (close-on-exec) for a client
+ * handle of that connection, as FUSE_DEV_IOC_CLONE shares a connection; the
+ * first one sends FUSE_INIT (and then FUSE_IOMAP_CONFIG) as a mount would.
+ * Client requests that need the server wait until that handshake is done.
+ *
+ * A client handle takes the ioctls below and the VFS-side ones above
+ * (LOOKUP, DUMP, FORGET, BEGIN, VALID, FAMFS_RESOLVE, FAMFS_INFO,
+ * FAMFS_READ); the others are ENOTTY on it. Once the server's file is closed,
+ * every request fails with ENOTCONN, and the connection's inodes, caches and
+ * device claims are gone.
+ */
+#define FUSE_IOMAP_IOC_CLIENT		_IO(FUSE_IOMAP_IOC_MAGIC, 0x8f)
+
+/*
+ * FUSE_IOMAP_IOC_OPEN: open inode nodeid (a __u64). On a famfs connection
+ * (FUSE_DAX_FMAP negotiated) this sends GET_FMAP, then GET_DAXDEV for every
+ * device the fmap names that the kernel does not know yet; any failure fails
+ * the open, and the inode keeps the fmap it had.
+ */
+#define FUSE_IOMAP_IOC_OPEN		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x90, __u64)
+
+/*
+ * FUSE_IOMAP_IOC_END: iomap_end for a mapping that FUSE_IOMAP_IOC_BEGIN
+ * returned. FUSE_IOMAP_END is sent only for a mapping that asks for it
+ * (FUSE_IOMAP_F_WANT_IOMAP_END); otherwise nothing is sent.
+ */
+struct fuse_iomap_ioc_end {
+	__u64 nodeid;
+	struct fuse_iomap_end_in in;
+};
+
+/*
+ * FUSE_IOMAP_IOC_IOEND: the end of a write's I/O. The written range is first
+ * dropped from both cache forks when the server will change its mappings
+ * (an error, or FUSE_IOMAP_IOEND_UNWRITTEN or _SHARED); then FUSE_IOMAP_IOEND
+ * is sent, and the server's new file size comes back.
+ */
+struct fuse_iomap_ioc_ioend {
+	__u64 nodeid;			/* in */
+	struct fuse_iomap_ioend_in in;	/* in */
+	__u64 newsize;			/* out */
+};
+
+/*
+ * FUSE_IOMAP_IOC_SETSIZE: the file's size changed (truncate): the cached
+ * mappings from the block that holds size to the end of the file are
+ * dropped from both forks.
+ */
+struct fuse_iomap_ioc_setsize {
+	__u64 nodeid;
+	__u64 size;
+};
+
+/* Indices of fuse_iomap_counters.upcalls[]. */
+#define FUSE_IOMAP_UPCALL_INIT		0
+#define FUSE_IOMAP_UPCALL_CONFIG	1
+#define FUSE_IOMAP_UPCALL_BEGIN		2
+#define FUSE_IOMAP_UPCALL_END		3
+#define FUSE_IOMAP_UPCALL_IOEND		4
+#define FUSE_IOMAP_UPCALL_GET_FMAP	5
+#define FUSE_IOMAP_UPCALL_GET_DAXDEV	6
+#define FUSE_IOMAP_NR_UPCALLS		8
+
+/* Indices of fuse_iomap_counters.rejected[]: why a write was refused. */
+#define FUSE_IOMAP_REJECT_HEADER	0	/* malformed fuse_out_header: EINVAL */
+#define FUSE_IOMAP_REJECT_UNIQUE	1	/* no request with that unique: ENOENT */
+#define FUSE_IOMAP_REJECT_SIZE		2	/* wrong reply size for the opcode: EINVAL */
+#define FUSE_IOMAP_REJECT_NOTIFY	3	/* notification refused */
+#define FUSE_IOMAP_REJECT_MAPPING	4	/* invalid IOMAP_BEGIN reply: EFSCORRUPTED */
+#define FUSE_IOMAP_REJECT_FMAP		5	/* GET_FMAP reply refused */
+#define FUSE_IOMAP_REJECT_DAXDEV	6	/* GET_DAXDEV reply refused */
+#define FUSE_IOMAP_REJECT_INIT		7	/* INIT or IOMAP_CONFIG reply refused */
+#define FUSE_IOMAP_NR_REJECTS		8
+
+/* FUSE_IOMAP_IOC_COUNTERS: what a connection has done so far. */
+struct fuse_iomap_counters {
+	__u64 cache_hits;	/* iomap_begin answered by the cache */
+	__u64 cache_misses;	/* iomap_begin that had to look further */
+	__u64 bpf_answers;	/* iomap_begin answered by the BPF program */
+	__u64 retries;		/* RETRY_CACHE answers */
+	__u64 interrupted;	/* requests abandoned to a signal (EINTR) */
+	__u64 upcalls[FUSE_IOMAP_NR_UPCALLS];	/* requests sent, by opcode */
+	__u64 rejected[FUSE_IOMAP_NR_REJECTS];	/* by reason */
+};
+
+#define FUSE_IOMAP_IOC_END		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x91, struct fuse_iomap_ioc_end)
+#define FUSE_IOMAP_IOC_IOEND		_IOWR(FUSE_IOMAP_IOC_MAGIC, 0x92, struct fuse_iomap_ioc_ioend)
+#define FUSE_IOMAP_IOC_SETSIZE		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x93, struct fuse_iomap_ioc_setsize)
+#define FUSE_IOMAP_IOC_COUNTERS		_IOR(FUSE_IOMAP_IOC_MAGIC, 0x94, struct fuse_iomap_counters)
 
 #endif /* _UAPI_LINUX_FUSE_IOMAP_H */

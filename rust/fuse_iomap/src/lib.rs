@@ -4,8 +4,8 @@
 //!
 //! Only files that talk to the kernel through the `kernel` crate subset of
 //! `rust/kernel` are listed here; the crate root (`main.rs`), the objects
-//! that hold kernel locks (`connection.rs`, `inode.rs`, `rwsem.rs`) and the
-//! glue to C (`dev.rs`) are kernel-only. The tests live beside, in `src/tests/`.
+//! that hold kernel locks (`connection.rs`, `channel.rs`, `inode.rs`,
+//! `rwsem.rs`) and the glue to C (`dev.rs`) are kernel-only. The tests live beside, in `src/tests/`.
 //!
 //! Host-only: [`replay`] and [`fmap_tool`] (the logic of the tools in
 //! `tools/fuse_iomap/`), [`fmap_build`] (writes GET_FMAP replies) and
@@ -18,6 +18,9 @@
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/abi.rs"]
 pub(crate) mod abi;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/counters.rs"]
+pub(crate) mod counters;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/daxdev.rs"]
 pub(crate) mod daxdev;
@@ -56,11 +59,17 @@ pub(crate) mod famfs;
 #[path = "../../../fs/fuse_iomap/fmap.rs"]
 pub(crate) mod fmap;
 #[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/handshake.rs"]
+pub(crate) mod handshake;
+#[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/iomap_begin.rs"]
 pub(crate) mod iomap_begin;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/mapping.rs"]
 pub(crate) mod mapping;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/request.rs"]
+pub(crate) mod request;
 
 // The daxdev table's primitives: the module's own, or loom's when the host
 // tests model-check it (`--cfg loom`).

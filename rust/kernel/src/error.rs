@@ -49,7 +49,7 @@ declare_errors! {
 }
 
 /// Names of the errnos the module returns, for `errname()`.
-const NAMES: [(i32, &str); 21] = [
+const NAMES: [(i32, &str); 22] = [
     (1, "EPERM"),
     (2, "ENOENT"),
     (4, "EINTR"),
@@ -66,6 +66,7 @@ const NAMES: [(i32, &str); 21] = [
     (25, "ENOTTY"),
     (28, "ENOSPC"),
     (34, "ERANGE"),
+    (71, "EPROTO"),
     (75, "EOVERFLOW"),
     (95, "EOPNOTSUPP"),
     (107, "ENOTCONN"),

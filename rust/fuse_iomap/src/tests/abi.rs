@@ -5,6 +5,7 @@
 //! sees them (`uapi.c`).
 
 use crate::abi::{self, MappingType};
+use crate::counters::{self, Reject};
 use crate::fmap;
 use core::ffi::{c_char, CStr};
 use core::mem::{offset_of, size_of};
@@ -89,6 +90,9 @@ fn constants_match_the_header() {
     let server_flags = "FUSE_IOMAP_F_NEW | FUSE_IOMAP_F_DIRTY | FUSE_IOMAP_F_SHARED | \
         FUSE_IOMAP_F_MERGED | FUSE_IOMAP_F_BOUNDARY | FUSE_IOMAP_F_ANON_WRITE | \
         FUSE_IOMAP_F_ATOMIC_BIO | FUSE_IOMAP_F_WANT_IOMAP_END";
+    let ioend_flags = "FUSE_IOMAP_IOEND_SHARED | FUSE_IOMAP_IOEND_UNWRITTEN | \
+        FUSE_IOMAP_IOEND_BOUNDARY | FUSE_IOMAP_IOEND_DIRECT | FUSE_IOMAP_IOEND_APPEND | \
+        FUSE_IOMAP_IOEND_WRITEBACK | FUSE_IOMAP_IOEND_SWAPOFF";
     for (name, value) in [
         ("FUSE_IOMAP_ABI_VERSION", u64::from(abi::ABI_VERSION)),
         ("FUSE_IOMAP_IOC_VERSION", u64::from(abi::IOC_VERSION)),
@@ -135,9 +139,81 @@ fn constants_match_the_header() {
         ("FUSE_FAMFS_ALIGNMENT", fmap::ALIGNMENT),
         ("FUSE_FAMFS_EXT_SIMPLE", u64::from(fmap::EXT_SIMPLE)),
         ("FUSE_FAMFS_EXT_INTERLEAVE", u64::from(fmap::EXT_INTERLEAVE)),
+        ("FUSE_INIT", u64::from(abi::FUSE_INIT)),
+        ("FUSE_GET_FMAP", u64::from(abi::FUSE_GET_FMAP)),
+        ("FUSE_GET_DAXDEV", u64::from(abi::FUSE_GET_DAXDEV)),
+        ("FUSE_IOMAP_CONFIG", u64::from(abi::FUSE_IOMAP_CONFIG)),
+        ("FUSE_IOMAP_IOEND", u64::from(abi::FUSE_IOMAP_IOEND)),
+        ("FUSE_IOMAP_BEGIN", u64::from(abi::FUSE_IOMAP_BEGIN)),
+        ("FUSE_IOMAP_END", u64::from(abi::FUSE_IOMAP_END)),
+        (
+            "FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS",
+            abi::NOTIFY_UPSERT_MAPPINGS as u64,
+        ),
+        (
+            "FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS",
+            abi::NOTIFY_INVAL_MAPPINGS as u64,
+        ),
+        ("FUSE_KERNEL_VERSION", u64::from(abi::FUSE_KERNEL_VERSION)),
+        ("FUSE_INIT_EXT", abi::FUSE_INIT_EXT),
+        ("FUSE_DAX_FMAP", abi::FUSE_DAX_FMAP),
+        ("FUSE_IOMAP", abi::FUSE_IOMAP),
+        ("FUSE_MIN_READ_BUFFER", abi::FUSE_MIN_READ_BUFFER as u64),
+        ("FUSE_IOMAP_CONFIG_BLOCKSIZE", abi::CONFIG_BLOCKSIZE),
+        ("FUSE_IOMAP_CONFIG_MAXBYTES", abi::CONFIG_MAXBYTES),
+        (
+            "FUSE_IOMAP_CONFIG_CACHE_MAXBYTES",
+            abi::CONFIG_CACHE_MAXBYTES,
+        ),
+        (
+            "FUSE_IOMAP_F_WANT_IOMAP_END",
+            u64::from(abi::F_WANT_IOMAP_END),
+        ),
+        ("FUSE_IOMAP_IOEND_SHARED", u64::from(abi::IOEND_SHARED)),
+        (
+            "FUSE_IOMAP_IOEND_UNWRITTEN",
+            u64::from(abi::IOEND_UNWRITTEN),
+        ),
+        (ioend_flags, u64::from(abi::IOEND_ALL)),
+        ("FUSE_IOMAP_NR_UPCALLS", abi::NR_UPCALLS as u64),
+        ("FUSE_IOMAP_NR_REJECTS", abi::NR_REJECTS as u64),
+        ("FUSE_IOMAP_IOC_CLIENT", u64::from(abi::IOC_CLIENT)),
+        ("FUSE_IOMAP_IOC_OPEN", u64::from(abi::IOC_OPEN)),
+        ("FUSE_IOMAP_IOC_END", u64::from(abi::IOC_END)),
+        ("FUSE_IOMAP_IOC_IOEND", u64::from(abi::IOC_IOEND)),
+        ("FUSE_IOMAP_IOC_SETSIZE", u64::from(abi::IOC_SETSIZE)),
+        ("FUSE_IOMAP_IOC_COUNTERS", u64::from(abi::IOC_COUNTERS)),
     ] {
         rust.push((name.to_owned(), value));
     }
+    let upcalls = [
+        ("INIT", abi::FUSE_INIT),
+        ("CONFIG", abi::FUSE_IOMAP_CONFIG),
+        ("BEGIN", abi::FUSE_IOMAP_BEGIN),
+        ("END", abi::FUSE_IOMAP_END),
+        ("IOEND", abi::FUSE_IOMAP_IOEND),
+        ("GET_FMAP", abi::FUSE_GET_FMAP),
+        ("GET_DAXDEV", abi::FUSE_GET_DAXDEV),
+    ];
+    rust.extend(upcalls.iter().map(|(n, op)| {
+        let index = counters::upcall_index(*op).unwrap();
+        (format!("FUSE_IOMAP_UPCALL_{n}"), index as u64)
+    }));
+    let rejects = [
+        ("HEADER", Reject::Header),
+        ("UNIQUE", Reject::Unique),
+        ("SIZE", Reject::Size),
+        ("NOTIFY", Reject::Notify),
+        ("MAPPING", Reject::Mapping),
+        ("FMAP", Reject::Fmap),
+        ("DAXDEV", Reject::Daxdev),
+        ("INIT", Reject::Init),
+    ];
+    rust.extend(
+        rejects
+            .iter()
+            .map(|(n, r)| (format!("FUSE_IOMAP_REJECT_{n}"), *r as u64)),
+    );
     for (name, value) in &rust {
         assert_eq!(c.get(name), Some(value), "{name}");
     }
@@ -266,6 +342,86 @@ fn structure_layouts_match_the_header() {
             abi::IocRead,
             "fuse_iomap_ioc_read",
             [nodeid, offset, length, buf]
+        ),
+        layout!(
+            abi::InHeader,
+            "fuse_in_header",
+            [
+                len,
+                opcode,
+                unique,
+                nodeid,
+                uid,
+                gid,
+                pid,
+                total_extlen,
+                padding
+            ]
+        ),
+        layout!(abi::OutHeader, "fuse_out_header", [len, error, unique]),
+        layout!(
+            abi::InitIn,
+            "fuse_init_in",
+            [major, minor, max_readahead, flags, flags2, unused]
+        ),
+        layout!(
+            abi::InitOut,
+            "fuse_init_out",
+            [
+                major,
+                minor,
+                max_readahead,
+                flags,
+                max_background,
+                congestion_threshold,
+                max_write,
+                time_gran,
+                max_pages,
+                map_alignment,
+                flags2,
+                unused
+            ]
+        ),
+        layout!(
+            abi::IomapConfigIn,
+            "fuse_iomap_config_in",
+            [flags, maxbytes, cache_maxbytes, zero, padding]
+        ),
+        layout!(
+            abi::IomapConfigOut,
+            "fuse_iomap_config_out",
+            [flags, blocksize, cache_maxbytes, maxbytes, padding]
+        ),
+        layout!(
+            abi::IomapEndIn,
+            "fuse_iomap_end_in",
+            [opflags, reserved, attr_ino, pos, count, written, map]
+        ),
+        layout!(
+            abi::IomapIoendIn,
+            "fuse_iomap_ioend_in",
+            [flags, error, attr_ino, pos, new_addr, written, dev, pad]
+        ),
+        layout!(abi::IomapIoendOut, "fuse_iomap_ioend_out", [newsize]),
+        layout!(abi::IocEnd, "fuse_iomap_ioc_end", [nodeid, r#in = "in"]),
+        layout!(
+            abi::IocIoend,
+            "fuse_iomap_ioc_ioend",
+            [nodeid, r#in = "in", newsize]
+        ),
+        layout!(abi::IocSetsize, "fuse_iomap_ioc_setsize", [nodeid, size]),
+        layout!(
+            abi::Counters,
+            "fuse_iomap_counters",
+            [
+                cache_hits,
+                cache_misses,
+                bpf_answers,
+                retries,
+                interrupted,
+                upcalls,
+                rejected
+            ]
         ),
     ]
     .concat();

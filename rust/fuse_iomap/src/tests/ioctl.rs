@@ -25,8 +25,48 @@ fn every_ioctl_decodes() {
         (abi::IOC_FAMFS_INFO, Ioctl::FamfsInfo),
         (abi::IOC_FAMFS_DAXDEV, Ioctl::FamfsDaxdev),
         (abi::IOC_FAMFS_READ, Ioctl::FamfsRead),
+        (abi::IOC_CLIENT, Ioctl::Client),
+        (abi::IOC_OPEN, Ioctl::Open),
+        (abi::IOC_END, Ioctl::End),
+        (abi::IOC_IOEND, Ioctl::Ioend),
+        (abi::IOC_SETSIZE, Ioctl::Setsize),
+        (abi::IOC_COUNTERS, Ioctl::Counters),
     ] {
         assert_eq!(Ioctl::decode(cmd), Ok(ioctl));
+    }
+}
+
+#[test]
+fn a_client_handle_cannot_play_the_server() {
+    let server_only = [
+        Ioctl::Config,
+        Ioctl::AddDevice,
+        Ioctl::Upsert,
+        Ioctl::Inval,
+        Ioctl::FamfsSetFmap,
+        Ioctl::FamfsDaxdev,
+        Ioctl::Client,
+    ];
+    for ioctl in server_only {
+        assert!(!ioctl.for_client(), "{ioctl:?}");
+    }
+    for ioctl in [
+        Ioctl::Version,
+        Ioctl::Lookup,
+        Ioctl::Dump,
+        Ioctl::Forget,
+        Ioctl::Begin,
+        Ioctl::Valid,
+        Ioctl::FamfsResolve,
+        Ioctl::FamfsInfo,
+        Ioctl::FamfsRead,
+        Ioctl::Open,
+        Ioctl::End,
+        Ioctl::Ioend,
+        Ioctl::Setsize,
+        Ioctl::Counters,
+    ] {
+        assert!(ioctl.for_client(), "{ioctl:?}");
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod abi;
 mod cache;
+mod counters;
 mod daxdev;
 #[cfg(loom)]
 mod daxdev_loom;
@@ -12,8 +13,10 @@ mod errno;
 mod extent_tree;
 mod famfs;
 mod fmap;
+mod handshake;
 mod ioctl;
 mod iomap_begin;
 mod mapping;
 mod notify;
 mod replay;
+mod request;

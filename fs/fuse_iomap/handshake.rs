@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The handshake of a connection: `FUSE_INIT`, then `FUSE_IOMAP_CONFIG`.
+//!
+//! The kernel offers `FUSE_IOMAP`, and `FUSE_DAX_FMAP` only to a server
+//! with `CAP_SYS_RAWIO`; what the server's reply keeps of that offer is
+//! what the connection has. A connection with iomap then asks for its
+//! configuration: the server sets the block size, maxbytes and the cache
+//! limit it likes, and leaves the rest at the defaults.
+
+use crate::abi::{
+    InitIn, InitOut, IomapConfigIn, IomapConfigOut, CONFIG_BLOCKSIZE, CONFIG_CACHE_MAXBYTES,
+    CONFIG_MAXBYTES, FUSE_DAX_FMAP, FUSE_INIT_EXT, FUSE_IOMAP, FUSE_KERNEL_MINOR_VERSION,
+    FUSE_KERNEL_VERSION,
+};
+use crate::cache::CacheLimit;
+use crate::errno::eproto;
+use crate::mapping::Geometry;
+use kernel::prelude::*;
+
+/// The `FUSE_IOMAP_CONFIG` fields the kernel understands.
+const CONFIG_FLAGS: u64 = CONFIG_BLOCKSIZE | CONFIG_MAXBYTES | CONFIG_CACHE_MAXBYTES;
+
+/// What a connection negotiated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Features {
+    /// `FUSE_IOMAP`: mappings come from the cache, BPF and `IOMAP_BEGIN`.
+    pub(crate) iomap: bool,
+    /// `FUSE_DAX_FMAP`: famfs files, opened with `GET_FMAP`.
+    pub(crate) famfs: bool,
+}
+
+/// The 64 flag bits of an `INIT` message.
+fn flags64(flags: u32, flags2: u32) -> u64 {
+    let flags = u64::from(flags);
+    if flags & FUSE_INIT_EXT == 0 {
+        return flags;
+    }
+    flags | u64::from(flags2) << 32
+}
+
+/// The `FUSE_INIT` request; `famfs` if the server may have famfs.
+pub(crate) fn init_in(famfs: bool) -> InitIn {
+    let offer = FUSE_INIT_EXT | FUSE_IOMAP | if famfs { FUSE_DAX_FMAP } else { 0 };
+    InitIn {
+        major: FUSE_KERNEL_VERSION,
+        minor: FUSE_KERNEL_MINOR_VERSION,
+        // The low and high halves of the offer.
+        flags: offer as u32,
+        flags2: (offer >> 32) as u32,
+        ..InitIn::default()
+    }
+}
+
+/// What the server's `FUSE_INIT` reply `out` keeps of the offer `offer`:
+/// `EPROTO` for another major version, as fuse refuses it.
+pub(crate) fn init_reply(offer: &InitIn, out: &InitOut) -> Result<Features> {
+    if out.major != FUSE_KERNEL_VERSION {
+        return Err(eproto());
+    }
+    let kept = flags64(offer.flags, offer.flags2) & flags64(out.flags, out.flags2);
+    Ok(Features {
+        iomap: kept & FUSE_IOMAP != 0,
+        famfs: kept & FUSE_DAX_FMAP != 0,
+    })
+}
+
+/// The `FUSE_IOMAP_CONFIG` request: what the kernel understands, its
+/// largest file and its default fork limit.
+pub(crate) fn config_in() -> IomapConfigIn {
+    IomapConfigIn {
+        flags: CONFIG_FLAGS,
+        maxbytes: Geometry::DEFAULT.maxbytes as i64,
+        cache_maxbytes: CacheLimit::DEFAULT.bytes(),
+        ..IomapConfigIn::default()
+    }
+}
+
+/// The geometry and cache limit of the server's `FUSE_IOMAP_CONFIG` reply:
+/// `EINVAL` for a flag the request did not offer, nonzero padding or a
+/// geometry the cache cannot use.
+pub(crate) fn config_reply(out: &IomapConfigOut) -> Result<(Geometry, CacheLimit)> {
+    if out.flags & !CONFIG_FLAGS != 0 || out.padding.iter().any(|&p| p != 0) {
+        return Err(EINVAL);
+    }
+    let set = |flag: u64| out.flags & flag != 0;
+    let blocksize = if set(CONFIG_BLOCKSIZE) {
+        u64::from(out.blocksize)
+    } else {
+        Geometry::DEFAULT.blocksize
+    };
+    let maxbytes = if set(CONFIG_MAXBYTES) {
+        out.maxbytes
+    } else {
+        Geometry::DEFAULT.maxbytes as i64
+    };
+    let limit = if set(CONFIG_CACHE_MAXBYTES) {
+        CacheLimit::from_config(out.cache_maxbytes)
+    } else {
+        CacheLimit::DEFAULT
+    };
+    Ok((Geometry::new(blocksize, maxbytes)?, limit))
+}
