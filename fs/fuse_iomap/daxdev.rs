@@ -71,6 +71,21 @@ impl<D> DaxdevTable<D> {
             .is_ok_and(|s| s.valid.load(Ordering::Acquire))
     }
 
+    /// Empties every slot, dropping (and so releasing) its device.
+    ///
+    /// # Safety
+    ///
+    /// Nothing else uses the table meanwhile: no reader, no `publish`.
+    pub(crate) unsafe fn clear(&self) {
+        for slot in &self.slots {
+            slot.valid.store(false, Ordering::Relaxed);
+            slot.dax_err.store(false, Ordering::Relaxed);
+            // SAFETY: By the safety requirements, nothing else accesses the
+            // slot's device.
+            slot.dev.with_mut(|p| unsafe { *p = None });
+        }
+    }
+
     /// Publishes slot `index`: its device handle, or `None` when the device
     /// could not be claimed. Does nothing, and drops `dev`, if the slot was
     /// published meanwhile (the re-check after taking the lock).

@@ -3,15 +3,19 @@
 //! The Rust side of the device node: registration, and the file operations
 //! that `dev_glue.c` forwards here.
 //!
-//! Each open file owns one pinned, boxed [`Connection`]; the glue keeps the
-//! raw pointer in `file->private_data` between `open` and `release`. Every
-//! ioctl argument is copied in whole before it is looked at, and answers are
-//! copied out after every lock is dropped.
+//! Each open of the device node makes a [`Connection`]; that file is the
+//! server's, and holds a reference to the connection in
+//! `file->private_data`. A client handle (an anonymous file made by
+//! `FUSE_IOMAP_IOC_CLIENT`) holds another. The server's `release` aborts
+//! the connection; the last reference frees it. Every ioctl argument is
+//! copied in whole before it is looked at, and answers are copied out after
+//! every lock is dropped.
 
 use crate::abi::{
-    self, DaxdevOut, IocBegin, IocConfig, IocDevice, IocDump, IocFamfsInfo, IocFmap, IocLookup,
-    IocRead, IocResolve, IocValid, IomapBeginIn, IomapBeginOut, IomapInvalMappingsOut, IomapIo,
-    IomapUpsertMappingsOut, MappingType, Range,
+    self, Counters, DaxdevOut, InHeader, InitIn, InitOut, IocBegin, IocConfig, IocDevice, IocDump,
+    IocEnd, IocFamfsInfo, IocFmap, IocIoend, IocLookup, IocRead, IocResolve, IocSetsize, IocValid,
+    IomapBeginIn, IomapBeginOut, IomapConfigIn, IomapConfigOut, IomapEndIn, IomapInvalMappingsOut,
+    IomapIo, IomapIoendIn, IomapIoendOut, IomapUpsertMappingsOut, MappingType, OutHeader, Range,
 };
 use crate::cache::{Fork, Lookup};
 use crate::connection::Connection;
@@ -19,9 +23,11 @@ use crate::ioctl::Ioctl;
 use crate::iomap_begin::Source;
 use core::ffi::c_void;
 use kernel::{
+    bindings,
     ffi::{c_int, c_long, c_uint, c_ulong},
     ioctl::_IOC_SIZE,
     prelude::*,
+    sync::{Arc, ArcBorrow},
     types::{AsBytes, FromBytes},
     uaccess::UserSlice,
 };
@@ -30,6 +36,8 @@ extern "C" {
     fn fuse_iomap_glue_register() -> c_int;
     fn fuse_iomap_glue_unregister();
     fn fuse_iomap_glue_minor() -> c_int;
+    fn fuse_iomap_glue_client_fd(conn: *const c_void) -> c_int;
+    fn fuse_iomap_capable_rawio() -> bool;
 }
 
 // SAFETY (for each `FromBytes` and `AsBytes` below): the types are
@@ -64,7 +72,20 @@ plain_data!(
     IocResolve,
     IocFamfsInfo,
     DaxdevOut,
-    IocRead
+    IocRead,
+    InHeader,
+    OutHeader,
+    InitIn,
+    InitOut,
+    IomapConfigIn,
+    IomapConfigOut,
+    IomapEndIn,
+    IomapIoendIn,
+    IomapIoendOut,
+    IocEnd,
+    IocIoend,
+    IocSetsize,
+    Counters
 );
 
 /// The largest `GET_FMAP` reply: a page.
@@ -102,51 +123,181 @@ impl Drop for Registration {
     }
 }
 
-/// `open`: creates the connection. Returns it as an opaque pointer, or an
-/// `ERR_PTR` when it cannot be allocated.
+/// Which file an operation came through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The server's: the device node's open file.
+    Server,
+    /// A client handle.
+    Client,
+}
+
+/// The connection of a file's `private_data`.
+///
+/// # Safety
+///
+/// `conn` came from [`Arc::into_raw`] for a file that is still open: the
+/// reference it stands for outlives the returned borrow.
+unsafe fn borrow<'a>(conn: *const c_void) -> ArcBorrow<'a, Connection> {
+    // SAFETY: By the safety requirements, the file holds the reference that
+    // `conn` stands for, for the whole file operation.
+    unsafe { ArcBorrow::from_raw(conn.cast::<Connection>()) }
+}
+
+/// `open` of the device node: creates a connection, whose reference the
+/// server's file keeps. Returns it as an opaque pointer, or an `ERR_PTR`
+/// when it cannot be allocated.
 #[no_mangle]
-pub(crate) extern "C" fn fuse_iomap_rs_open() -> *mut c_void {
-    match KBox::pin_init(Connection::new(), GFP_KERNEL) {
-        // SAFETY: The connection is never moved out of its box: the raw
-        // pointer is only turned back into a pinned box, in release.
-        Ok(conn) => KBox::into_raw(unsafe { Pin::into_inner_unchecked(conn) }).cast(),
+pub(crate) extern "C" fn fuse_iomap_rs_open() -> *const c_void {
+    // SAFETY: A pure query of the opener's capabilities.
+    let famfs_allowed = unsafe { fuse_iomap_capable_rawio() };
+    match Arc::pin_init(Connection::new(famfs_allowed), GFP_KERNEL) {
+        Ok(conn) => Arc::into_raw(conn).cast(),
         Err(e) => e.to_ptr(),
     }
 }
 
-/// `release`: drops the connection, and with it every inode and cache.
+/// `release` of the server's file: aborts the connection (every request
+/// fails, every inode and claim goes) and drops the file's reference.
 ///
 /// # Safety
 ///
 /// `conn` was returned by [`fuse_iomap_rs_open`] and is not used afterwards.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn fuse_iomap_rs_release(conn: *mut c_void) {
-    // SAFETY: By the safety requirements, `conn` came from `KBox::into_raw`
-    // of a pinned box in `fuse_iomap_rs_open`, and ownership returns here
-    // exactly once; it is dropped in place, still pinned.
-    drop(unsafe { Pin::new_unchecked(KBox::from_raw(conn.cast::<Connection>())) });
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_release(conn: *const c_void) {
+    // SAFETY: By the safety requirements, this is the file's reference,
+    // given back exactly once.
+    let conn = unsafe { Arc::from_raw(conn.cast::<Connection>()) };
+    conn.abort();
 }
 
-/// `unlocked_ioctl`: decodes `cmd` and runs it with the user memory at
-/// `arg`.
+/// `release` of a client handle: drops its reference.
+///
+/// # Safety
+///
+/// `conn` is a client handle's reference, not used afterwards.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_client_release(conn: *const c_void) {
+    // SAFETY: By the safety requirements, the handle's reference, given back
+    // exactly once.
+    drop(unsafe { Arc::from_raw(conn.cast::<Connection>()) });
+}
+
+/// `unlocked_ioctl` of the server's file.
 ///
 /// # Safety
 ///
 /// `conn` was returned by [`fuse_iomap_rs_open`] and not yet released.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn fuse_iomap_rs_ioctl(
-    conn: *mut c_void,
+    conn: *const c_void,
     cmd: c_uint,
     arg: c_ulong,
 ) -> c_long {
-    // SAFETY: By the safety requirements, `conn` points to a live
-    // `Connection`; the VFS keeps the file, and so the connection, alive for
-    // the whole call.
-    let conn = unsafe { &*conn.cast::<Connection>() };
-    match ioctl(conn, cmd, arg) {
+    // SAFETY: By the safety requirements.
+    let conn = unsafe { borrow(conn) };
+    to_ret(ioctl(conn, Side::Server, cmd, arg))
+}
+
+/// `unlocked_ioctl` of a client handle.
+///
+/// # Safety
+///
+/// `conn` is a client handle's reference, not yet released.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_client_ioctl(
+    conn: *const c_void,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    // SAFETY: By the safety requirements.
+    let conn = unsafe { borrow(conn) };
+    to_ret(ioctl(conn, Side::Client, cmd, arg))
+}
+
+/// `read` of the server's file: the next request.
+///
+/// # Safety
+///
+/// `conn` was returned by [`fuse_iomap_rs_open`] and not yet released.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_read(
+    conn: *const c_void,
+    buf: c_ulong,
+    count: usize,
+    nonblock: bool,
+) -> isize {
+    // SAFETY: By the safety requirements.
+    let conn = unsafe { borrow(conn) };
+    let mut out = UserSlice::new(buf, count).writer();
+    match conn.server_read(&mut out, nonblock) {
+        // A request is at most 112 bytes.
+        Ok(n) => n as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// `write` of the server's file: a reply or a notification.
+///
+/// # Safety
+///
+/// `conn` was returned by [`fuse_iomap_rs_open`] and not yet released.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_write(
+    conn: *const c_void,
+    buf: c_ulong,
+    count: usize,
+) -> isize {
+    // SAFETY: By the safety requirements.
+    let conn = unsafe { borrow(conn) };
+    match conn.server_write(UserSlice::new(buf, count).reader()) {
+        // The write was accepted whole, and writes are at most 4112 bytes.
+        Ok(n) => n as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// `poll` of the server's file: the wait queue to register, and in
+/// `state` bit 0 if a request is queued, bit 1 if the connection is dead.
+///
+/// # Safety
+///
+/// `conn` was returned by [`fuse_iomap_rs_open`] and not yet released;
+/// `state` is valid for a write.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_poll(
+    conn: *const c_void,
+    state: *mut c_int,
+) -> *mut bindings::wait_queue_head {
+    // SAFETY: By the safety requirements.
+    let conn = unsafe { borrow(conn) };
+    let (readable, dead, queue) = conn.poll();
+    // SAFETY: By the safety requirements.
+    unsafe { *state = c_int::from(readable) | c_int::from(dead) << 1 };
+    queue
+}
+
+fn to_ret(ret: Result<c_long>) -> c_long {
+    match ret {
         Ok(ret) => ret,
         Err(e) => e.to_errno() as c_long,
     }
+}
+
+/// A new client handle of `conn`: its file descriptor.
+fn new_client(conn: ArcBorrow<'_, Connection>) -> Result<c_long> {
+    conn.start_client()?;
+    let raw = Arc::into_raw(Arc::from(conn));
+    // SAFETY: `raw` is a reference the new file takes over; its release
+    // gives it back through `fuse_iomap_rs_client_release`.
+    let fd = unsafe { fuse_iomap_glue_client_fd(raw.cast()) };
+    if fd < 0 {
+        // SAFETY: No file was made: the reference is still ours.
+        drop(unsafe { Arc::from_raw(raw) });
+        return Err(Error::from_errno(fd));
+    }
+    // A file descriptor, non-negative.
+    Ok(fd as c_long)
 }
 
 fn fork(raw: u32) -> Result<Fork> {
@@ -157,10 +308,34 @@ fn fork(raw: u32) -> Result<Fork> {
     }
 }
 
-fn ioctl(conn: &Connection, cmd: u32, arg: usize) -> Result<c_long> {
+fn ioctl(conn: ArcBorrow<'_, Connection>, side: Side, cmd: u32, arg: usize) -> Result<c_long> {
     let ioctl = Ioctl::decode(cmd)?;
+    if side == Side::Client {
+        if !ioctl.for_client() {
+            return Err(ENOTTY);
+        }
+        if !matches!(ioctl, Ioctl::Version | Ioctl::Counters) {
+            conn.wait_ready()?;
+        }
+    }
     let (mut reader, mut writer) = UserSlice::new(arg, _IOC_SIZE(cmd)).reader_writer();
     match ioctl {
+        Ioctl::Client => return new_client(conn),
+        Ioctl::Open => conn.open(reader.read()?),
+        Ioctl::End => {
+            let req: IocEnd = reader.read()?;
+            conn.iomap_end(req.nodeid, &req.r#in)
+        }
+        Ioctl::Ioend => {
+            let mut req: IocIoend = reader.read()?;
+            req.newsize = conn.ioend(req.nodeid, &req.r#in)?;
+            writer.write(&req)
+        }
+        Ioctl::Setsize => {
+            let req: IocSetsize = reader.read()?;
+            conn.setsize(req.nodeid, req.size)
+        }
+        Ioctl::Counters => writer.write(&conn.counters()),
         Ioctl::Valid => {
             let req: IocValid = reader.read()?;
             return Ok(c_long::from(conn.valid(req.nodeid, req.cookie)));

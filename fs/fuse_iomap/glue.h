@@ -10,19 +10,32 @@
 #include <linux/types.h>
 
 /* dev.rs: one connection per open file of the device node. */
+struct wait_queue_head;
 void *fuse_iomap_rs_open(void);
 void fuse_iomap_rs_release(void *conn);
 long fuse_iomap_rs_ioctl(void *conn, unsigned int cmd, unsigned long arg);
+ssize_t fuse_iomap_rs_read(void *conn, unsigned long buf, size_t count, bool nonblock);
+ssize_t fuse_iomap_rs_write(void *conn, unsigned long buf, size_t count);
+struct wait_queue_head *fuse_iomap_rs_poll(void *conn, int *state);
 
-/* dev_glue.c: the misc device. */
+/* dev.rs: client handles. */
+void fuse_iomap_rs_client_release(void *conn);
+long fuse_iomap_rs_client_ioctl(void *conn, unsigned int cmd, unsigned long arg);
+
+/* dev_glue.c: the misc device and the client handles' files. */
 int fuse_iomap_glue_register(void);
 void fuse_iomap_glue_unregister(void);
 int fuse_iomap_glue_minor(void);
+int fuse_iomap_glue_client_fd(void *conn);
 
 /* dev_glue.c: kernel APIs the 6.12 kernel crate does not wrap. */
 struct rw_semaphore;
 void fuse_iomap_init_rwsem(struct rw_semaphore *sem);
+void fuse_iomap_init_waitqueue(struct wait_queue_head *wq);
+void fuse_iomap_wake_poll(struct wait_queue_head *wq);
 bool fuse_iomap_warn_ratelimit(void);
+bool fuse_iomap_capable_rawio(void);
+void fuse_iomap_current_creds(u32 *uid, u32 *gid, u32 *pid);
 
 /* dax_glue.c: DAX and block devices, for dax.rs. */
 struct dax_device;

@@ -59,6 +59,15 @@ impl Inode {
         notify::inval_mappings(&mut self.cache.write(), &self.seq, msg, geo)
     }
 
+    /// Drops the cached mappings of `[offset, offset + length)` from both
+    /// forks, as the kernel does itself when a write's I/O ends or the file
+    /// is truncated; a length of `INVAL_TO_EOF` reaches the end of the file.
+    pub(crate) fn drop_range(&self, geo: &Geometry, offset: u64, length: u64) -> Result {
+        let mut forks = self.cache.write();
+        forks.invalidate(&self.seq, Fork::Read, geo, offset, length)?;
+        forks.invalidate(&self.seq, Fork::Write, geo, offset, length)
+    }
+
     /// Looks `off` up in `fork`.
     pub(crate) fn lookup(&self, fork: Fork, off: u64) -> Lookup {
         self.cache.read().lookup(&self.seq, fork, off)

@@ -26,7 +26,9 @@ use kernel::prelude::*;
 
 mod abi;
 mod cache;
+mod channel;
 mod connection;
+mod counters;
 mod dax;
 mod daxdev;
 mod dev;
@@ -35,14 +37,17 @@ mod errno;
 mod extent_tree;
 mod famfs;
 mod fmap;
+mod handshake;
 mod inode;
 mod ioctl;
 mod iomap_begin;
 mod mapping;
 mod notify;
 mod ratelimit;
+mod request;
 mod rwsem;
 mod sync;
+mod waitqueue;
 
 module! {
     type: FuseIomapModule,

@@ -294,7 +294,8 @@ impl<P> Requests<P> {
         }
     }
 
-    /// How many requests are held, in any state.
+    /// How many requests are held, in any state: for the host tests' model.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.slots.iter().flatten().count()
     }

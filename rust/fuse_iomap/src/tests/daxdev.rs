@@ -47,3 +47,22 @@ fn failed_claims_are_published_as_eio() {
     assert!(t.is_valid(1));
     assert_eq!(t.with_dev(1, |d| *d), Err(EIO));
 }
+
+#[test]
+fn clear_releases_every_device_and_unpublishes() {
+    use std::rc::Rc;
+    let device = Rc::new(());
+    let t = DaxdevTable::new();
+    // SAFETY: One thread.
+    unsafe { t.publish(1, Some(device.clone())) }.unwrap();
+    unsafe { t.publish(2, None) }.unwrap();
+    assert_eq!(Rc::strong_count(&device), 2);
+    // SAFETY: One thread: no reader, no publish.
+    unsafe { t.clear() };
+    assert_eq!(Rc::strong_count(&device), 1, "the claim is released");
+    assert!(!t.is_valid(1) && !t.is_valid(2));
+    assert_eq!(t.with_dev(1, |_| ()), Err(EIO));
+    // SAFETY: One thread.
+    unsafe { t.publish(1, Some(device.clone())) }.unwrap();
+    assert!(t.is_valid(1), "a slot can be published again");
+}

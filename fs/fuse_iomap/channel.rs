@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The channel of a connection: callers that wait for the server, the
+//! server's reads, and the handshake.
+//!
+//! The request table ([`Requests`]) and the handshake's rules live in their
+//! own files and are tested on the host; this file adds the sleeping. One
+//! mutex guards the table and the handshake's phase. Two condition
+//! variables sit beside it: the server's readers wait on one for a request,
+//! callers wait on the other for an answer or the end of the handshake.
+//! Every wait is interruptible: a caller that gets a signal abandons its
+//! request (`EINTR`), and a reader returns `ERESTARTSYS`, as on `/dev/fuse`.
+//! Pollers sleep on a third queue, woken with the readers.
+//!
+//! The handshake starts when the first client handle is made, as a mount
+//! sends `FUSE_INIT`: the server's reply says which features the connection
+//! has, and a connection with iomap then gets `FUSE_IOMAP_CONFIG`. Client
+//! requests wait for the end of it. Once the server's file is closed the
+//! channel is aborted: every caller's answer is `ENOTCONN`, and so is
+//! every later request.
+
+use crate::abi::{
+    InitIn, InitOut, IomapBeginOut, IomapConfigOut, IomapIoendOut, FUSE_INIT,
+    FUSE_IOMAP_CONFIG, FUSE_MIN_READ_BUFFER,
+};
+use crate::counters::{Counters, Reject};
+use crate::errno::enotconn;
+use crate::handshake::{self, Features};
+use crate::request::{Caller, Creds, Requests, Target};
+use crate::waitqueue::PollQueue;
+use kernel::{
+    bindings, new_condvar, new_mutex,
+    prelude::*,
+    sync::{CondVar, Mutex},
+    types::AsBytes,
+    uaccess::UserSliceWriter,
+};
+
+extern "C" {
+    fn fuse_iomap_current_creds(uid: *mut u32, gid: *mut u32, pid: *mut u32);
+}
+
+/// A reply, as read from the server and checked for its request.
+pub(crate) enum Payload {
+    /// `FUSE_IOMAP_END`: nothing.
+    Empty,
+    /// `FUSE_INIT`.
+    Init(InitOut),
+    /// `FUSE_IOMAP_CONFIG`.
+    Config(IomapConfigOut),
+    /// `FUSE_IOMAP_BEGIN`.
+    Begin(IomapBeginOut),
+    /// `FUSE_IOMAP_IOEND`.
+    Ioend(IomapIoendOut),
+    /// `FUSE_GET_FMAP`: the fmap, to be parsed by the caller.
+    Fmap(KVec<u8>),
+    /// `FUSE_GET_DAXDEV`: the device's path, NUL-terminated, already checked
+    /// with the server's credentials.
+    Daxdev(KVec<u8>),
+}
+
+/// Where the handshake is.
+#[derive(Clone, Copy)]
+enum Phase {
+    /// No client handle yet, so no `FUSE_INIT`.
+    Idle,
+    /// `FUSE_INIT` sent with `offer`; once answered, `FUSE_IOMAP_CONFIG`
+    /// sent for a connection with `features`.
+    Handshake {
+        offer: InitIn,
+        features: Option<Features>,
+    },
+    /// Done: the connection has `features`.
+    Ready(Features),
+    /// The server refused the handshake, or closed its file.
+    Failed,
+}
+
+struct State {
+    requests: Requests<Payload>,
+    phase: Phase,
+}
+
+/// The channel of one connection.
+#[pin_data]
+pub(crate) struct Channel {
+    #[pin]
+    state: Mutex<State>,
+    #[pin]
+    readers: CondVar,
+    #[pin]
+    callers: CondVar,
+    #[pin]
+    poll: PollQueue,
+    /// Whether the server may have famfs: it had `CAP_SYS_RAWIO` at open.
+    famfs_allowed: bool,
+}
+
+/// The bytes of `value`, to be sent as a request's arguments.
+pub(crate) fn bytes_of<T: AsBytes>(value: &T) -> &[u8] {
+    // SAFETY: `T: AsBytes` has no padding and initialises every byte, so its
+    // memory is `size_of::<T>()` readable bytes for as long as it is borrowed.
+    unsafe {
+        core::slice::from_raw_parts((value as *const T).cast::<u8>(), core::mem::size_of::<T>())
+    }
+}
+
+/// The calling task's credentials, for a request's header.
+fn creds() -> Creds {
+    let mut creds = Creds::default();
+    // SAFETY: The three pointers are valid for writes of a `u32`.
+    unsafe { fuse_iomap_current_creds(&mut creds.uid, &mut creds.gid, &mut creds.pid) };
+    creds
+}
+
+impl Channel {
+    /// An idle channel; `famfs_allowed` if the server had `CAP_SYS_RAWIO`.
+    pub(crate) fn new(famfs_allowed: bool) -> impl PinInit<Self> {
+        pin_init!(Self {
+            state <- new_mutex!(State {
+                requests: Requests::new(),
+                phase: Phase::Idle,
+            }),
+            readers <- new_condvar!(),
+            callers <- new_condvar!(),
+            poll <- PollQueue::new(),
+            famfs_allowed,
+        })
+    }
+
+    /// Wakes the server: a request is queued, or the channel is dead.
+    fn wake_server(&self) {
+        self.readers.notify_all();
+        self.poll.wake();
+    }
+
+    /// Starts the handshake, once: sends `FUSE_INIT`. `ENOTCONN` once the
+    /// channel is aborted.
+    pub(crate) fn start(&self, counters: &Counters) -> Result {
+        let mut state = self.state.lock();
+        if !matches!(state.phase, Phase::Idle) {
+            return Ok(());
+        }
+        let offer = handshake::init_in(self.famfs_allowed);
+        state
+            .requests
+            .submit(FUSE_INIT, 0, bytes_of(&offer), creds(), Caller::Handshake)?;
+        state.phase = Phase::Handshake {
+            offer,
+            features: None,
+        };
+        counters.upcall(FUSE_INIT);
+        self.wake_server();
+        Ok(())
+    }
+
+    /// The features of a connection whose handshake is done.
+    pub(crate) fn features(&self) -> Option<Features> {
+        match self.state.lock().phase {
+            Phase::Ready(features) => Some(features),
+            _ => None,
+        }
+    }
+
+    /// Waits for the end of the handshake and returns the features:
+    /// `ENOTCONN` if it failed or never started, `EINTR` on a signal.
+    pub(crate) fn wait_ready(&self) -> Result<Features> {
+        let mut state = self.state.lock();
+        loop {
+            match state.phase {
+                Phase::Ready(features) => return Ok(features),
+                Phase::Idle | Phase::Failed => return Err(enotconn()),
+                Phase::Handshake { .. } => {
+                    if self.callers.wait_interruptible(&mut state) {
+                        return Err(EINTR);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a request and waits for its answer: the server's reply, its
+    /// error, `ENOTCONN` when the channel is aborted, or `EINTR` when a
+    /// signal comes first (the request is then forgotten).
+    pub(crate) fn call(
+        &self,
+        opcode: u32,
+        nodeid: u64,
+        args: &[u8],
+        counters: &Counters,
+    ) -> Result<Payload> {
+        let mut state = self.state.lock();
+        let ticket = state
+            .requests
+            .submit(opcode, nodeid, args, creds(), Caller::Waiting)?;
+        counters.upcall(opcode);
+        self.wake_server();
+        loop {
+            if let Some(answer) = state.requests.take(ticket) {
+                return answer;
+            }
+            if self.callers.wait_interruptible(&mut state) {
+                break;
+            }
+        }
+        if let Some(answer) = state.requests.take(ticket) {
+            return answer;
+        }
+        state.requests.cancel(ticket);
+        counters.interrupted();
+        Err(EINTR)
+    }
+
+    /// The server's `read(2)`: copies the oldest queued request to `out`
+    /// and returns its size. `EINVAL` for a buffer smaller than
+    /// `FUSE_MIN_READ_BUFFER`, `EAGAIN` when `nonblock` and nothing is
+    /// queued, `ENODEV` once aborted.
+    pub(crate) fn read(&self, out: &mut UserSliceWriter, nonblock: bool) -> Result<usize> {
+        if out.len() < FUSE_MIN_READ_BUFFER {
+            return Err(EINVAL);
+        }
+        let mut state = self.state.lock();
+        loop {
+            if state.requests.is_aborted() {
+                return Err(ENODEV);
+            }
+            if let Some((header, args)) = state.requests.send_next() {
+                let copied = out
+                    .write(&header)
+                    .and_then(|()| out.write_slice(args.as_bytes()));
+                if let Err(e) = copied {
+                    state.requests.unsend(header.unique);
+                    return Err(e);
+                }
+                return Ok(header.len as usize);
+            }
+            if nonblock {
+                return Err(EAGAIN);
+            }
+            if self.readers.wait_interruptible(&mut state) {
+                return Err(ERESTARTSYS);
+            }
+        }
+    }
+
+    /// What `poll(2)` sees: whether a request is queued, and whether the
+    /// channel is dead.
+    pub(crate) fn poll_state(&self) -> (bool, bool) {
+        let state = self.state.lock();
+        (state.requests.has_queued(), state.requests.is_aborted())
+    }
+
+    /// The wait queue pollers sleep on.
+    pub(crate) fn poll_queue(&self) -> *mut bindings::wait_queue_head {
+        self.poll.as_ptr()
+    }
+
+    /// The sent request that a reply with `unique` answers; `ENOENT` if
+    /// there is none.
+    pub(crate) fn target(&self, unique: u64) -> Result<Target> {
+        self.state.lock().requests.target(unique)
+    }
+
+    /// Hands `answer` to the caller of request `unique`; `ENOENT` if it gave
+    /// up meanwhile.
+    pub(crate) fn answer(&self, unique: u64, answer: Result<Payload>) -> Result {
+        self.state.lock().requests.answer(unique, answer)?;
+        self.callers.notify_all();
+        Ok(())
+    }
+
+    /// Handles the reply to a handshake request: `FUSE_INIT`'s sets the
+    /// features and, with iomap, sends `FUSE_IOMAP_CONFIG`, whose reply
+    /// `configure` applies. A refused reply fails the handshake, and every
+    /// client request with it (`ENOTCONN`); its error is returned.
+    pub(crate) fn handshake_reply(
+        &self,
+        unique: u64,
+        answer: Result<Payload>,
+        configure: impl FnOnce(&IomapConfigOut) -> Result,
+        counters: &Counters,
+    ) -> Result {
+        let mut state = self.state.lock();
+        state.requests.answer(unique, Ok(Payload::Empty))?;
+        let result = match (state.phase, answer) {
+            (
+                Phase::Handshake {
+                    offer,
+                    features: None,
+                },
+                Ok(Payload::Init(out)),
+            ) => handshake::init_reply(&offer, &out).and_then(|features| {
+                if features.iomap {
+                    let config = handshake::config_in();
+                    state.requests.submit(
+                        FUSE_IOMAP_CONFIG,
+                        0,
+                        bytes_of(&config),
+                        creds(),
+                        Caller::Handshake,
+                    )?;
+                    counters.upcall(FUSE_IOMAP_CONFIG);
+                    state.phase = Phase::Handshake {
+                        offer,
+                        features: Some(features),
+                    };
+                    self.wake_server();
+                } else {
+                    state.phase = Phase::Ready(features);
+                }
+                Ok(())
+            }),
+            (
+                Phase::Handshake {
+                    features: Some(features),
+                    ..
+                },
+                Ok(Payload::Config(out)),
+            ) => configure(&out).map(|()| state.phase = Phase::Ready(features)),
+            (_, Err(e)) => Err(e),
+            _ => Err(EINVAL),
+        };
+        if let Err(e) = result {
+            pr_warn!("handshake refused: {:?}\n", e);
+            counters.reject(Reject::Init);
+            state.phase = Phase::Failed;
+        }
+        drop(state);
+        self.callers.notify_all();
+        result
+    }
+
+    /// Aborts the channel: the server closed its file.
+    pub(crate) fn abort(&self) {
+        let mut state = self.state.lock();
+        state.requests.abort();
+        state.phase = Phase::Failed;
+        drop(state);
+        self.callers.notify_all();
+        self.wake_server();
+    }
+}
+
