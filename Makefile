@@ -6,6 +6,7 @@
 #   make run        boot the guest, load the module, run the demo
 #   make check      host tests, module build and clippy, VM selftests
 #   make tools      host tools (cache replay) in rust/target/release
+#   make samples    the sample server, samples/fuse_iomap_server
 #   make bench      host benchmarks (criterion)
 #   make fuzz       fuzz the trace format for FUZZ_SECONDS (default 60)
 #   make KDIR=...   build against another Rust-enabled, built kernel tree
@@ -41,7 +42,7 @@ SELFTESTS := tools/testing/selftests/fuse_iomap
 kbuild = set -o pipefail; $(KMAKE) $(1) 2>&1 | tee -a /dev/stderr | (! grep 'warning: objtool:' >/dev/null)
 
 .PHONY: all modules bootstrap clippy fmtcheck rust-analyzer host-test selftests \
-	tools bench fuzz check run clean
+	samples tools bench fuzz check run clean
 
 all: modules
 
@@ -77,6 +78,13 @@ host-test:
 tools:
 	cd rust && cargo build --release --bins
 
+# The sample server, for the VM tier and the demo; clippy-clean, as the host
+# crates are.
+SERVER := samples/fuse_iomap_server
+samples:
+	cd $(SERVER) && RUSTFLAGS="-D warnings" cargo build --release
+	cd $(SERVER) && RUSTFLAGS="-D warnings" cargo clippy --release -- -D warnings
+
 bench:
 	cd rust && cargo bench --bench cache --bench fmap
 
@@ -92,14 +100,15 @@ fuzz:
 selftests: $(BOOTSTRAP)
 	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR) OUTPUT=$(REPO)/$(SELFTESTS)
 
-check: $(BOOTSTRAP) fmtcheck host-test clippy selftests
+check: $(BOOTSTRAP) fmtcheck host-test clippy selftests samples
 	$(REPO)/tools/vm/run.sh $(KDIR) check
 	@echo "make check: all tiers passed"
 
-run: modules
+run: modules samples
 	$(REPO)/tools/vm/run.sh $(KDIR) demo
 
 clean:
 	-$(KMAKE) clean
 	-$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR) clean
 	cd rust && cargo clean
+	cd $(SERVER) && cargo clean

@@ -20,8 +20,8 @@
 //! every later request.
 
 use crate::abi::{
-    InitIn, InitOut, IomapBeginOut, IomapConfigOut, IomapIoendOut, FUSE_INIT,
-    FUSE_IOMAP_CONFIG, FUSE_MIN_READ_BUFFER,
+    InitIn, InitOut, IomapBeginOut, IomapConfigOut, IomapIoendOut, FUSE_INIT, FUSE_IOMAP_CONFIG,
+    FUSE_MIN_READ_BUFFER,
 };
 use crate::counters::{Counters, Reject};
 use crate::errno::enotconn;
@@ -340,4 +340,3 @@ impl Channel {
         self.wake_server();
     }
 }
-

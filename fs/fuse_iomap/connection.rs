@@ -23,9 +23,9 @@
 use crate::abi::{
     Counters as CounterSnapshot, DaxdevOut, IocConfig, IocDevice, IomapBeginIn, IomapBeginOut,
     IomapEndIn, IomapInvalMappingsOut, IomapIo, IomapIoendIn, IomapUpsertMappingsOut, OutHeader,
-    FUSE_GET_DAXDEV, FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG,
-    FUSE_IOMAP_END, FUSE_IOMAP_IOEND, F_WANT_IOMAP_END, INVAL_TO_EOF, IOEND_ALL, IOEND_SHARED,
-    IOEND_UNWRITTEN, NOTIFY_INVAL_MAPPINGS, NOTIFY_UPSERT_MAPPINGS, OP_ALL,
+    FUSE_GET_DAXDEV, FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG, FUSE_IOMAP_END,
+    FUSE_IOMAP_IOEND, F_WANT_IOMAP_END, INVAL_TO_EOF, IOEND_ALL, IOEND_SHARED, IOEND_UNWRITTEN,
+    NOTIFY_INVAL_MAPPINGS, NOTIFY_UPSERT_MAPPINGS, OP_ALL,
 };
 use crate::cache::{CacheLimit, Fork, Lookup};
 use crate::channel::{bytes_of, Channel, Payload};

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! fuse-iomap-server: a sample server for the fuse_iomap module.
+//!
+//! It opens `/dev/fuse-iomap`, sets up its namespace, makes a client
+//! handle and runs the client command with it (its number in
+//! `FUSE_IOMAP_CLIENT_FD`), as a mount would hand a file system to its
+//! users. It serves from a child process, so that `--misbehave die` is a
+//! real death in the middle of a request, and exits with the client's
+//! status once the client is done.
+//!
+//! - `famfs`: files with simple or interleaved fmaps on a pmem device; the
+//!   server writes their data through its own mapping of the device, and
+//!   answers `GET_FMAP` and `GET_DAXDEV`.
+//! - `disk`: an extent-mapped file; the server answers `IOMAP_BEGIN` from
+//!   its extent map, upserting what it answers, and with `--preload` pushes
+//!   every extent into the cache before the client starts.
+
+mod channel;
+mod disk;
+mod famfs;
+mod serve;
+mod uapi;
+
+use channel::Channel;
+use clap::{Parser, Subcommand, ValueEnum};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::{fork, pipe, read, ForkResult};
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{exit, Command};
+
+/// The block size the server configures.
+pub const BLOCK_SIZE: u64 = 4096;
+
+/// How the server misbehaves on the first request after the handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Misbehave {
+    /// Replies 8 bytes short (refused with EINVAL), then properly.
+    WrongSize,
+    /// Replies with an invalid mapping or fmap.
+    Invalid,
+    /// Never replies.
+    NeverReply,
+    /// Replies twice (the second is refused with ENOENT).
+    ReplyTwice,
+    /// Dies without replying.
+    Die,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// famfs files on a pmem device.
+    Famfs {
+        /// The pmem device.
+        #[arg(long, default_value = "/dev/pmem0")]
+        device: String,
+        /// The daxdev index the fmaps name.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        /// How many files (nodeids 1 to N).
+        #[arg(long, default_value_t = 3)]
+        files: u64,
+        /// Each file's size, bytes.
+        #[arg(long, default_value_t = 16 << 20)]
+        size: u64,
+        /// Strips of each file; 0 for one simple extent.
+        #[arg(long, default_value_t = 4)]
+        strips: u64,
+        /// Chunk size of interleaved files, bytes.
+        #[arg(long, default_value_t = 2 << 20)]
+        chunk: u64,
+    },
+    /// An extent-mapped disk file, nodeid 1.
+    Disk {
+        /// Its size, in blocks.
+        #[arg(long, default_value_t = 1024)]
+        blocks: u64,
+        /// Blocks per extent.
+        #[arg(long, default_value_t = 16)]
+        extent_blocks: u64,
+        /// Push every extent into the cache before the client starts.
+        #[arg(long)]
+        preload: bool,
+    },
+}
+
+/// A sample fuse-iomap server.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Misbehave on the first request after the handshake.
+    #[arg(long, value_enum)]
+    misbehave: Option<Misbehave>,
+    #[command(subcommand)]
+    mode: Mode,
+    /// The client command, run with the client handle.
+    #[arg(last = true, required = true)]
+    client: Vec<String>,
+}
+
+fn fail(what: &str, e: impl std::fmt::Display) -> ! {
+    eprintln!("fuse-iomap-server: {what}: {e}");
+    exit(2)
+}
+
+fn main() {
+    let args = Args::parse();
+    let device = File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse-iomap")
+        .unwrap_or_else(|e| fail("/dev/fuse-iomap", e));
+    let channel = Channel::new(OwnedFd::from(device));
+    let server = serve::Server::new(&args.mode, args.misbehave, &channel)
+        .unwrap_or_else(|e| fail("setting up", e));
+
+    // SAFETY: The ioctl takes no argument and returns a new descriptor.
+    let client = unsafe { uapi::new_client(channel.fd().as_raw_fd()) }
+        .unwrap_or_else(|e| fail("FUSE_IOMAP_IOC_CLIENT", e));
+    // SAFETY: A descriptor the ioctl just made, owned by nobody else.
+    let client = unsafe { OwnedFd::from_raw_fd(client) };
+
+    let (ready_rx, ready_tx) = pipe().unwrap_or_else(|e| fail("pipe", e));
+    // SAFETY: No other thread runs: the child may do anything.
+    let serving = match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            drop((client, ready_rx));
+            exit(server.run(&channel, ready_tx))
+        }
+        Ok(ForkResult::Parent { child }) => child,
+        Err(e) => fail("fork", e),
+    };
+    drop((channel, ready_tx));
+    // The handshake, and a preload, are done before the client starts.
+    if read(ready_rx.as_raw_fd(), &mut [0]).unwrap_or(0) != 1 {
+        fail("serving", "the server did not come up");
+    }
+
+    let fd = client.as_raw_fd();
+    let mut command = Command::new(&args.client[0]);
+    command
+        .args(&args.client[1..])
+        .env("FUSE_IOMAP_CLIENT_FD", fd.to_string());
+    // SAFETY: Between fork and exec: only clears the close-on-exec flag.
+    unsafe {
+        command.pre_exec(move || {
+            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))
+                .map(|_| ())
+                .map_err(std::io::Error::from)
+        });
+    }
+    let status = command
+        .status()
+        .unwrap_or_else(|e| fail(&args.client[0], e));
+    drop(client);
+    let _ = kill(serving, Signal::SIGTERM);
+    let _ = waitpid(serving, None);
+    exit(status.code().unwrap_or(1))
+}

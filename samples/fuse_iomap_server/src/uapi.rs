@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The ABI, generated from `include/uapi/linux/fuse_iomap.h` by `build.rs`,
+//! and the ioctls the server issues.
+
+#![allow(non_camel_case_types, non_upper_case_globals, dead_code)]
+
+include!(concat!(env!("OUT_DIR"), "/uapi.rs"));
+
+/// `FUSE_IOMAP_IOC_MAGIC`, as the ioctl macros want it.
+const MAGIC: u8 = FUSE_IOMAP_IOC_MAGIC as u8;
+
+nix::ioctl_write_ptr!(add_device, MAGIC, 0x82, fuse_iomap_ioc_device);
+nix::ioctl_none!(new_client, MAGIC, 0x8f);
