@@ -4,18 +4,21 @@
 //!
 //! Supported features:
 //!
-//! - the device node `/dev/fuse-iomap`, one connection per open file;
+//! - the device node `/dev/fuse-iomap`, one connection per open file, which
+//!   is the server's channel, framed like `/dev/fuse` (requests, replies,
+//!   notifications, the `FUSE_INIT` and `FUSE_IOMAP_CONFIG` handshake);
+//! - client handles of a connection, on which tests play the VFS, and the
+//!   connection's counters;
 //! - `FUSE_IOMAP_IOC_VERSION`, the ABI version of `include/uapi/linux/fuse_iomap.h`;
 //! - per-inode iomap mapping caches (read and write forks of extent B+trees,
-//!   validity cookies, a size limit), driven by ioctls that stand in for a
-//!   server's `FUSE_IOMAP_CONFIG`, backing devices and upsert/invalidate
-//!   notifications;
+//!   validity cookies, a size limit), filled by the server's upsert and
+//!   invalidate notifications, and `iomap_begin` from the cache or a
+//!   `FUSE_IOMAP_BEGIN` upcall;
 //! - famfs: `GET_FMAP` replies validated and resolved (simple and
 //!   interleaved extents), a file fenced by a bad resolution, the daxdev
 //!   table (24 slots published with Release/Acquire, filled lazily from the
 //!   server's `GET_DAXDEV` answers), and reads through the fmap and
-//!   `dax_direct_access` on a real pmem device; driven by ioctls until the
-//!   channel carries `GET_FMAP` and `GET_DAXDEV`.
+//!   `dax_direct_access` on a real pmem device.
 //!
 //! The module file holds the module and its registration only; each concept
 //! lives in a file named after it. The files that hold logic (see

@@ -11,8 +11,8 @@
 
 use fuse_iomap::fmap_build::{Ext, FmapSpec, Group, Layout};
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::io;
+use std::os::unix::fs::FileExt;
 
 /// Every extent and chunk is a multiple of 2 MiB.
 const ALIGN: u64 = 2 << 20;
@@ -56,9 +56,7 @@ impl FamfsFile {
     fn place(&self, off: u64) -> (u64, u64) {
         match &self.placement {
             Placement::Simple { offset, len } => (offset + off, len - off),
-            Placement::Interleaved {
-                chunk, offsets, ..
-            } => {
+            Placement::Interleaved { chunk, offsets, .. } => {
                 let n = off / chunk;
                 let strips = offsets.len() as u64;
                 let within = off % chunk;
@@ -108,7 +106,11 @@ impl FamfsFile {
             let (dev, run) = self.place(off);
             let len = run.min(self.size - off).min(4 << 20);
             buf.clear();
-            buf.extend((0..len).step_by(8).flat_map(|i| word(self.nodeid, off + i).to_le_bytes()));
+            buf.extend(
+                (0..len)
+                    .step_by(8)
+                    .flat_map(|i| word(self.nodeid, off + i).to_le_bytes()),
+            );
             buf.truncate(len as usize);
             pmem.write_all_at(&buf, dev)?;
             off += len;

@@ -23,7 +23,7 @@ mod serve;
 mod uapi;
 
 use channel::Channel;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, pipe, read, ForkResult};
@@ -50,8 +50,15 @@ pub enum Misbehave {
     Die,
 }
 
+/// The client command, run with the client handle.
+#[derive(Debug, ClapArgs)]
+pub struct Client {
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
-enum Mode {
+pub enum Mode {
     /// famfs files on a pmem device.
     Famfs {
         /// The pmem device.
@@ -72,6 +79,8 @@ enum Mode {
         /// Chunk size of interleaved files, bytes.
         #[arg(long, default_value_t = 2 << 20)]
         chunk: u64,
+        #[command(flatten)]
+        client: Client,
     },
     /// An extent-mapped disk file, nodeid 1.
     Disk {
@@ -84,6 +93,8 @@ enum Mode {
         /// Push every extent into the cache before the client starts.
         #[arg(long)]
         preload: bool,
+        #[command(flatten)]
+        client: Client,
     },
 }
 
@@ -96,9 +107,14 @@ struct Args {
     misbehave: Option<Misbehave>,
     #[command(subcommand)]
     mode: Mode,
-    /// The client command, run with the client handle.
-    #[arg(last = true, required = true)]
-    client: Vec<String>,
+}
+
+impl Mode {
+    fn client(&self) -> &[String] {
+        match self {
+            Mode::Famfs { client, .. } | Mode::Disk { client, .. } => &client.command,
+        }
+    }
 }
 
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
@@ -140,21 +156,23 @@ fn main() {
     }
 
     let fd = client.as_raw_fd();
-    let mut command = Command::new(&args.client[0]);
+    let argv = args.mode.client();
+    let mut command = Command::new(&argv[0]);
     command
-        .args(&args.client[1..])
+        .args(&argv[1..])
         .env("FUSE_IOMAP_CLIENT_FD", fd.to_string());
     // SAFETY: Between fork and exec: only clears the close-on-exec flag.
     unsafe {
         command.pre_exec(move || {
-            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))
-                .map(|_| ())
-                .map_err(std::io::Error::from)
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+            )
+            .map(|_| ())
+            .map_err(std::io::Error::from)
         });
     }
-    let status = command
-        .status()
-        .unwrap_or_else(|e| fail(&args.client[0], e));
+    let status = command.status().unwrap_or_else(|e| fail(&argv[0], e));
     drop(client);
     let _ = kill(serving, Signal::SIGTERM);
     let _ = waitpid(serving, None);

@@ -37,6 +37,7 @@ impl Server {
                 size,
                 strips,
                 chunk,
+                ..
             } => {
                 let namespace = Namespace::new(device, files, size, strips, chunk);
                 namespace.write()?;
@@ -46,6 +47,7 @@ impl Server {
                 blocks,
                 extent_blocks,
                 preload,
+                ..
             } => {
                 let dev = fuse_iomap_ioc_device {
                     dev: DEV,
@@ -113,7 +115,10 @@ impl Server {
             (FUSE_IOMAP_BEGIN, Kind::Disk { disk, .. }) => {
                 let args: fuse_iomap_begin_in = req.args()?;
                 let read = disk.mapping(args.pos);
-                channel.notify(FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS, &disk::upsert(nodeid, read))?;
+                channel.notify(
+                    FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS,
+                    &disk::upsert(nodeid, read),
+                )?;
                 // Writes overwrite in place: the read mapping is theirs too.
                 let write = fuse_iomap_io {
                     type_: FUSE_IOMAP_TYPE_PURE_OVERWRITE as u16,
@@ -124,7 +129,10 @@ impl Server {
                 };
                 let good = fuse_iomap_begin_out { read, write };
                 let bad = fuse_iomap_begin_out {
-                    read: fuse_iomap_io { dev: DEV + 8, ..read },
+                    read: fuse_iomap_io {
+                        dev: DEV + 8,
+                        ..read
+                    },
                     write,
                 };
                 let misbehave = self.misbehave.take();
