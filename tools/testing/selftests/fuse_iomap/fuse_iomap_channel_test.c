@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -289,6 +290,32 @@ TEST_F(channel, handshake_offers_iomap_and_famfs_and_configures)
 	ASSERT_EQ(0, begin(cli2, 0, 512, &b));
 	ASSERT_EQ(-ETIMEDOUT, read_req(self->srv, &r));
 	close(cli2);
+}
+
+TEST(an_unprivileged_server_is_not_offered_famfs)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct req r;
+		int srv;
+
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(10);
+		srv = open(DEV_PATH, O_RDWR);
+		if (srv < 0 || ioctl(srv, FUSE_IOMAP_IOC_CLIENT) < 0 || read_req(srv, &r))
+			_exit(11);
+		if (!(r.init.flags2 & (FUSE_IOMAP >> 32)))
+			_exit(12);
+		_exit(r.init.flags2 & (FUSE_DAX_FMAP >> 32) ? 13 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("child exit %d (13: famfs offered)",
+						 WEXITSTATUS(status));
 }
 
 TEST_F(channel, reads_follow_dev_fuse)
@@ -760,6 +787,43 @@ TEST_F(famfs, open_fetches_the_fmap_and_the_daxdev_then_reads)
 	c = counters(self->cli);
 	ASSERT_EQ(2, c.upcalls[FUSE_IOMAP_UPCALL_GET_FMAP]);
 	ASSERT_EQ(1, c.upcalls[FUSE_IOMAP_UPCALL_GET_DAXDEV]);
+}
+
+TEST_F(famfs, closing_the_server_releases_its_claim)
+{
+	struct simple_fmap f = simple(0, MiB);
+	struct fuse_iomap_ioc_fmap set = {
+		.nodeid = NODEID, .fmap = (unsigned long)&f, .size = sizeof(f),
+	};
+	struct fuse_daxdev_out dd = { .index = 3 };
+	char buf[4096];
+	struct fuse_iomap_ioc_read rd = {
+		.nodeid = NODEID, .length = sizeof(buf), .buf = (unsigned long)buf,
+	};
+	int other;
+
+	ASSERT_EQ(0, serve_open(self->srv, self->cli, &f, sizeof(f), PMEM));
+	ASSERT_EQ(sizeof(buf), ioctl(self->cli, FUSE_IOMAP_IOC_FAMFS_READ, &rd));
+	/* pmem0 is claimed: another connection's claim fails, reads are EIO. */
+	other = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, other);
+	strcpy(dd.name, PMEM);
+	ASSERT_EQ(0, ioctl(other, FUSE_IOMAP_IOC_FAMFS_DAXDEV, &dd));
+	ASSERT_EQ(0, ioctl(other, FUSE_IOMAP_IOC_FAMFS_SET_FMAP, &set));
+	ASSERT_EQ(-1, ioctl(other, FUSE_IOMAP_IOC_FAMFS_READ, &rd));
+	ASSERT_EQ(EIO, errno);
+	close(other);
+	/* The server goes: its client reads ENOTCONN, and pmem0 is free. */
+	close(self->srv);
+	self->srv = -1;
+	ASSERT_EQ(-1, ioctl(self->cli, FUSE_IOMAP_IOC_FAMFS_READ, &rd));
+	ASSERT_EQ(ENOTCONN, errno);
+	other = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, ioctl(other, FUSE_IOMAP_IOC_FAMFS_DAXDEV, &dd));
+	ASSERT_EQ(0, ioctl(other, FUSE_IOMAP_IOC_FAMFS_SET_FMAP, &set));
+	ASSERT_EQ(sizeof(buf), ioctl(other, FUSE_IOMAP_IOC_FAMFS_READ, &rd));
+	close(other);
 }
 
 /* Opens NODEID with a good fmap, but a GET_DAXDEV answer for index 4. */
