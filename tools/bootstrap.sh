@@ -34,7 +34,7 @@ packages=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web linux-source-6.12
 	gcc make bc flex bison cpio kmod xz-utils libelf-dev libssl-dev dwarves
 	clang llvm lld libclang-dev
-	qemu-system-x86 udev python3 python3-venv
+	qemu-system-x86 udev python3 python3-venv ndctl
 )
 
 step() { printf '==> %s\n' "$*" >&2; }
@@ -156,6 +156,11 @@ main() {
 		return
 	fi
 	[ $# -eq 0 ] || die "usage: tools/bootstrap.sh [--kdir]"
+	# One bootstrap at a time: two would extract and build into the same
+	# directories. (A make target started meanwhile waits here.)
+	mkdir -p "$cache"
+	exec 9>"$cache/.bootstrap.lock"
+	flock 9
 	install_packages
 	[ -f "$kernel_tarball" ] || die "$kernel_tarball is missing (package linux-source-6.12)"
 	install_bindgen

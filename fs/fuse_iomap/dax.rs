@@ -9,9 +9,17 @@
 //! it meanwhile. Reads go through `dax_direct_access`, which maps device
 //! pages into the kernel, under the DAX read lock, straight to the caller's
 //! buffer; there is no page cache.
+//!
+//! The claim registers holder operations: a memory failure on the device
+//! (`memory_failure()` of one of its pages) calls back here, and marks the
+//! device poisoned. From then on every read through it fails with
+//! `EHWPOISON`, as famfs marks its daxdev slot: the server must learn of the
+//! failure and give the file a new fmap, or the device must be released.
 
-use crate::errno::eopnotsupp;
+use crate::errno::{ehwpoison, eopnotsupp};
+use crate::ratelimit::pr_warn_ratelimited;
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::ffi::{c_char, c_int, c_long};
 use kernel::{prelude::*, str::CStr, uaccess::UserSliceWriter};
 
@@ -60,6 +68,8 @@ pub(crate) struct Dax {
     dax_dev: *mut c_void,
     start_off: u64,
     size: u64,
+    /// Set by a memory failure on the device.
+    poisoned: AtomicBool,
 }
 
 // SAFETY: The block device file and the dax device are reference-counted
@@ -79,6 +89,7 @@ impl Dax {
                 dax_dev: core::ptr::null_mut(),
                 start_off: 0,
                 size: 0,
+                poisoned: AtomicBool::new(false),
             },
             GFP_KERNEL,
         )?;
@@ -104,13 +115,22 @@ impl Dax {
             dax_dev,
             start_off,
             size,
+            poisoned: AtomicBool::new(false),
         };
         Ok(dax)
     }
 
+    /// Whether a memory failure hit the device.
+    pub(crate) fn poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
     /// Copies the `len` device bytes at `offset` to `out`. `EIO` for bytes
-    /// past the end of the device.
+    /// past the end of the device, `EHWPOISON` once a memory failure hit it.
     pub(crate) fn read(&self, offset: u64, len: usize, out: &mut UserSliceWriter) -> Result {
+        if self.poisoned() {
+            return Err(ehwpoison());
+        }
         let end = offset.checked_add(len as u64).ok_or(EIO)?;
         if end > self.size {
             return Err(EIO);
@@ -169,4 +189,25 @@ impl Drop for Dax {
             fuse_iomap_bdev_close(self.bdev_file);
         }
     }
+}
+
+/// The holder's `notify_failure`: `len` bytes at `offset` of the dax device
+/// claimed by `holder` failed.
+///
+/// # Safety
+///
+/// `holder` is the holder of a claim that is still registered, and the
+/// caller holds the glue's holder mutex, under which claims are released:
+/// the `Dax` it points to is alive for the whole call.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_dax_failure(holder: *mut c_void, offset: u64, len: u64) {
+    // SAFETY: By the safety requirements, `holder` is a live `Dax`, which is
+    // only read through shared references.
+    let dax = unsafe { &*holder.cast::<Dax>() };
+    dax.poisoned.store(true, Ordering::Release);
+    pr_warn_ratelimited!(
+        "famfs: memory failure at offset {} (+{}) of a daxdev: its reads now fail with EHWPOISON\n",
+        offset,
+        len
+    );
 }

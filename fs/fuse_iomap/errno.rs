@@ -24,3 +24,8 @@ pub(crate) fn eopnotsupp() -> Error {
 pub(crate) fn eproto() -> Error {
     Error::from_errno(-71)
 }
+
+/// `EHWPOISON` (133): the memory behind the data failed.
+pub(crate) fn ehwpoison() -> Error {
+    Error::from_errno(-133)
+}

@@ -37,6 +37,9 @@ bool fuse_iomap_warn_ratelimit(void);
 bool fuse_iomap_capable_rawio(void);
 void fuse_iomap_current_creds(u32 *uid, u32 *gid, u32 *pid);
 
+/* dax.rs: a memory failure on a claimed dax device. */
+void fuse_iomap_rs_dax_failure(void *holder, u64 offset, u64 len);
+
 /* dax_glue.c: DAX and block devices, for dax.rs. */
 struct dax_device;
 struct file;

@@ -59,8 +59,10 @@ make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
 cp -r "$kdir/tools/testing/selftests/kselftest" "$out/selftests/"
 vng_args=(--run "$kdir" --disable-microvm --force-9p --verbose
 	--memory 2G --cpus 2 --rwdir "$out"
-	# An emulated persistent-memory region: 256 MiB at 1 GiB is /dev/pmem0.
-	--append "memmap=256M!1G"
+	# Emulated persistent memory: 256 MiB at 1 GiB is /dev/pmem0, 64 MiB at
+	# 1.25 GiB /dev/pmem1 (which the memory-failure test makes an fsdax
+	# namespace, with struct pages).
+	--append "memmap=256M!1G memmap=64M!1280M"
 	--exec "$repo/tools/vm/guest.sh $mode $out")
 if kvm_works; then
 	step "booting $bzimage with KVM"
