@@ -27,6 +27,7 @@ use crate::abi::{
     FUSE_IOMAP_IOEND, F_WANT_IOMAP_END, INVAL_TO_EOF, IOEND_ALL, IOEND_SHARED, IOEND_UNWRITTEN,
     NOTIFY_INVAL_MAPPINGS, NOTIFY_UPSERT_MAPPINGS, OP_ALL,
 };
+use crate::bpf::{self, Answer as BpfAnswer};
 use crate::cache::{CacheLimit, Fork, Lookup};
 use crate::channel::{bytes_of, Channel, Payload};
 use crate::counters::{Counters, Reject};
@@ -87,6 +88,9 @@ pub(crate) struct Connection {
     /// Whether the daxdev table may be used: false once torn down.
     #[pin]
     famfs_live: RwSem<bool>,
+    /// The BPF table a server attached.
+    #[pin]
+    bpf: bpf::Slot,
 }
 
 impl Connection {
@@ -108,6 +112,7 @@ impl Connection {
             daxdevs: DaxdevTable::new(),
             daxdev_writer <- new_mutex!(()),
             famfs_live <- RwSem::new(true),
+            bpf <- bpf::Slot::new(),
         })
     }
 
@@ -362,8 +367,12 @@ impl Connection {
         if req.map.flags & F_WANT_IOMAP_END == 0 {
             return Ok(());
         }
-        self.iomap_call(FUSE_IOMAP_END, nodeid, bytes_of(req))
-            .map(|_| ())
+        match self.bpf.end(self, nodeid, req)? {
+            BpfAnswer::Handled(()) => Ok(()),
+            BpfAnswer::Fallback => self
+                .iomap_call(FUSE_IOMAP_END, nodeid, bytes_of(req))
+                .map(|_| ()),
+        }
     }
 
     /// The end of a write's I/O on inode `nodeid`: drops the written range
@@ -379,6 +388,9 @@ impl Connection {
                 let geo = self.state.lock().geo;
                 inode.drop_range(&geo, req.pos, req.written)?;
             }
+        }
+        if let BpfAnswer::Handled(out) = self.bpf.ioend(self, nodeid, req)? {
+            return Ok(out.newsize);
         }
         match self.iomap_call(FUSE_IOMAP_IOEND, nodeid, bytes_of(req))? {
             Payload::Ioend(out) => Ok(out.newsize),
@@ -441,6 +453,16 @@ impl Connection {
         state.inodes.remove(&nodeid).ok_or(ENOENT)?;
         state.ninodes -= 1;
         Ok(())
+    }
+
+    /// Whether the handshake gave the connection iomap.
+    pub(crate) fn has_iomap(&self) -> bool {
+        self.channel.features().is_some_and(|f| f.iomap)
+    }
+
+    /// The BPF table a server attached.
+    pub(crate) fn bpf(&self) -> &bpf::Slot {
+        &self.bpf
     }
 
     /// Makes the connection ready for a client handle: starts the
@@ -638,12 +660,22 @@ fn daxdev_path(answer: &DaxdevOut) -> Result<KVec<u8>> {
     Ok(name)
 }
 
-/// What `iomap_begin` consults beyond an inode's cache: no BPF program yet
-/// (every answer falls back), and the server through the channel.
+/// What `iomap_begin` consults beyond an inode's cache: the server's BPF
+/// program, and the server through the channel.
 struct ConnectionResolver<'a> {
     conn: &'a Connection,
     nodeid: u64,
     inode: Option<Arc<Inode>>,
+}
+
+impl ConnectionResolver<'_> {
+    /// The server, or its program, may have made the inode's cache while it
+    /// answered.
+    fn refresh_inode(&mut self) {
+        if self.inode.is_none() {
+            self.inode = self.conn.inode(self.nodeid);
+        }
+    }
 }
 
 impl Resolver for ConnectionResolver<'_> {
@@ -655,8 +687,14 @@ impl Resolver for ConnectionResolver<'_> {
         self.inode.is_some()
     }
 
-    fn bpf(&mut self, _req: &IomapBeginIn) -> Result<Option<IomapBeginOut>> {
-        Ok(None)
+    fn bpf(&mut self, req: &IomapBeginIn) -> Result<Option<IomapBeginOut>> {
+        match self.conn.bpf.begin(self.conn, self.nodeid, req)? {
+            BpfAnswer::Handled(out) => {
+                self.refresh_inode();
+                Ok(Some(out))
+            }
+            BpfAnswer::Fallback => Ok(None),
+        }
     }
 
     fn upcall(&mut self, req: &IomapBeginIn) -> Result<IomapBeginOut> {
@@ -667,10 +705,7 @@ impl Resolver for ConnectionResolver<'_> {
             Payload::Begin(out) => out,
             _ => return Err(EIO),
         };
-        // The server may have made the inode's cache while it answered.
-        if self.inode.is_none() {
-            self.inode = self.conn.inode(self.nodeid);
-        }
+        self.refresh_inode();
         Ok(out)
     }
 

@@ -200,7 +200,11 @@ impl Drop for Dax {
 /// caller holds the glue's holder mutex, under which claims are released:
 /// the `Dax` it points to is alive for the whole call.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn fuse_iomap_rs_dax_failure(holder: *mut c_void, offset: u64, len: u64) {
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_dax_failure(
+    holder: *mut c_void,
+    offset: u64,
+    len: u64,
+) {
     // SAFETY: By the safety requirements, `holder` is a live `Dax`, which is
     // only read through shared references.
     let dax = unsafe { &*holder.cast::<Dax>() };

@@ -147,6 +147,11 @@ static struct miscdevice fuse_iomap_miscdev = {
 	.mode	= 0666,
 };
 
+bool fuse_iomap_glue_is_server(const struct file *file)
+{
+	return file->f_op == &fuse_iomap_dev_fops;
+}
+
 int fuse_iomap_glue_register(void)
 {
 	return misc_register(&fuse_iomap_miscdev);

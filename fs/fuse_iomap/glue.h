@@ -23,6 +23,8 @@ void fuse_iomap_rs_client_release(void *conn);
 long fuse_iomap_rs_client_ioctl(void *conn, unsigned int cmd, unsigned long arg);
 
 /* dev_glue.c: the misc device and the client handles' files. */
+struct file;
+bool fuse_iomap_glue_is_server(const struct file *file);
 int fuse_iomap_glue_register(void);
 void fuse_iomap_glue_unregister(void);
 int fuse_iomap_glue_minor(void);
@@ -37,12 +39,35 @@ bool fuse_iomap_warn_ratelimit(void);
 bool fuse_iomap_capable_rawio(void);
 void fuse_iomap_current_creds(u32 *uid, u32 *gid, u32 *pid);
 
+/* bpf.rs: struct_ops registration and the kfuncs' work. */
+struct fuse_iomap_io;
+struct fuse_range;
+int fuse_iomap_rs_bpf_reg(void *kdata, int fd);
+void fuse_iomap_rs_bpf_unreg(void *kdata);
+int fuse_iomap_rs_bpf_upsert(void *fbi, const struct fuse_iomap_io *read,
+			     const struct fuse_iomap_io *write);
+int fuse_iomap_rs_bpf_inval(void *fbi, const struct fuse_range *read,
+			    const struct fuse_range *write);
+
+/* bpf_glue.c: the struct_ops type, its calls, and the kfuncs. */
+struct fuse_iomap_begin_out;
+struct fuse_iomap_ioend_out;
+int fuse_iomap_bpf_register(void);
+int fuse_iomap_bpf_begin(const void *ops, void *fbi, u64 pos, u64 count,
+			 u32 opflags, struct fuse_iomap_begin_out *out);
+int fuse_iomap_bpf_end(const void *ops, void *fbi, u64 pos, u64 count,
+		       s64 written, u32 opflags);
+int fuse_iomap_bpf_ioend(const void *ops, void *fbi, u64 pos, s64 written,
+			 u32 ioendflags, int error, u32 dev, u64 new_addr,
+			 struct fuse_iomap_ioend_out *out);
+void *fuse_iomap_glue_server_of_fd(int fd, struct file **filep);
+void fuse_iomap_glue_fput(struct file *file);
+
 /* dax.rs: a memory failure on a claimed dax device. */
 void fuse_iomap_rs_dax_failure(void *holder, u64 offset, u64 len);
 
 /* dax_glue.c: DAX and block devices, for dax.rs. */
 struct dax_device;
-struct file;
 struct file *fuse_iomap_bdev_open(const char *path, void *holder);
 void fuse_iomap_bdev_close(struct file *bdev_file);
 u64 fuse_iomap_bdev_size(struct file *bdev_file);

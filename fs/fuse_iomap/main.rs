@@ -28,6 +28,7 @@
 use kernel::prelude::*;
 
 mod abi;
+mod bpf;
 mod cache;
 mod channel;
 mod connection;
@@ -60,13 +61,15 @@ module! {
     license: "GPL",
 }
 
-/// The loaded module: holds the device node's registration.
+/// The loaded module: holds the device node's and BPF's registrations.
 struct FuseIomapModule {
     _dev: dev::Registration,
+    _bpf: bpf::Registration,
 }
 
 impl kernel::Module for FuseIomapModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let bpf = bpf::Registration::new()?;
         let dev = dev::Registration::new()?;
         pr_info!(
             "registered /dev/{} (misc minor {}), ABI version {}\n",
@@ -74,7 +77,10 @@ impl kernel::Module for FuseIomapModule {
             dev.minor(),
             abi::ABI_VERSION
         );
-        Ok(Self { _dev: dev })
+        Ok(Self {
+            _dev: dev,
+            _bpf: bpf,
+        })
     }
 }
 

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! BPF: the `fuse_iomap_bpf_ops` table a server attaches to its connection,
+//! the calls into it, and the work of its kfuncs.
+//!
+//! `bpf_glue.c` declares what the verifier sees and forwards here. A table
+//! is registered for the connection whose server's file descriptor it
+//! names: `EBADF` if the descriptor is no such file, `EOPNOTSUPP` if the
+//! connection's handshake did not give it iomap, `EBUSY` if it has a table
+//! already. The connection keeps the table behind a reader/writer semaphore:
+//! every call into it holds the semaphore for reading, and unregistration
+//! takes it for writing, so it waits until the calls in flight are done.
+//!
+//! Unregistration is told only the table, so the module keeps a registry
+//! of the registered tables and their connections.
+
+use crate::abi::{
+    IomapBeginIn, IomapBeginOut, IomapEndIn, IomapInvalMappingsOut, IomapIo, IomapIoendIn,
+    IomapIoendOut, IomapUpsertMappingsOut, MappingType, Range,
+};
+use crate::connection::Connection;
+use crate::errno::eopnotsupp;
+use crate::mapping::Origin;
+use crate::rwsem::RwSem;
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::{
+    ffi::c_int,
+    new_mutex,
+    prelude::*,
+    sync::{Arc, ArcBorrow, Mutex},
+};
+
+extern "C" {
+    fn fuse_iomap_bpf_register() -> c_int;
+    fn fuse_iomap_bpf_begin(
+        ops: *const c_void,
+        fbi: *mut c_void,
+        pos: u64,
+        count: u64,
+        opflags: u32,
+        out: *mut IomapBeginOut,
+    ) -> c_int;
+    fn fuse_iomap_bpf_end(
+        ops: *const c_void,
+        fbi: *mut c_void,
+        pos: u64,
+        count: u64,
+        written: i64,
+        opflags: u32,
+    ) -> c_int;
+    fn fuse_iomap_bpf_ioend(
+        ops: *const c_void,
+        fbi: *mut c_void,
+        pos: u64,
+        written: i64,
+        ioendflags: u32,
+        error: c_int,
+        dev: u32,
+        new_addr: u64,
+        out: *mut IomapIoendOut,
+    ) -> c_int;
+    fn fuse_iomap_glue_server_of_fd(fd: c_int, filep: *mut *mut c_void) -> *const c_void;
+    fn fuse_iomap_glue_fput(file: *mut c_void);
+}
+
+/// `FIB_FALLBACK`: the program leaves the answer to the next source.
+const FIB_FALLBACK: c_int = 0;
+/// `FIB_HANDLED`: the program answered.
+const FIB_HANDLED: c_int = 1;
+
+/// A registered table: the kernel's copy of a `struct fuse_iomap_bpf_ops`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Ops(*const c_void);
+
+// SAFETY: The table is the struct_ops map's kernel data, which lives and
+// does not change while it is registered; its operations may be called from
+// any thread.
+unsafe impl Send for Ops {}
+// SAFETY: As above.
+unsafe impl Sync for Ops {}
+
+/// `struct fuse_bpf_inode` as the programs see it, and the connection its
+/// kfuncs work on.
+#[repr(C)]
+struct BpfInode<'a> {
+    nodeid: u64,
+    orig_ino: u64,
+    conn: &'a Connection,
+}
+
+impl<'a> BpfInode<'a> {
+    fn new(conn: &'a Connection, nodeid: u64, orig_ino: u64) -> Self {
+        Self {
+            nodeid,
+            orig_ino,
+            conn,
+        }
+    }
+
+    /// The pointer a program gets as its `struct fuse_bpf_inode *`.
+    fn as_ptr(&mut self) -> *mut c_void {
+        (self as *mut Self).cast()
+    }
+}
+
+/// What a program answered.
+pub(crate) enum Answer<T> {
+    /// `FIB_FALLBACK`, or no program for this operation.
+    Fallback,
+    /// `FIB_HANDLED`, with the program's output.
+    Handled(T),
+}
+
+/// A connection's BPF table, if a server attached one.
+#[pin_data]
+pub(crate) struct Slot {
+    #[pin]
+    ops: RwSem<Option<Ops>>,
+}
+
+impl Slot {
+    /// No table.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            ops <- RwSem::new(None),
+        })
+    }
+
+    /// Calls `f` with the table, under the read lock that unregistration
+    /// waits for; `Fallback` without a table.
+    fn with<T>(&self, f: impl FnOnce(Ops) -> Result<Answer<T>>) -> Result<Answer<T>> {
+        match *self.ops.read() {
+            Some(ops) => f(ops),
+            None => Ok(Answer::Fallback),
+        }
+    }
+
+    /// The program's `iomap_begin` for `req` on inode `nodeid`.
+    pub(crate) fn begin(
+        &self,
+        conn: &Connection,
+        nodeid: u64,
+        req: &IomapBeginIn,
+    ) -> Result<Answer<IomapBeginOut>> {
+        self.with(|ops| {
+            let mut fbi = BpfInode::new(conn, nodeid, req.attr_ino);
+            let mut out = IomapBeginOut::default();
+            // SAFETY: `ops` is registered while the read lock is held; `fbi`
+            // and `out` are valid for the call.
+            let ret = unsafe {
+                fuse_iomap_bpf_begin(
+                    ops.0,
+                    fbi.as_ptr(),
+                    req.pos,
+                    req.count,
+                    req.opflags,
+                    &mut out,
+                )
+            };
+            answer(ret, out)
+        })
+    }
+
+    /// The program's `iomap_end` for `req` on inode `nodeid`.
+    pub(crate) fn end(
+        &self,
+        conn: &Connection,
+        nodeid: u64,
+        req: &IomapEndIn,
+    ) -> Result<Answer<()>> {
+        self.with(|ops| {
+            let mut fbi = BpfInode::new(conn, nodeid, req.attr_ino);
+            // SAFETY: As in `begin`.
+            let ret = unsafe {
+                fuse_iomap_bpf_end(
+                    ops.0,
+                    fbi.as_ptr(),
+                    req.pos,
+                    req.count,
+                    req.written,
+                    req.opflags,
+                )
+            };
+            answer(ret, ())
+        })
+    }
+
+    /// The program's `iomap_ioend` for `req` on inode `nodeid`.
+    pub(crate) fn ioend(
+        &self,
+        conn: &Connection,
+        nodeid: u64,
+        req: &IomapIoendIn,
+    ) -> Result<Answer<IomapIoendOut>> {
+        self.with(|ops| {
+            let mut fbi = BpfInode::new(conn, nodeid, req.attr_ino);
+            let mut out = IomapIoendOut::default();
+            // SAFETY: As in `begin`.
+            let ret = unsafe {
+                fuse_iomap_bpf_ioend(
+                    ops.0,
+                    fbi.as_ptr(),
+                    req.pos,
+                    // The bytes of one write: far below 2^63.
+                    req.written as i64,
+                    req.flags,
+                    req.error,
+                    req.dev,
+                    req.new_addr,
+                    &mut out,
+                )
+            };
+            answer(ret, out)
+        })
+    }
+}
+
+/// A program's return value: `EINVAL`, as for any bad answer from BPF, when
+/// it is neither `FIB_FALLBACK` nor `FIB_HANDLED`.
+fn answer<T>(ret: c_int, out: T) -> Result<Answer<T>> {
+    match ret {
+        FIB_FALLBACK => Ok(Answer::Fallback),
+        FIB_HANDLED => Ok(Answer::Handled(out)),
+        _ => {
+            crate::ratelimit::pr_warn_ratelimited!(
+                "bpf: a program returned {}, neither FIB_FALLBACK nor FIB_HANDLED\n",
+                ret
+            );
+            Err(Origin::Bpf.error())
+        }
+    }
+}
+
+/// The registered tables and their connections.
+struct Entry {
+    ops: Ops,
+    conn: Arc<Connection>,
+}
+
+/// The registry of the loaded module, for the C callbacks.
+static REGISTRY: AtomicPtr<Mutex<KVec<Entry>>> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The module's BPF registration: the struct_ops type, the kfuncs, and the
+/// registry of tables.
+///
+/// # Invariants
+///
+/// `REGISTRY` points to `registry` from `new` until drop.
+pub(crate) struct Registration {
+    registry: Pin<KBox<Mutex<KVec<Entry>>>>,
+}
+
+impl Registration {
+    /// Registers the kfuncs and the struct_ops type. They go with the
+    /// module's BTF when it unloads; a registered table holds a module
+    /// reference, so none is left by then.
+    pub(crate) fn new() -> Result<Self> {
+        let registry = KBox::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
+        // INVARIANT: Set before anything can call back, cleared in drop.
+        REGISTRY.store(
+            (&*registry as *const Mutex<KVec<Entry>>).cast_mut(),
+            Ordering::Release,
+        );
+        // SAFETY: Called once, from module init.
+        if let Err(e) = kernel::error::to_result(unsafe { fuse_iomap_bpf_register() }) {
+            REGISTRY.store(core::ptr::null_mut(), Ordering::Release);
+            return Err(e);
+        }
+        Ok(Self { registry })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        REGISTRY.store(core::ptr::null_mut(), Ordering::Release);
+        if !self.registry.lock().is_empty() {
+            pr_err!("bpf: unloading with tables still registered\n");
+        }
+    }
+}
+
+/// The registry, while the module is loaded.
+fn registry() -> Result<&'static Mutex<KVec<Entry>>> {
+    let registry = REGISTRY.load(Ordering::Acquire);
+    // SAFETY: By the type invariant of `Registration`, a non-null pointer is
+    // the module's registry, which outlives every callback: the callbacks
+    // come from struct_ops maps, which hold a reference to the module.
+    unsafe { registry.as_ref() }.ok_or(ENODEV)
+}
+
+/// The connection whose server's file is `fd`.
+fn connection_of_fd(fd: c_int) -> Result<Arc<Connection>> {
+    let mut file = core::ptr::null_mut();
+    // SAFETY: `file` is valid for writes.
+    let conn = unsafe { fuse_iomap_glue_server_of_fd(fd, &mut file) };
+    if conn.is_null() {
+        return Err(EBADF);
+    }
+    // SAFETY: The server's file, held by `file`, holds the reference that
+    // `conn` stands for; the borrow is turned into a reference of our own
+    // before the file is put.
+    let conn = Arc::from(unsafe { ArcBorrow::from_raw(conn.cast::<Connection>()) });
+    // SAFETY: Got above.
+    unsafe { fuse_iomap_glue_fput(file) };
+    Ok(conn)
+}
+
+fn register(kdata: *const c_void, fd: c_int) -> Result {
+    let ops = Ops(kdata);
+    let conn = connection_of_fd(fd)?;
+    if !conn.has_iomap() {
+        return Err(eopnotsupp());
+    }
+    let mut entries = registry()?.lock();
+    let mut slot = conn.bpf().ops.write();
+    if slot.is_some() {
+        return Err(EBUSY);
+    }
+    entries.push(
+        Entry {
+            ops,
+            conn: conn.clone(),
+        },
+        GFP_KERNEL,
+    )?;
+    *slot = Some(ops);
+    Ok(())
+}
+
+/// `reg` of the struct_ops type: attaches table `kdata` to the connection
+/// of the server's file `fd`.
+#[no_mangle]
+pub(crate) extern "C" fn fuse_iomap_rs_bpf_reg(kdata: *const c_void, fd: c_int) -> c_int {
+    match register(kdata, fd) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `unreg` of the struct_ops type: detaches table `kdata`, once the calls
+/// into it are done.
+#[no_mangle]
+pub(crate) extern "C" fn fuse_iomap_rs_bpf_unreg(kdata: *const c_void) {
+    let Ok(registry) = registry() else {
+        return;
+    };
+    let conn = {
+        let mut entries = registry.lock();
+        let Some(i) = entries.iter().position(|e| e.ops.0 == kdata) else {
+            return;
+        };
+        // Remove entry `i`: swap it with the last, then shorten.
+        let last = entries.len() - 1;
+        entries.swap(i, last);
+        let conn = entries[last].conn.clone();
+        // SAFETY: Entry `last` is moved out just below and not used again.
+        let entry = unsafe { core::ptr::read(&entries[last]) };
+        // SAFETY: The last entry was read out above: the length drops it
+        // from the vector without a second drop.
+        unsafe { entries.set_len(last) };
+        drop(entry);
+        conn
+    };
+    *conn.bpf().ops.write() = None;
+}
+
+/// The connection and nodeid of a kfunc's `struct fuse_bpf_inode`.
+///
+/// # Safety
+///
+/// `fbi` is the `fuse_bpf_inode` a program was called with: the verifier
+/// only lets programs pass the trusted pointer of their arguments, which
+/// [`Slot`] made from a `BpfInode` alive for the whole call.
+unsafe fn bpf_inode<'a>(fbi: *mut c_void) -> &'a BpfInode<'a> {
+    // SAFETY: By the safety requirements.
+    unsafe { &*fbi.cast::<BpfInode<'a>>() }
+}
+
+/// `fuse_bpf_iomap_upsert_mappings`: caches `read` and `write` (either may
+/// be NULL: that fork is left alone), validated as a notification's.
+///
+/// # Safety
+///
+/// Called by the kfunc, with the program's `fbi` and pointers the verifier
+/// checked: NULL or readable for a whole structure.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_bpf_upsert(
+    fbi: *mut c_void,
+    read: *const IomapIo,
+    write: *const IomapIo,
+) -> c_int {
+    // SAFETY: Called by the kfunc with the program's `fbi`.
+    let fbi = unsafe { bpf_inode(fbi) };
+    let nocache = IomapIo {
+        r#type: MappingType::NoCache as u16,
+        ..IomapIo::default()
+    };
+    // SAFETY: The verifier checked that a non-NULL pointer is readable for
+    // a whole `struct fuse_iomap_io`.
+    let [read, write] = [read, write].map(|p| unsafe { p.as_ref() }.copied().unwrap_or(nocache));
+    let msg = IomapUpsertMappingsOut {
+        nodeid: fbi.nodeid,
+        attr_ino: fbi.orig_ino,
+        read,
+        write,
+    };
+    match fbi.conn.upsert(&msg) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `fuse_bpf_iomap_inval_mappings`: drops the cached mappings of `read` and
+/// `write` (either may be NULL), checked as a notification's.
+///
+/// # Safety
+///
+/// As for [`fuse_iomap_rs_bpf_upsert`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_bpf_inval(
+    fbi: *mut c_void,
+    read: *const Range,
+    write: *const Range,
+) -> c_int {
+    // SAFETY: Called by the kfunc with the program's `fbi`.
+    let fbi = unsafe { bpf_inode(fbi) };
+    // SAFETY: The verifier checked that a non-NULL pointer is readable for
+    // a whole `struct fuse_range`.
+    let [read, write] = [read, write].map(|p| unsafe { p.as_ref() }.copied().unwrap_or_default());
+    let msg = IomapInvalMappingsOut {
+        nodeid: fbi.nodeid,
+        attr_ino: fbi.orig_ino,
+        read,
+        write,
+    };
+    match fbi.conn.inval(&msg) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
