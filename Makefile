@@ -78,12 +78,14 @@ host-test:
 tools:
 	cd rust && cargo build --release --bins
 
-# The sample server, for the VM tier and the demo; clippy-clean, as the host
-# crates are.
+# The sample server and the BPF selftests, for the VM tier and the demo;
+# clippy-clean, as the host crates are. Their BPF programs are built against
+# the BTF of the tree and of the module.
 SERVER := samples/fuse_iomap_server
-samples:
-	cd $(SERVER) && RUSTFLAGS="-D warnings" cargo build --release
-	cd $(SERVER) && RUSTFLAGS="-D warnings" cargo clippy --release -- -D warnings
+samples: modules
+	cd $(SERVER) && FUSE_IOMAP_KDIR=$(KDIR) RUSTFLAGS="-D warnings" cargo build --release
+	cd $(SERVER) && FUSE_IOMAP_KDIR=$(KDIR) RUSTFLAGS="-D warnings" \
+		cargo clippy --release --all-targets -- -D warnings
 
 bench:
 	cd rust && cargo bench --bench cache --bench fmap

@@ -5,9 +5,23 @@
 //! `<linux/fuse.h>` it builds on. The structures the server sends or
 //! receives derive `bytemuck::Pod`, which checks at compile time that they
 //! have no padding, so that they convert to and from bytes safely.
+//!
+//! Then builds the BPF programs of `samples/bpf/` with clang and makes their
+//! libbpf-rs skeletons. The programs include a `vmlinux.h` dumped from the
+//! BTF of the kernel tree `FUSE_IOMAP_KDIR` and of the module built against
+//! it, `fs/fuse_iomap/fuse_iomap.ko` (`make samples` sets both up).
 
 use bindgen::callbacks::{DeriveInfo, ParseCallbacks};
-use std::path::PathBuf;
+use libbpf_cargo::SkeletonBuilder;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The BPF programs, by the name of their source in `samples/bpf/`.
+const PROGRAMS: &[&str] = &[
+    "fuse_iomap_famfs",
+    "fuse_iomap_disk",
+    "fuse_iomap_forbidden",
+];
 
 /// The structures that travel as bytes.
 const WIRE: &[&str] = &[
@@ -40,7 +54,47 @@ impl ParseCallbacks for Pod {
     }
 }
 
+/// `vmlinux.h`: every type of the kernel tree and of the module.
+fn vmlinux_h(out: &Path) {
+    println!("cargo:rerun-if-env-changed=FUSE_IOMAP_KDIR");
+    let kdir = std::env::var("FUSE_IOMAP_KDIR")
+        .expect("FUSE_IOMAP_KDIR must name the built kernel tree (make samples sets it)");
+    let module = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fs/fuse_iomap/fuse_iomap.ko"
+    );
+    println!("cargo:rerun-if-changed={module}");
+    let dump = Command::new("bpftool")
+        .args(["btf", "dump", "file", module, "--base-btf"])
+        .arg(Path::new(&kdir).join("vmlinux"))
+        .args(["format", "c"])
+        .output()
+        .expect("running bpftool");
+    assert!(
+        dump.status.success(),
+        "bpftool btf dump: {}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    std::fs::write(out.join("vmlinux.h"), dump.stdout).expect("writing vmlinux.h");
+}
+
+/// The programs' skeletons.
+fn skeletons(out: &Path) {
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/../bpf");
+    println!("cargo:rerun-if-changed={src}");
+    for name in PROGRAMS {
+        SkeletonBuilder::new()
+            .source(format!("{src}/{name}.bpf.c"))
+            .clang_args([format!("-I{}", out.display()), format!("-I{src}")])
+            .build_and_generate(out.join(format!("{name}.skel.rs")))
+            .unwrap_or_else(|e| panic!("building {name}.bpf.c: {e}"));
+    }
+}
+
 fn main() {
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    vmlinux_h(&out);
+    skeletons(&out);
     let include = concat!(env!("CARGO_MANIFEST_DIR"), "/../../include/uapi");
     let header = format!("{include}/linux/fuse_iomap.h");
     println!("cargo:rerun-if-changed={header}");
@@ -54,6 +108,7 @@ fn main() {
         .parse_callbacks(Box::new(Pod))
         .generate()
         .expect("bindgen of the uapi header");
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("uapi.rs");
-    bindings.write_to_file(out).expect("writing uapi.rs");
+    bindings
+        .write_to_file(out.join("uapi.rs"))
+        .expect("writing uapi.rs");
 }

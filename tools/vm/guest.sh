@@ -17,6 +17,7 @@ out=$2
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ko=$repo/fs/fuse_iomap/fuse_iomap.ko
 server=$repo/samples/fuse_iomap_server/target/release/fuse-iomap-server
+bpftest=$repo/samples/fuse_iomap_server/target/release/fuse-iomap-bpf-test
 client=$out/selftests/fuse_iomap/fuse_iomap_client
 kmemleak=/sys/kernel/debug/kmemleak
 status=ok
@@ -43,9 +44,9 @@ if insmod "$ko"; then
 	check)
 		# What run_kselftest.sh does for one collection.
 		(
-			# For the test that reloads the module, and the one that runs
-			# the sample server.
-			export FUSE_IOMAP_KO=$ko FUSE_IOMAP_SERVER=$server
+			# For the test that reloads the module, and those that run the
+			# sample server and the BPF tests.
+			export FUSE_IOMAP_KO=$ko FUSE_IOMAP_SERVER=$server FUSE_IOMAP_BPF_TEST=$bpftest
 			# runner.sh reads unset variables.
 			set +u
 			BASE_DIR=$out/selftests

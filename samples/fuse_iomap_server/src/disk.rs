@@ -29,14 +29,7 @@ impl Disk {
     pub fn mapping(&self, pos: u64) -> fuse_iomap_io {
         let block = pos / BLOCK_SIZE;
         if block >= self.blocks {
-            return fuse_iomap_io {
-                offset: block * BLOCK_SIZE,
-                length: BLOCK_SIZE,
-                // `~0ULL`, which bindgen types as an int.
-                addr: FUSE_IOMAP_NULL_ADDR as u64,
-                type_: FUSE_IOMAP_TYPE_HOLE as u16,
-                ..Default::default()
-            };
+            return hole(pos);
         }
         let first = block / self.extent_blocks * self.extent_blocks;
         let len = self.extent_blocks.min(self.blocks - first) * BLOCK_SIZE;
@@ -55,6 +48,18 @@ impl Disk {
         (0..self.blocks)
             .step_by(self.extent_blocks as usize)
             .map(|b| self.mapping(b * BLOCK_SIZE))
+    }
+}
+
+/// A hole of one block, the one that holds `pos`.
+pub fn hole(pos: u64) -> fuse_iomap_io {
+    fuse_iomap_io {
+        offset: pos / BLOCK_SIZE * BLOCK_SIZE,
+        length: BLOCK_SIZE,
+        // `~0ULL`, which bindgen types as an int.
+        addr: FUSE_IOMAP_NULL_ADDR as u64,
+        type_: FUSE_IOMAP_TYPE_HOLE as u16,
+        ..Default::default()
     }
 }
 

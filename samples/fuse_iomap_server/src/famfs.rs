@@ -51,20 +51,35 @@ pub fn word(nodeid: u64, offset: u64) -> u64 {
 }
 
 impl FamfsFile {
-    /// The device offset of file offset `off`, and the bytes from there
-    /// that stay contiguous on the device.
-    fn place(&self, off: u64) -> (u64, u64) {
+    /// The piece of the file that holds file offset `off`, contiguous on
+    /// the device: its file offset, length and device offset.
+    pub fn piece(&self, off: u64) -> (u64, u64, u64) {
         match &self.placement {
-            Placement::Simple { offset, len } => (offset + off, len - off),
+            Placement::Simple { offset, len } => (0, *len, *offset),
             Placement::Interleaved { chunk, offsets, .. } => {
                 let n = off / chunk;
                 let strips = offsets.len() as u64;
-                let within = off % chunk;
                 (
-                    offsets[(n % strips) as usize] + (n / strips) * chunk + within,
-                    chunk - within,
+                    n * chunk,
+                    *chunk,
+                    offsets[(n % strips) as usize] + (n / strips) * chunk,
                 )
             }
+        }
+    }
+
+    /// The device offset of file offset `off`, and the bytes from there
+    /// that stay contiguous on the device.
+    fn place(&self, off: u64) -> (u64, u64) {
+        let (start, len, dev) = self.piece(off);
+        (dev + off - start, start + len - off)
+    }
+
+    /// The chunk size and strip offsets of an interleaved file.
+    pub fn strips(&self) -> Option<(u64, &[u64])> {
+        match &self.placement {
+            Placement::Simple { .. } => None,
+            Placement::Interleaved { chunk, offsets, .. } => Some((*chunk, offsets)),
         }
     }
 
@@ -123,6 +138,12 @@ impl FamfsFile {
 pub struct Namespace {
     pub files: Vec<FamfsFile>,
     pub device: String,
+}
+
+/// The size of the device at `path`, bytes.
+pub fn device_size(path: &str) -> io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    File::open(path)?.seek(SeekFrom::End(0))
 }
 
 impl Namespace {

@@ -12,18 +12,19 @@
 //! - `famfs`: files with simple or interleaved fmaps on a pmem device; the
 //!   server writes their data through its own mapping of the device, and
 //!   answers `GET_FMAP` and `GET_DAXDEV`.
-//! - `disk`: an extent-mapped file; the server answers `IOMAP_BEGIN` from
-//!   its extent map, upserting what it answers, and with `--preload` pushes
-//!   every extent into the cache before the client starts.
+//!   With `--iomap` it also answers `IOMAP_BEGIN` for them; with `--bpf`
+//!   the famfs BPF program answers instead, from layouts the server gives
+//!   it at open.
+//! - `disk`: an extent-mapped file (every nodeid has the same layout); the
+//!   server answers `IOMAP_BEGIN` from its extent map, upserting what it
+//!   answers, and with `--preload` pushes every extent into the cache before
+//!   the client starts; with `--bpf` the disk BPF program answers for
+//!   nodeid 1.
 
-mod channel;
-mod disk;
-mod famfs;
 mod serve;
-mod uapi;
 
-use channel::Channel;
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use fuse_iomap_server::{channel::Channel, uapi};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, pipe, read, ForkResult};
@@ -31,9 +32,6 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{exit, Command};
-
-/// The block size the server configures.
-pub const BLOCK_SIZE: u64 = 4096;
 
 /// How the server misbehaves on the first request after the handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,6 +53,15 @@ pub enum Misbehave {
 pub struct Client {
     #[arg(last = true, required = true)]
     command: Vec<String>,
+}
+
+/// How the disk BPF program answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiskBpf {
+    /// With the mapping.
+    Handled,
+    /// By upserting it and answering RETRY_CACHE.
+    Upsert,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +86,14 @@ pub enum Mode {
         /// Chunk size of interleaved files, bytes.
         #[arg(long, default_value_t = 2 << 20)]
         chunk: u64,
+        /// Also serve the files through iomap: register the device and
+        /// answer IOMAP_BEGIN (upserting what it answers).
+        #[arg(long)]
+        iomap: bool,
+        /// Attach the famfs BPF program (implies --iomap): iomap_begin of an
+        /// opened striped file is answered in the kernel.
+        #[arg(long)]
+        bpf: bool,
         #[command(flatten)]
         client: Client,
     },
@@ -93,6 +108,10 @@ pub enum Mode {
         /// Push every extent into the cache before the client starts.
         #[arg(long)]
         preload: bool,
+        /// Attach the disk BPF program for nodeid 1: it answers iomap_begin
+        /// itself, or upserts and answers RETRY_CACHE.
+        #[arg(long, value_enum)]
+        bpf: Option<DiskBpf>,
         #[command(flatten)]
         client: Client,
     },

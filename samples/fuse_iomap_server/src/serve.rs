@@ -2,12 +2,14 @@
 
 //! The serving loop: the handshake, then one request at a time.
 
-use crate::channel::{Channel, Request};
-use crate::disk::{self, Disk, DEV};
-use crate::famfs::Namespace;
-use crate::uapi::*;
-use crate::{Misbehave, Mode, BLOCK_SIZE};
+use crate::{DiskBpf, Misbehave, Mode};
 use bytemuck::bytes_of;
+use fuse_iomap_server::bpf::{self, DiskAnswer};
+use fuse_iomap_server::channel::{Channel, Request};
+use fuse_iomap_server::disk::{self, Disk, DEV};
+use fuse_iomap_server::famfs::{device_size, Namespace};
+use fuse_iomap_server::uapi::*;
+use fuse_iomap_server::BLOCK_SIZE;
 use nix::errno::Errno;
 use nix::unistd::write;
 use std::io;
@@ -15,14 +17,47 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 /// What the server serves.
 enum Kind {
-    Famfs { namespace: Namespace, index: u32 },
-    Disk { disk: Disk, preload: bool },
+    Famfs {
+        namespace: Namespace,
+        index: u32,
+        iomap: bool,
+        bpf: bool,
+    },
+    Disk {
+        disk: Disk,
+        preload: bool,
+        bpf: Option<DiskBpf>,
+    },
 }
 
 /// A server, set up and ready to serve.
 pub struct Server {
     kind: Kind,
     misbehave: Option<Misbehave>,
+}
+
+/// The BPF programs a server attached; each is detached when dropped.
+#[derive(Default)]
+struct Programs {
+    famfs: Option<bpf::Famfs>,
+    _disk: Option<bpf::Disk>,
+}
+
+/// Registers `size` bytes of device cookie `DEV` for iomap mappings.
+fn register_device(channel: &Channel, size: u64) -> io::Result<()> {
+    let dev = fuse_iomap_ioc_device {
+        dev: DEV,
+        reserved: 0,
+        size,
+    };
+    // SAFETY: `dev` is a valid argument for the ioctl.
+    unsafe { add_device(channel.fd().as_raw_fd(), &dev) }?;
+    Ok(())
+}
+
+fn bpf_error(what: &str, e: libbpf_rs::Error) -> Errno {
+    eprintln!("fuse-iomap-server: {what}: {e}");
+    Errno::EIO
 }
 
 impl Server {
@@ -37,25 +72,31 @@ impl Server {
                 size,
                 strips,
                 chunk,
+                iomap,
+                bpf,
                 ..
             } => {
                 let namespace = Namespace::new(device, files, size, strips, chunk);
                 namespace.write()?;
-                Kind::Famfs { namespace, index }
+                let iomap = iomap || bpf;
+                if iomap {
+                    register_device(channel, device_size(device)?)?;
+                }
+                Kind::Famfs {
+                    namespace,
+                    index,
+                    iomap,
+                    bpf,
+                }
             }
             Mode::Disk {
                 blocks,
                 extent_blocks,
                 preload,
+                bpf,
                 ..
             } => {
-                let dev = fuse_iomap_ioc_device {
-                    dev: DEV,
-                    reserved: 0,
-                    size: disk::dev_size(blocks),
-                };
-                // SAFETY: `dev` is a valid argument for the ioctl.
-                unsafe { add_device(channel.fd().as_raw_fd(), &dev) }?;
+                register_device(channel, disk::dev_size(blocks))?;
                 Kind::Disk {
                     disk: Disk {
                         nodeid: 1,
@@ -63,6 +104,7 @@ impl Server {
                         extent_blocks: extent_blocks.max(1),
                     },
                     preload,
+                    bpf,
                 }
             }
         };
@@ -84,13 +126,14 @@ impl Server {
 
     fn serve(mut self, channel: &Channel, ready: OwnedFd) -> nix::Result<()> {
         let want = match self.kind {
-            Kind::Famfs { .. } => FUSE_DAX_FMAP,
+            Kind::Famfs { iomap, .. } => FUSE_DAX_FMAP | if iomap { FUSE_IOMAP } else { 0 },
             Kind::Disk { .. } => FUSE_IOMAP,
         };
         channel.handshake(want)?;
         if let Kind::Disk {
             ref disk,
             preload: true,
+            ..
         } = self.kind
         {
             for extent in disk.extents() {
@@ -100,15 +143,64 @@ impl Server {
                 )?;
             }
         }
+        let programs = self.attach(channel)?;
         write(&ready, &[1])?;
         drop(ready);
         loop {
             let request = channel.read()?;
-            self.handle(channel, &request)?;
+            self.handle(channel, &request, programs.famfs.as_ref())?;
         }
     }
 
-    fn handle(&mut self, channel: &Channel, req: &Request) -> nix::Result<()> {
+    /// Loads and attaches the BPF program the server was asked for.
+    fn attach(&self, channel: &Channel) -> nix::Result<Programs> {
+        let fd = channel.fd().as_raw_fd();
+        match self.kind {
+            Kind::Famfs { bpf: true, .. } => {
+                let mut famfs = bpf::Famfs::load(fd).map_err(|e| bpf_error("loading", e))?;
+                famfs.attach().map_err(|e| bpf_error("attaching", e))?;
+                Ok(Programs {
+                    famfs: Some(famfs),
+                    ..Programs::default()
+                })
+            }
+            Kind::Disk {
+                ref disk,
+                bpf: Some(how),
+                ..
+            } => {
+                let mut program =
+                    bpf::Disk::load(fd, "disk").map_err(|e| bpf_error("loading", e))?;
+                let answer = match how {
+                    DiskBpf::Handled => DiskAnswer::Handled,
+                    DiskBpf::Upsert => DiskAnswer::Upsert,
+                };
+                program
+                    .set_layout(
+                        disk.nodeid,
+                        disk.blocks,
+                        disk.extent_blocks,
+                        DEV,
+                        BLOCK_SIZE as u32,
+                        answer,
+                    )
+                    .map_err(|e| bpf_error("filling the layout", e))?;
+                program.attach().map_err(|e| bpf_error("attaching", e))?;
+                Ok(Programs {
+                    _disk: Some(program),
+                    ..Programs::default()
+                })
+            }
+            _ => Ok(Programs::default()),
+        }
+    }
+
+    fn handle(
+        &mut self,
+        channel: &Channel,
+        req: &Request,
+        famfs_program: Option<&bpf::Famfs>,
+    ) -> nix::Result<()> {
         let unique = req.header.unique;
         let nodeid = req.header.nodeid;
         match (req.header.opcode, &self.kind) {
@@ -145,17 +237,63 @@ impl Server {
                     newsize: disk.blocks * BLOCK_SIZE,
                 },
             ),
-            (FUSE_GET_FMAP, Kind::Famfs { namespace, index }) => {
+            (FUSE_IOMAP_BEGIN, Kind::Famfs { namespace, .. }) => {
                 let Some(file) = namespace.file(nodeid) else {
                     return channel.reply_error(unique, Errno::ENOENT);
                 };
+                let args: fuse_iomap_begin_in = req.args()?;
+                let read = if args.pos < file.size {
+                    let (offset, length, addr) = file.piece(args.pos);
+                    fuse_iomap_io {
+                        offset,
+                        length,
+                        addr,
+                        type_: FUSE_IOMAP_TYPE_MAPPED as u16,
+                        flags: 0,
+                        dev: DEV,
+                    }
+                } else {
+                    disk::hole(args.pos)
+                };
+                channel.notify(
+                    FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS,
+                    &disk::upsert(nodeid, read),
+                )?;
+                let out = fuse_iomap_begin_out {
+                    read,
+                    write: fuse_iomap_io {
+                        type_: FUSE_IOMAP_TYPE_NOCACHE as u16,
+                        ..Default::default()
+                    },
+                };
+                channel.reply(unique, &out)
+            }
+            (
+                FUSE_GET_FMAP,
+                Kind::Famfs {
+                    namespace, index, ..
+                },
+            ) => {
+                let Some(file) = namespace.file(nodeid) else {
+                    return channel.reply_error(unique, Errno::ENOENT);
+                };
+                if let (Some(famfs), Some((chunk, strips))) = (famfs_program, file.strips()) {
+                    famfs
+                        .set_layout(nodeid, file.size, chunk, DEV, strips)
+                        .map_err(|e| bpf_error("filling the layout", e))?;
+                }
                 let good = file.fmap(*index);
                 let mut bad = good.clone();
                 bad.extend_from_slice(&[0; 8]);
                 let misbehave = self.misbehave.take();
                 answer(channel, unique, &good, &bad, misbehave)
             }
-            (FUSE_GET_DAXDEV, Kind::Famfs { namespace, index }) if nodeid == u64::from(*index) => {
+            (
+                FUSE_GET_DAXDEV,
+                Kind::Famfs {
+                    namespace, index, ..
+                },
+            ) if nodeid == u64::from(*index) => {
                 let mut out = fuse_daxdev_out {
                     index: *index as u16,
                     ..Default::default()

@@ -9,16 +9,23 @@
  *                                          compare with the server's data
  *   fuse_iomap_client disk BLOCKS EXTENTS  map every block twice: EXTENTS
  *                                          upcalls, then none
+ *   fuse_iomap_client famfs-map FILES BEGINS
+ *                                          open nodeids 1..FILES, map them
+ *                                          with iomap_begin and read the
+ *                                          mappings from /dev/pmem0: BEGINS
+ *                                          IOMAP_BEGIN upcalls in all
  *   fuse_iomap_client open ERRNO           open nodeid 1: fails with ERRNO
  *   fuse_iomap_client begin ERRNO          map block 0: fails with ERRNO
  *                                          (EINTR: after a 1 s alarm)
- *   fuse_iomap_client bench BLOCKS         time iomap_begin by upcall and
- *                                          by cache hit
+ *   fuse_iomap_client bench BLOCKS         time iomap_begin: by upcall and
+ *                                          by cache hit (nodeid 2), by the
+ *                                          BPF program (nodeid 1)
  *   fuse_iomap_client counters             print the counters
  *
  * Every mode but counters prints the counters at the end.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -97,13 +104,18 @@ static unsigned long long word(unsigned long long nodeid, unsigned long long off
 	return z ^ (z >> 31);
 }
 
-static int begin(__u64 pos, struct fuse_iomap_ioc_begin *b)
+static int begin_node(__u64 nodeid, __u64 pos, struct fuse_iomap_ioc_begin *b)
 {
 	memset(b, 0, sizeof(*b));
-	b->nodeid = 1;
+	b->nodeid = nodeid;
 	b->in.pos = pos;
 	b->in.count = BS;
 	return ioctl(cli, FUSE_IOMAP_IOC_BEGIN, b) ? errno : 0;
+}
+
+static int begin(__u64 pos, struct fuse_iomap_ioc_begin *b)
+{
+	return begin_node(1, pos, b);
 }
 
 static void famfs(int files)
@@ -171,6 +183,60 @@ static void disk(unsigned long long blocks, unsigned long long extents)
 	}
 }
 
+/* Reads files 1..files as a DAX read would: mapping by mapping. */
+static void famfs_map(int files, unsigned long long begins)
+{
+	struct fuse_iomap_counters before = counters(), after;
+	static unsigned long long buf[(2 << 20) / 8];
+	int f, pmem = open("/dev/pmem0", O_RDONLY | O_CLOEXEC);
+
+	if (pmem < 0) {
+		check(0, "/dev/pmem0: %s", strerror(errno));
+		return;
+	}
+	for (f = 1; f <= files; f++) {
+		struct fuse_iomap_ioc_famfs_info info = { .nodeid = f };
+		unsigned long long pos = 0, bad = 0, maps = 0, i;
+		struct fuse_iomap_ioc_begin b;
+		__u64 nodeid = f;
+
+		if (ioctl(cli, FUSE_IOMAP_IOC_OPEN, &nodeid) ||
+		    ioctl(cli, FUSE_IOMAP_IOC_FAMFS_INFO, &info)) {
+			check(0, "open nodeid %d: %s", f, strerror(errno));
+			continue;
+		}
+		while (pos < info.file_size) {
+			struct fuse_iomap_io *m = &b.out.read;
+			unsigned long long n;
+
+			if (begin_node(f, pos, &b) || m->offset > pos || m->offset + m->length <= pos) {
+				bad++;
+				break;
+			}
+			n = m->offset + m->length - pos;
+			if (n > info.file_size - pos)
+				n = info.file_size - pos;
+			if (n > sizeof(buf))
+				n = sizeof(buf);
+			if (pread(pmem, buf, n, m->addr + pos - m->offset) != (ssize_t)n) {
+				bad++;
+				break;
+			}
+			for (i = 0; i < n / 8; i++)
+				bad += buf[i] != word(f, pos + i * 8);
+			pos += n;
+			maps++;
+		}
+		check(!bad, "nodeid %d: %llu MiB read through %llu mappings: %llu bad words",
+		      f, info.file_size >> 20, maps, bad);
+	}
+	close(pmem);
+	after = counters();
+	check(after.upcalls[FUSE_IOMAP_UPCALL_BEGIN] - before.upcalls[FUSE_IOMAP_UPCALL_BEGIN] == begins,
+	      "%llu IOMAP_BEGIN upcalls, %llu expected",
+	      after.upcalls[FUSE_IOMAP_UPCALL_BEGIN] - before.upcalls[FUSE_IOMAP_UPCALL_BEGIN], begins);
+}
+
 static void on_alarm(int sig)
 {
 }
@@ -209,25 +275,38 @@ static void expect(const char *what, int want)
 	check(got == want, "%s: %s, %s expected", what, strerror(got), strerror(want));
 }
 
-static void bench(unsigned long long blocks)
+/* Seconds per iomap_begin over blocks blocks of nodeid; < 0 on an error. */
+static double time_begins(__u64 nodeid, unsigned long long blocks)
 {
 	struct fuse_iomap_ioc_begin b;
-	double t[2];
+	double start = now();
 	unsigned long long i;
-	int pass;
 
-	for (pass = 0; pass < 2; pass++) {
-		double start = now();
+	for (i = 0; i < blocks; i++)
+		if (begin_node(nodeid, i * BS, &b)) {
+			check(0, "bench: nodeid %llu, block %llu: %s", (unsigned long long)nodeid,
+			      i, strerror(errno));
+			return -1;
+		}
+	return (now() - start) / blocks;
+}
 
-		for (i = 0; i < blocks; i++)
-			if (begin(i * BS, &b)) {
-				check(0, "bench: block %llu: %s", i, strerror(errno));
-				return;
-			}
-		t[pass] = (now() - start) / blocks;
-	}
+static void bench(unsigned long long blocks)
+{
+	double upcall, hit, bpf;
+	struct fuse_iomap_counters c;
+
+	upcall = time_begins(2, blocks);
+	hit = time_begins(2, blocks);
+	bpf = time_begins(1, blocks);
+	c = counters();
+	if (upcall < 0 || hit < 0 || bpf < 0)
+		return;
 	printf("iomap_begin answered by an upcall: %.2f us, by a cache hit: %.2f us; upcall/hit = %.1f\n",
-	       t[0] * 1e6, t[1] * 1e6, t[0] / t[1]);
+	       upcall * 1e6, hit * 1e6, upcall / hit);
+	if (c.bpf_answers >= blocks)
+		printf("iomap_begin answered by the BPF program: %.2f us; BPF/hit = %.2f, upcall/BPF = %.1f\n",
+		       bpf * 1e6, bpf / hit, upcall / bpf);
 }
 
 int main(int argc, char **argv)
@@ -246,6 +325,8 @@ int main(int argc, char **argv)
 		disk(strtoull(argv[2], NULL, 0), strtoull(argv[3], NULL, 0));
 	else if ((!strcmp(argv[1], "open") || !strcmp(argv[1], "begin")) && argc == 3)
 		expect(argv[1], errno_of(argv[2]));
+	else if (!strcmp(argv[1], "famfs-map") && argc == 4)
+		famfs_map(atoi(argv[2]), strtoull(argv[3], NULL, 0));
 	else if (!strcmp(argv[1], "bench") && argc == 3)
 		bench(strtoull(argv[2], NULL, 0));
 	else if (strcmp(argv[1], "counters")) {

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the sample programs share: the kfuncs of fuse_iomap.ko, and the
+ * layouts the server writes into their maps (the server's Rust side gets
+ * them from the skeletons). Everything else, the struct_ops type, the
+ * answers (FIB_*) and the mapping types (FUSE_IOMAP_BPF_*), comes from the
+ * module's BTF through vmlinux.h.
+ */
+#ifndef FUSE_IOMAP_BPF_H
+#define FUSE_IOMAP_BPF_H
+
+extern __u64 fuse_bpf_inode_nodeid(struct fuse_bpf_inode *fbi) __ksym;
+extern __u64 fuse_bpf_inode_orig_ino(struct fuse_bpf_inode *fbi) __ksym;
+extern int fuse_bpf_iomap_upsert_mappings(struct fuse_bpf_inode *fbi,
+					  const struct fuse_iomap_io *read,
+					  const struct fuse_iomap_io *write) __ksym;
+extern int fuse_bpf_iomap_inval_mappings(struct fuse_bpf_inode *fbi,
+					 const struct fuse_range *read,
+					 const struct fuse_range *write) __ksym;
+
+#define FAMFS_BPF_MAX_STRIPS	32
+
+/* A striped famfs file: nstrips strips at strip_off[] of device dev. */
+struct famfs_layout {
+	__u64 size;
+	__u64 chunk;
+	__u32 nstrips;
+	__u32 dev;
+	__u64 strip_off[FAMFS_BPF_MAX_STRIPS];
+};
+
+/*
+ * Disk file nodeid: blocks blocks in extents of extent_blocks, on dev;
+ * upsert: push the extent and answer RETRY_CACHE, else answer it.
+ */
+struct disk_layout {
+	__u64 nodeid;
+	__u64 blocks;
+	__u64 extent_blocks;
+	__u32 dev;
+	__u32 blocksize;
+	__u32 upsert;
+	__u32 pad;
+};
+
+#endif

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A disk file's extent map in BPF. iomap_begin of the file named in
+ * disk_layout computes the extent that holds pos: block b is in the extent
+ * of extent_blocks blocks that holds it, at twice its file offset on the
+ * device. With upsert set, the program pushes the extent into the cache
+ * with the kfunc and answers RETRY_CACHE, so that the kernel (and every
+ * later iomap_begin in the extent) finds it there; without, it answers the
+ * mapping itself, which the kernel does not cache. Another file falls back
+ * to the server.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "fuse_iomap_bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Unused: it gives the skeleton the layout type, for the server to fill. */
+struct disk_layout disk_layout_type;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct disk_layout);
+} disk_layout SEC(".maps");
+
+SEC("struct_ops.s/iomap_begin")
+int BPF_PROG(disk_iomap_begin, struct fuse_bpf_inode *fbi, __u64 pos, __u64 count,
+	     __u32 opflags, struct fuse_iomap_begin_out *out)
+{
+	struct fuse_iomap_io map = {};
+	struct disk_layout *d;
+	__u64 block, first, n;
+	__u32 zero = 0;
+
+	d = bpf_map_lookup_elem(&disk_layout, &zero);
+	if (!d || d->nodeid != fuse_bpf_inode_nodeid(fbi) || !d->extent_blocks || !d->blocksize)
+		return FIB_FALLBACK;
+	block = pos / d->blocksize;
+	if (block >= d->blocks)
+		return FIB_FALLBACK;
+	first = block / d->extent_blocks * d->extent_blocks;
+	n = d->blocks - first < d->extent_blocks ? d->blocks - first : d->extent_blocks;
+	map.offset = first * d->blocksize;
+	map.length = n * d->blocksize;
+	map.addr = 2 * first * d->blocksize;
+	map.type = FUSE_IOMAP_BPF_MAPPED;
+	map.dev = d->dev;
+	if (!d->upsert) {
+		out->read = map;
+		out->write.type = FUSE_IOMAP_BPF_NOCACHE;
+		return FIB_HANDLED;
+	}
+	if (fuse_bpf_iomap_upsert_mappings(fbi, &map, NULL))
+		return FIB_FALLBACK;
+	out->read.type = FUSE_IOMAP_BPF_RETRY_CACHE;
+	return FIB_HANDLED;
+}
+
+SEC(".struct_ops.link")
+struct fuse_iomap_bpf_ops disk_ops = {
+	.iomap_begin = (void *)disk_iomap_begin,
+	.name = "disk",
+};

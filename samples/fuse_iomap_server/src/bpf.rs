@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The sample BPF programs of `samples/bpf/`, through their libbpf-rs
+//! skeletons: loaded for the connection of a server's file descriptor,
+//! attached and detached, and fed the layouts they answer from.
+
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, OpenObject};
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::RawFd;
+
+mod famfs_skel {
+    include!(concat!(env!("OUT_DIR"), "/fuse_iomap_famfs.skel.rs"));
+}
+mod disk_skel {
+    include!(concat!(env!("OUT_DIR"), "/fuse_iomap_disk.skel.rs"));
+}
+mod forbidden_skel {
+    include!(concat!(env!("OUT_DIR"), "/fuse_iomap_forbidden.skel.rs"));
+}
+
+use disk_skel::{FuseIomapDiskSkel, FuseIomapDiskSkelBuilder};
+use famfs_skel::{FuseIomapFamfsSkel, FuseIomapFamfsSkelBuilder};
+use forbidden_skel::FuseIomapForbiddenSkelBuilder;
+
+/// `FAMFS_BPF_MAX_STRIPS`.
+pub const MAX_STRIPS: usize = 32;
+
+/// The storage a skeleton borrows. A program lives as long as its server
+/// (or test) does, so the storage is never given back.
+fn object() -> &'static mut MaybeUninit<OpenObject> {
+    Box::leak(Box::new(MaybeUninit::uninit()))
+}
+
+/// The errno of a failed libbpf call, which libbpf leaves in `errno`.
+pub fn last_errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// A table's name as the struct_ops field holds it.
+fn name16(name: &str) -> [i8; 16] {
+    let mut out = [0i8; 16];
+    for (d, s) in out.iter_mut().zip(name.bytes().take(15)) {
+        *d = s as i8;
+    }
+    out
+}
+
+/// The famfs interleave program (`fuse_iomap_famfs.bpf.c`).
+pub struct Famfs {
+    skel: FuseIomapFamfsSkel<'static>,
+    link: Option<Link>,
+}
+
+impl Famfs {
+    /// Loads the program for the connection of `fuse_fd`.
+    pub fn load(fuse_fd: RawFd) -> libbpf_rs::Result<Self> {
+        let mut open = FuseIomapFamfsSkelBuilder::default().open(object())?;
+        open.struct_ops.famfs_ops_mut().fuse_fd = fuse_fd;
+        Ok(Self {
+            skel: open.load()?,
+            link: None,
+        })
+    }
+
+    /// Attaches the table to the connection.
+    pub fn attach(&mut self) -> libbpf_rs::Result<()> {
+        self.link = Some(self.skel.maps.famfs_ops.attach_struct_ops()?);
+        Ok(())
+    }
+
+    /// Detaches it, once the calls in flight are done.
+    pub fn detach(&mut self) {
+        self.link = None;
+    }
+
+    /// Gives the program the layout of striped file `nodeid`: `size` bytes
+    /// in chunks of `chunk` over the strips at `strips` of device `dev`.
+    pub fn set_layout(
+        &self,
+        nodeid: u64,
+        size: u64,
+        chunk: u64,
+        dev: u32,
+        strips: &[u64],
+    ) -> libbpf_rs::Result<()> {
+        if strips.is_empty() || strips.len() > MAX_STRIPS {
+            return Err(libbpf_rs::Error::from_raw_os_error(libc_einval()));
+        }
+        // struct famfs_layout, field by field.
+        let mut value = Vec::with_capacity(24 + 8 * MAX_STRIPS);
+        value.extend(size.to_ne_bytes());
+        value.extend(chunk.to_ne_bytes());
+        value.extend((strips.len() as u32).to_ne_bytes());
+        value.extend(dev.to_ne_bytes());
+        for i in 0..MAX_STRIPS {
+            value.extend(strips.get(i).copied().unwrap_or(0).to_ne_bytes());
+        }
+        self.skel
+            .maps
+            .famfs_layouts
+            .update(&nodeid.to_ne_bytes(), &value, MapFlags::ANY)
+    }
+}
+
+fn libc_einval() -> i32 {
+    nix::errno::Errno::EINVAL as i32
+}
+
+/// How the disk program answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskAnswer {
+    /// With the mapping, which the kernel does not cache.
+    Handled,
+    /// By upserting the mapping and answering `RETRY_CACHE`.
+    Upsert,
+}
+
+/// The disk file program (`fuse_iomap_disk.bpf.c`).
+pub struct Disk {
+    skel: FuseIomapDiskSkel<'static>,
+    link: Option<Link>,
+}
+
+impl Disk {
+    /// Loads the program for the connection of `fuse_fd`, its table named
+    /// `name`.
+    pub fn load(fuse_fd: RawFd, name: &str) -> libbpf_rs::Result<Self> {
+        let mut open = FuseIomapDiskSkelBuilder::default().open(object())?;
+        let ops = open.struct_ops.disk_ops_mut();
+        ops.fuse_fd = fuse_fd;
+        ops.name = name16(name);
+        Ok(Self {
+            skel: open.load()?,
+            link: None,
+        })
+    }
+
+    /// Attaches the table to the connection.
+    pub fn attach(&mut self) -> libbpf_rs::Result<()> {
+        self.link = Some(self.skel.maps.disk_ops.attach_struct_ops()?);
+        Ok(())
+    }
+
+    /// Detaches it, once the calls in flight are done.
+    pub fn detach(&mut self) {
+        self.link = None;
+    }
+
+    /// Gives the program disk file `nodeid`: `blocks` blocks of
+    /// `blocksize` in extents of `extent_blocks`, on device `dev`.
+    pub fn set_layout(
+        &self,
+        nodeid: u64,
+        blocks: u64,
+        extent_blocks: u64,
+        dev: u32,
+        blocksize: u32,
+        answer: DiskAnswer,
+    ) -> libbpf_rs::Result<()> {
+        // struct disk_layout, field by field.
+        let mut value = Vec::with_capacity(40);
+        value.extend(nodeid.to_ne_bytes());
+        value.extend(blocks.to_ne_bytes());
+        value.extend(extent_blocks.to_ne_bytes());
+        value.extend(dev.to_ne_bytes());
+        value.extend(blocksize.to_ne_bytes());
+        value.extend(u32::from(answer == DiskAnswer::Upsert).to_ne_bytes());
+        value.extend(0u32.to_ne_bytes());
+        self.skel
+            .maps
+            .disk_layout
+            .update(&0u32.to_ne_bytes(), &value, MapFlags::ANY)
+    }
+}
+
+/// Loads the program that writes where it may not: fails, with the
+/// verifier's log, for the connection of `fuse_fd`.
+pub fn load_forbidden(fuse_fd: RawFd) -> libbpf_rs::Result<()> {
+    let mut open = FuseIomapForbiddenSkelBuilder::default().open(object())?;
+    open.struct_ops.forbidden_ops_mut().fuse_fd = fuse_fd;
+    open.load().map(|_| ())
+}

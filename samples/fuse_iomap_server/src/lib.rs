@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The sample server's parts, shared by its two programs: the server
+//! (`fuse-iomap-server`) and the BPF selftest (`fuse-iomap-bpf-test`).
+
+pub mod bpf;
+pub mod channel;
+pub mod disk;
+pub mod famfs;
+pub mod uapi;
+
+/// The block size the server configures.
+pub const BLOCK_SIZE: u64 = 4096;
