@@ -71,8 +71,12 @@ if insmod "$ko"; then
 		say "upcalls once per extent (the server upserts what it answers), the second hits:"
 		"$server" disk --blocks 4096 --extent-blocks 64 -- "$client" disk 4096 64 |
 			sed 's/^/    /' || failed "disk file"
-		say "the cost of an iomap_begin answered by an upcall against a cache hit:"
-		"$server" disk --blocks 4096 --extent-blocks 1 -- "$client" bench 4096 |
+		say "the same famfs files read through iomap mappings, with the famfs BPF"
+		say "program attached: it answers every iomap_begin, no IOMAP_BEGIN upcall:"
+		"$server" famfs --bpf --files 4 --size $((32 << 20)) --strips 4 -- \
+			"$client" famfs-map 4 0 | sed 's/^/    /' || failed "famfs through BPF"
+		say "the cost of an iomap_begin answered by an upcall, a cache hit and BPF:"
+		"$server" disk --bpf handled --blocks 4096 --extent-blocks 1 -- "$client" bench 4096 |
 			sed 's/^/    /' || failed "iomap_begin benchmark"
 		say "famfs read bandwidth against O_DIRECT reads of the same pmem bytes:"
 		"$out/selftests/fuse_iomap/fuse_iomap_famfs_bench" 64 | sed 's/^/    /' ||
