@@ -2,7 +2,7 @@
 
 //! The error codes the 6.12 kernel crate lacks carry the right numbers.
 
-use crate::errno::{efscorrupted, enotconn, eopnotsupp};
+use crate::errno::{efscorrupted, ehwpoison, enotconn, eopnotsupp, eproto};
 
 #[test]
 fn missing_codes_have_their_c_values() {
@@ -11,4 +11,7 @@ fn missing_codes_have_their_c_values() {
     assert_eq!(enotconn().to_errno(), -107);
     assert_eq!(enotconn().name(), Some("ENOTCONN"));
     assert_eq!(eopnotsupp().to_errno(), -95);
+    assert_eq!(eproto().name(), Some("EPROTO"));
+    assert_eq!(ehwpoison().to_errno(), -133);
+    assert_eq!(ehwpoison().name(), Some("EHWPOISON"));
 }
