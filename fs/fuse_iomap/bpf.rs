@@ -21,7 +21,7 @@ use crate::abi::{
 use crate::connection::Connection;
 use crate::errno::eopnotsupp;
 use crate::mapping::Origin;
-use crate::rwsem::RwSem;
+use crate::rwsem::{Class, RwSem};
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{
@@ -123,7 +123,7 @@ impl Slot {
     /// No table.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            ops <- RwSem::new(None),
+            ops <- RwSem::new(None, Class::Bpf),
         })
     }
 

@@ -43,7 +43,7 @@ use crate::iomap_begin::{self, Answer, Resolver};
 use crate::mapping::Geometry;
 use crate::ratelimit::pr_warn_ratelimited;
 use crate::request::{parse_header, reply_size_ok, Caller, Message, Target};
-use crate::rwsem::RwSem;
+use crate::rwsem::{Class, RwSem};
 use core::mem::size_of;
 use kernel::{
     bindings, current, new_mutex,
@@ -111,7 +111,7 @@ impl Connection {
             counters: Counters::new(),
             daxdevs: DaxdevTable::new(),
             daxdev_writer <- new_mutex!(()),
-            famfs_live <- RwSem::new(true),
+            famfs_live <- RwSem::new(true, Class::Daxdevs),
             bpf <- bpf::Slot::new(),
         })
     }

@@ -167,9 +167,23 @@ int fuse_iomap_glue_minor(void)
 	return fuse_iomap_miscdev.minor;
 }
 
-void fuse_iomap_init_rwsem(struct rw_semaphore *sem)
+/*
+ * A semaphore of class class (enum Class of rwsem.rs): one init_rwsem()
+ * call site, and so one lockdep class, for each.
+ */
+void fuse_iomap_init_rwsem(struct rw_semaphore *sem, int class)
 {
-	init_rwsem(sem);
+	switch (class) {
+	case 0:
+		init_rwsem(sem);
+		break;
+	case 1:
+		init_rwsem(sem);
+		break;
+	default:
+		init_rwsem(sem);
+		break;
+	}
 }
 
 /* One rate limit for the warnings that a hostile server can provoke. */

@@ -32,7 +32,7 @@ int fuse_iomap_glue_client_fd(void *conn);
 
 /* dev_glue.c: kernel APIs the 6.12 kernel crate does not wrap. */
 struct rw_semaphore;
-void fuse_iomap_init_rwsem(struct rw_semaphore *sem);
+void fuse_iomap_init_rwsem(struct rw_semaphore *sem, int class);
 void fuse_iomap_init_waitqueue(struct wait_queue_head *wq);
 void fuse_iomap_wake_poll(struct wait_queue_head *wq);
 bool fuse_iomap_warn_ratelimit(void);

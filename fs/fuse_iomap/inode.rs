@@ -17,7 +17,7 @@ use crate::famfs::FamfsFile;
 use crate::iomap_begin::{self, Answer};
 use crate::mapping::Geometry;
 use crate::notify;
-use crate::rwsem::RwSem;
+use crate::rwsem::{Class, RwSem};
 use kernel::{
     new_mutex,
     prelude::*,
@@ -38,7 +38,7 @@ impl Inode {
     /// An inode with empty forks bounded by `limit`.
     pub(crate) fn new(limit: CacheLimit) -> impl PinInit<Self> {
         pin_init!(Self {
-            cache <- RwSem::new(Forks::new(limit)),
+            cache <- RwSem::new(Forks::new(limit), Class::Cache),
             seq: Seq::new(),
             famfs <- new_mutex!(None),
         })

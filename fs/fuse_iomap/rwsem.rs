@@ -1,18 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A reader/writer semaphore around data, for the mapping cache: lookups
-//! share it, changes hold it alone.
+//! A reader/writer semaphore around data: for the mapping cache (lookups
+//! share it, changes hold it alone), the lifetime of the daxdev table, and
+//! a connection's BPF table.
 //!
 //! The 6.12 kernel crate's locks have one kind of guard, so this wraps
 //! `struct rw_semaphore` directly; its initialisation goes through C
-//! (`fuse_iomap_init_rwsem`), which gives it a lockdep class.
+//! (`fuse_iomap_init_rwsem`), which gives each [`Class`] its own lockdep
+//! class: a BPF program holds the BPF table's semaphore while its kfunc
+//! takes an inode's.
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use kernel::{bindings, prelude::*, types::Opaque};
+use kernel::{bindings, ffi::c_int, prelude::*, types::Opaque};
 
 extern "C" {
-    fn fuse_iomap_init_rwsem(sem: *mut bindings::rw_semaphore);
+    fn fuse_iomap_init_rwsem(sem: *mut bindings::rw_semaphore, class: c_int);
+}
+
+/// What a semaphore guards, for lockdep (`enum fuse_iomap_rwsem_class`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// An inode's mapping cache.
+    Cache = 0,
+    /// A connection's daxdev table.
+    Daxdevs = 1,
+    /// A connection's BPF table.
+    Bpf = 2,
 }
 
 /// Data of type `T` behind a `struct rw_semaphore`.
@@ -36,12 +50,12 @@ unsafe impl<T: Send + Sync> Sync for RwSem<T> {}
 
 impl<T> RwSem<T> {
     /// A semaphore, unlocked, around `data`.
-    pub(crate) fn new(data: T) -> impl PinInit<Self> {
+    pub(crate) fn new(data: T, class: Class) -> impl PinInit<Self> {
         pin_init!(Self {
             data: UnsafeCell::new(data),
             // SAFETY: `slot` is valid for writes, and pinned for as long as
             // the semaphore lives.
-            sem <- Opaque::ffi_init(|slot| unsafe { fuse_iomap_init_rwsem(slot) }),
+            sem <- Opaque::ffi_init(|slot| unsafe { fuse_iomap_init_rwsem(slot, class as c_int) }),
         })
     }
 

@@ -43,7 +43,9 @@ int BPF_PROG(famfs_iomap_begin, struct fuse_bpf_inode *fbi, __u64 pos, __u64 cou
 		return FIB_FALLBACK;
 	out->read.offset = pos - within;
 	out->read.length = l->chunk;
-	out->read.addr = l->strip_off[strip] + chunk / l->nstrips * l->chunk;
+	/* The mask repeats the bound above where the verifier sees it. */
+	out->read.addr = l->strip_off[strip & (FAMFS_BPF_MAX_STRIPS - 1)] +
+			 chunk / l->nstrips * l->chunk;
 	out->read.type = FUSE_IOMAP_BPF_MAPPED;
 	out->read.dev = l->dev;
 	out->write.type = FUSE_IOMAP_BPF_NOCACHE;
