@@ -7,7 +7,8 @@
  * with the kfunc and answers RETRY_CACHE, so that the kernel (and every
  * later iomap_begin in the extent) finds it there; without, it answers the
  * mapping itself, which the kernel does not cache. Another file falls back
- * to the server.
+ * to the server. It also takes iomap_end (nothing to do) and ioend (the
+ * file's size does not change) of the file, so that neither is sent.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -27,17 +28,24 @@ struct {
 	__type(value, struct disk_layout);
 } disk_layout SEC(".maps");
 
+/* The layout, if it is nodeid's. */
+static struct disk_layout *layout_of(struct fuse_bpf_inode *fbi)
+{
+	__u32 zero = 0;
+	struct disk_layout *d = bpf_map_lookup_elem(&disk_layout, &zero);
+
+	return d && d->nodeid == fuse_bpf_inode_nodeid(fbi) ? d : NULL;
+}
+
 SEC("struct_ops.s/iomap_begin")
 int BPF_PROG(disk_iomap_begin, struct fuse_bpf_inode *fbi, __u64 pos, __u64 count,
 	     __u32 opflags, struct fuse_iomap_begin_out *out)
 {
+	struct disk_layout *d = layout_of(fbi);
 	struct fuse_iomap_io map = {};
-	struct disk_layout *d;
 	__u64 block, first, n;
-	__u32 zero = 0;
 
-	d = bpf_map_lookup_elem(&disk_layout, &zero);
-	if (!d || d->nodeid != fuse_bpf_inode_nodeid(fbi) || !d->extent_blocks || !d->blocksize)
+	if (!d || !d->extent_blocks || !d->blocksize)
 		return FIB_FALLBACK;
 	block = pos / d->blocksize;
 	if (block >= d->blocks)
@@ -60,8 +68,30 @@ int BPF_PROG(disk_iomap_begin, struct fuse_bpf_inode *fbi, __u64 pos, __u64 coun
 	return FIB_HANDLED;
 }
 
+SEC("struct_ops/iomap_end")
+int BPF_PROG(disk_iomap_end, struct fuse_bpf_inode *fbi, __u64 pos, __u64 count,
+	     __s64 written, __u32 opflags)
+{
+	return layout_of(fbi) ? FIB_HANDLED : FIB_FALLBACK;
+}
+
+SEC("struct_ops/iomap_ioend")
+int BPF_PROG(disk_iomap_ioend, struct fuse_bpf_inode *fbi, __u64 pos, __s64 written,
+	     __u32 ioendflags, int error, __u32 dev, __u64 new_addr,
+	     struct fuse_iomap_ioend_out *out)
+{
+	struct disk_layout *d = layout_of(fbi);
+
+	if (!d)
+		return FIB_FALLBACK;
+	out->newsize = d->blocks * d->blocksize;
+	return FIB_HANDLED;
+}
+
 SEC(".struct_ops.link")
 struct fuse_iomap_bpf_ops disk_ops = {
 	.iomap_begin = (void *)disk_iomap_begin,
+	.iomap_end = (void *)disk_iomap_end,
+	.iomap_ioend = (void *)disk_iomap_ioend,
 	.name = "disk",
 };

@@ -16,3 +16,5 @@ nix::ioctl_write_ptr!(add_device, MAGIC, 0x82, fuse_iomap_ioc_device);
 nix::ioctl_none!(new_client, MAGIC, 0x8f);
 nix::ioctl_readwrite!(iomap_begin, MAGIC, 0x88, fuse_iomap_ioc_begin);
 nix::ioctl_read!(counters, MAGIC, 0x94, fuse_iomap_counters);
+nix::ioctl_write_ptr!(iomap_end, MAGIC, 0x91, fuse_iomap_ioc_end);
+nix::ioctl_readwrite!(iomap_ioend, MAGIC, 0x92, fuse_iomap_ioc_ioend);

@@ -310,6 +310,49 @@ fn handled_fallback_and_retry_cache() -> Outcome {
     Ok(())
 }
 
+fn end_and_ioend_are_answered_without_upcalls() -> Outcome {
+    let conn = Conn::new(FUSE_IOMAP, true)?;
+    let mut program = disk_program(&conn, DiskAnswer::Handled)?;
+    program.attach().map_err(|e| format!("attach: {e}"))?;
+    let fd = conn.client.as_raw_fd();
+    let end = fuse_iomap_ioc_end {
+        nodeid: 1,
+        in_: fuse_iomap_end_in {
+            count: BLOCK_SIZE,
+            map: fuse_iomap_io {
+                flags: FUSE_IOMAP_F_WANT_IOMAP_END as u16,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    };
+    let mut ioend = fuse_iomap_ioc_ioend {
+        nodeid: 1,
+        in_: fuse_iomap_ioend_in {
+            written: BLOCK_SIZE,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    // SAFETY: Valid ioctl arguments.
+    unsafe {
+        iomap_end(fd, &end).map_err(|e| format!("END: {e}"))?;
+        iomap_ioend(fd, &mut ioend).map_err(|e| format!("IOEND: {e}"))?;
+    }
+    check!(
+        ioend.newsize == BLOCKS * BLOCK_SIZE,
+        "newsize {}",
+        ioend.newsize
+    );
+    let c = conn.counters();
+    let sent = |i: u32| c.upcalls[i as usize];
+    check!(
+        sent(FUSE_IOMAP_UPCALL_END) == 0 && sent(FUSE_IOMAP_UPCALL_IOEND) == 0,
+        "END and IOEND were sent"
+    );
+    Ok(())
+}
+
 fn detach_waits_for_readers_in_flight() -> Outcome {
     let conn = Arc::new(Conn::new(FUSE_IOMAP, true)?);
     let mut program = disk_program(&conn, DiskAnswer::Handled)?;
@@ -363,6 +406,10 @@ fn main() {
         (
             "handled_fallback_and_retry_cache",
             handled_fallback_and_retry_cache,
+        ),
+        (
+            "end_and_ioend_are_answered_without_upcalls",
+            end_and_ioend_are_answered_without_upcalls,
         ),
         (
             "detach_waits_for_readers_in_flight",
