@@ -52,12 +52,7 @@ extern "C" {
     fn fuse_iomap_bpf_ioend(
         ops: *const c_void,
         fbi: *mut c_void,
-        pos: u64,
-        written: i64,
-        ioendflags: u32,
-        error: c_int,
-        dev: u32,
-        new_addr: u64,
+        req: *const IomapIoendIn,
         out: *mut IomapIoendOut,
     ) -> c_int;
     fn fuse_iomap_glue_server_of_fd(fd: c_int, filep: *mut *mut c_void) -> *const c_void;
@@ -196,21 +191,8 @@ impl Slot {
         self.with(|ops| {
             let mut fbi = BpfInode::new(conn, nodeid, req.attr_ino);
             let mut out = IomapIoendOut::default();
-            // SAFETY: As in `begin`.
-            let ret = unsafe {
-                fuse_iomap_bpf_ioend(
-                    ops.0,
-                    fbi.as_ptr(),
-                    req.pos,
-                    // The bytes of one write: far below 2^63.
-                    req.written as i64,
-                    req.flags,
-                    req.error,
-                    req.dev,
-                    req.new_addr,
-                    &mut out,
-                )
-            };
+            // SAFETY: As in `begin`; `req` is valid for the call.
+            let ret = unsafe { fuse_iomap_bpf_ioend(ops.0, fbi.as_ptr(), req, &mut out) };
             answer(ret, out)
         })
     }

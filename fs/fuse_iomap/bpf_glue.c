@@ -55,8 +55,14 @@ struct fuse_iomap_bpf_ops {
 			   u32 opflags, struct fuse_iomap_begin_out *out);
 	int (*iomap_end)(struct fuse_bpf_inode *fbi, u64 pos, u64 count,
 			 s64 written, u32 opflags);
-	int (*iomap_ioend)(struct fuse_bpf_inode *fbi, u64 pos, s64 written,
-			   u32 ioendflags, int error, u32 dev, u64 new_addr,
+	/*
+	 * The RFC passes the ioend's fields one by one, eight arguments in all;
+	 * 6.12's x86 trampoline reads the arguments beyond the sixth at the
+	 * wrong place for struct_ops (it expects an fentry's frame), so the
+	 * request is passed whole, read-only.
+	 */
+	int (*iomap_ioend)(struct fuse_bpf_inode *fbi,
+			   const struct fuse_iomap_ioend_in *in,
 			   struct fuse_iomap_ioend_out *out);
 	int fuse_fd;
 	unsigned int zeropad;
@@ -80,15 +86,13 @@ int fuse_iomap_bpf_end(const void *ops, void *fbi, u64 pos, u64 count,
 	return o->iomap_end ? o->iomap_end(fbi, pos, count, written, opflags) : FIB_FALLBACK;
 }
 
-int fuse_iomap_bpf_ioend(const void *ops, void *fbi, u64 pos, s64 written,
-			 u32 ioendflags, int error, u32 dev, u64 new_addr,
+int fuse_iomap_bpf_ioend(const void *ops, void *fbi,
+			 const struct fuse_iomap_ioend_in *in,
 			 struct fuse_iomap_ioend_out *out)
 {
 	const struct fuse_iomap_bpf_ops *o = ops;
 
-	return o->iomap_ioend ?
-	       o->iomap_ioend(fbi, pos, written, ioendflags, error, dev, new_addr, out) :
-	       FIB_FALLBACK;
+	return o->iomap_ioend ? o->iomap_ioend(fbi, in, out) : FIB_FALLBACK;
 }
 
 __bpf_kfunc_start_defs();
@@ -220,8 +224,8 @@ static int fuse_iomap_end_stub(struct fuse_bpf_inode *fbi, u64 pos, u64 count,
 	return FIB_FALLBACK;
 }
 
-static int fuse_iomap_ioend_stub(struct fuse_bpf_inode *fbi, u64 pos, s64 written,
-				 u32 ioendflags, int error, u32 dev, u64 new_addr,
+static int fuse_iomap_ioend_stub(struct fuse_bpf_inode *fbi,
+				 const struct fuse_iomap_ioend_in *in,
 				 struct fuse_iomap_ioend_out *out)
 {
 	return FIB_FALLBACK;

@@ -51,14 +51,15 @@ int fuse_iomap_rs_bpf_inval(void *fbi, const struct fuse_range *read,
 
 /* bpf_glue.c: the struct_ops type, its calls, and the kfuncs. */
 struct fuse_iomap_begin_out;
+struct fuse_iomap_ioend_in;
 struct fuse_iomap_ioend_out;
 int fuse_iomap_bpf_register(void);
 int fuse_iomap_bpf_begin(const void *ops, void *fbi, u64 pos, u64 count,
 			 u32 opflags, struct fuse_iomap_begin_out *out);
 int fuse_iomap_bpf_end(const void *ops, void *fbi, u64 pos, u64 count,
 		       s64 written, u32 opflags);
-int fuse_iomap_bpf_ioend(const void *ops, void *fbi, u64 pos, s64 written,
-			 u32 ioendflags, int error, u32 dev, u64 new_addr,
+int fuse_iomap_bpf_ioend(const void *ops, void *fbi,
+			 const struct fuse_iomap_ioend_in *in,
 			 struct fuse_iomap_ioend_out *out);
 void *fuse_iomap_glue_server_of_fd(int fd, struct file **filep);
 void fuse_iomap_glue_fput(struct file *file);

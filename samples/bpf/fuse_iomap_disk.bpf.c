@@ -76,9 +76,8 @@ int BPF_PROG(disk_iomap_end, struct fuse_bpf_inode *fbi, __u64 pos, __u64 count,
 }
 
 SEC("struct_ops/iomap_ioend")
-int BPF_PROG(disk_iomap_ioend, struct fuse_bpf_inode *fbi, __u64 pos, __s64 written,
-	     __u32 ioendflags, int error, __u32 dev, __u64 new_addr,
-	     struct fuse_iomap_ioend_out *out)
+int BPF_PROG(disk_iomap_ioend, struct fuse_bpf_inode *fbi,
+	     const struct fuse_iomap_ioend_in *in, struct fuse_iomap_ioend_out *out)
 {
 	struct disk_layout *d = layout_of(fbi);
 
