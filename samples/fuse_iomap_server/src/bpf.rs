@@ -5,7 +5,7 @@
 //! attached and detached, and fed the layouts they answer from.
 
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, OpenObject};
+use libbpf_rs::{Link, MapCore, MapFlags, MapMut, OpenObject};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
@@ -47,10 +47,27 @@ fn name16(name: &str) -> [i8; 16] {
     out
 }
 
+/// A program's struct_ops table: its link while it is attached.
+#[derive(Default)]
+struct Table(Option<Link>);
+
+impl Table {
+    /// Attaches `map`, the table, to the connection its `fuse_fd` names.
+    fn attach(&mut self, map: &mut MapMut<'_>) -> libbpf_rs::Result<()> {
+        self.0 = Some(map.attach_struct_ops()?);
+        Ok(())
+    }
+
+    /// Detaches it, once the calls in flight are done.
+    fn detach(&mut self) {
+        self.0 = None;
+    }
+}
+
 /// The famfs interleave program (`fuse_iomap_famfs.bpf.c`).
 pub struct Famfs {
     skel: FuseIomapFamfsSkel<'static>,
-    link: Option<Link>,
+    table: Table,
 }
 
 impl Famfs {
@@ -60,19 +77,18 @@ impl Famfs {
         open.struct_ops.famfs_ops_mut().fuse_fd = fuse_fd;
         Ok(Self {
             skel: open.load()?,
-            link: None,
+            table: Table::default(),
         })
     }
 
     /// Attaches the table to the connection.
     pub fn attach(&mut self) -> libbpf_rs::Result<()> {
-        self.link = Some(self.skel.maps.famfs_ops.attach_struct_ops()?);
-        Ok(())
+        self.table.attach(&mut self.skel.maps.famfs_ops)
     }
 
     /// Detaches it, once the calls in flight are done.
     pub fn detach(&mut self) {
-        self.link = None;
+        self.table.detach();
     }
 
     /// Gives the program the layout of striped file `nodeid`: `size` bytes
@@ -120,7 +136,7 @@ pub enum DiskAnswer {
 /// The disk file program (`fuse_iomap_disk.bpf.c`).
 pub struct Disk {
     skel: FuseIomapDiskSkel<'static>,
-    link: Option<Link>,
+    table: Table,
 }
 
 impl Disk {
@@ -133,19 +149,18 @@ impl Disk {
         ops.name = name16(name);
         Ok(Self {
             skel: open.load()?,
-            link: None,
+            table: Table::default(),
         })
     }
 
     /// Attaches the table to the connection.
     pub fn attach(&mut self) -> libbpf_rs::Result<()> {
-        self.link = Some(self.skel.maps.disk_ops.attach_struct_ops()?);
-        Ok(())
+        self.table.attach(&mut self.skel.maps.disk_ops)
     }
 
     /// Detaches it, once the calls in flight are done.
     pub fn detach(&mut self) {
-        self.link = None;
+        self.table.detach();
     }
 
     /// Gives the program disk file `nodeid`: `blocks` blocks of
