@@ -34,7 +34,7 @@ packages=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web linux-source-6.12
 	gcc make bc flex bison cpio kmod xz-utils libelf-dev libssl-dev dwarves
 	clang llvm lld libclang-dev
-	qemu-system-x86 udev python3 python3-venv bpftool
+	qemu-system-x86 udev python3 python3-venv bpftool rsync
 )
 
 step() { printf '==> %s\n' "$*" >&2; }
