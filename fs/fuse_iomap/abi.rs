@@ -11,7 +11,7 @@ use kernel::ioctl::{_IO, _IOR, _IOW, _IOWR};
 pub(crate) const DEV_NAME: &str = "fuse-iomap";
 
 /// Version of the ABI (`FUSE_IOMAP_ABI_VERSION`).
-pub(crate) const ABI_VERSION: u32 = 2;
+pub(crate) const ABI_VERSION: u32 = 3;
 
 /// The ioctl type, fuse's own (`FUSE_IOMAP_IOC_MAGIC`).
 const IOC_MAGIC: u32 = 229;
@@ -352,7 +352,7 @@ pub(crate) struct DaxdevOut {
     pub(crate) index: u16,
     pub(crate) reserved: u16,
     pub(crate) reserved2: u32,
-    pub(crate) reserved3: u64,
+    pub(crate) dev: u64,
     pub(crate) reserved4: u64,
     pub(crate) name: [u8; 256],
 }
@@ -602,12 +602,14 @@ pub(crate) struct Counters {
     pub(crate) interrupted: u64,
     pub(crate) upcalls: [u64; NR_UPCALLS],
     pub(crate) rejected: [u64; NR_REJECTS],
+    pub(crate) cache_bytes: u64,
+    pub(crate) cache_budget: u64,
 }
 
 const _: () = assert!(core::mem::size_of::<IocEnd>() == 80);
 const _: () = assert!(core::mem::size_of::<IocIoend>() == 64);
 const _: () = assert!(core::mem::size_of::<IocSetsize>() == 16);
-const _: () = assert!(core::mem::size_of::<Counters>() == 168);
+const _: () = assert!(core::mem::size_of::<Counters>() == 184);
 
 /// `FUSE_IOMAP_IOC_CLIENT`.
 pub(crate) const IOC_CLIENT: u32 = _IO(IOC_MAGIC, 0x8f);

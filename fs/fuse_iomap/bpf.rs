@@ -5,30 +5,33 @@
 //!
 //! `bpf_glue.c` declares what the verifier sees and forwards here. A table
 //! is registered for the connection whose server's file descriptor it
-//! names: `EBADF` if the descriptor is no such file, `EOPNOTSUPP` if the
-//! connection's handshake did not give it iomap, `EBUSY` if it has a table
-//! already. The connection keeps the table behind a reader/writer semaphore:
-//! every call into it holds the semaphore for reading, and unregistration
-//! takes it for writing, so it waits until the calls in flight are done.
+//! names (`dev.rs` finds it): `EBADF` if the descriptor is no such file,
+//! `EOPNOTSUPP` if the connection's handshake did not give it iomap,
+//! `EBUSY` if it has a table already. The connection keeps the table in a
+//! [`Slot`], behind a reader/writer semaphore: every call into it holds the
+//! semaphore for reading, and unregistration takes it for writing, so it
+//! waits until the calls in flight are done.
 //!
 //! Unregistration is told only the table, so the module keeps a registry
-//! of the registered tables and their connections.
+//! of the registered tables and their slots. A slot is all it keeps: a
+//! table that outlives its server holds no connection, only the slot the
+//! connection left behind. The kfuncs reach the caches through
+//! [`Mappings`], which the connection implements, so this file does not
+//! depend on it.
 
 use crate::abi::{
     IomapBeginIn, IomapBeginOut, IomapEndIn, IomapInvalMappingsOut, IomapIo, IomapIoendIn,
     IomapIoendOut, IomapUpsertMappingsOut, MappingType, Range,
 };
-use crate::connection::Connection;
-use crate::errno::eopnotsupp;
 use crate::mapping::Origin;
-use crate::rwsem::{Class, RwSem};
+use crate::rwsem::RwSem;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{
     ffi::c_int,
     new_mutex,
     prelude::*,
-    sync::{Arc, ArcBorrow, Mutex},
+    sync::{Arc, Mutex},
 };
 
 extern "C" {
@@ -55,8 +58,14 @@ extern "C" {
         req: *const IomapIoendIn,
         out: *mut IomapIoendOut,
     ) -> c_int;
-    fn fuse_iomap_glue_server_of_fd(fd: c_int, filep: *mut *mut c_void) -> *const c_void;
-    fn fuse_iomap_glue_fput(file: *mut c_void);
+}
+
+/// What the kfuncs do to a connection's caches: what its notifications do.
+pub(crate) trait Mappings: Sync {
+    /// `FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS`.
+    fn upsert(&self, msg: &IomapUpsertMappingsOut) -> Result;
+    /// `FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS`.
+    fn inval(&self, msg: &IomapInvalMappingsOut) -> Result;
 }
 
 /// `FIB_FALLBACK`: the program leaves the answer to the next source.
@@ -75,21 +84,21 @@ unsafe impl Send for Ops {}
 // SAFETY: As above.
 unsafe impl Sync for Ops {}
 
-/// `struct fuse_bpf_inode` as the programs see it, and the connection its
+/// `struct fuse_bpf_inode` as the programs see it, and the caches its
 /// kfuncs work on.
 #[repr(C)]
 struct BpfInode<'a> {
     nodeid: u64,
     orig_ino: u64,
-    conn: &'a Connection,
+    caches: &'a dyn Mappings,
 }
 
 impl<'a> BpfInode<'a> {
-    fn new(conn: &'a Connection, nodeid: u64, orig_ino: u64) -> Self {
+    fn new(caches: &'a dyn Mappings, nodeid: u64, orig_ino: u64) -> Self {
         Self {
             nodeid,
             orig_ino,
-            conn,
+            caches,
         }
     }
 
@@ -118,7 +127,7 @@ impl Slot {
     /// No table.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            ops <- RwSem::new(None, Class::Bpf),
+            ops <- crate::new_rwsem!(None, "fuse_iomap:bpf_table"),
         })
     }
 
@@ -131,15 +140,16 @@ impl Slot {
         }
     }
 
-    /// The program's `iomap_begin` for `req` on inode `nodeid`.
+    /// The program's `iomap_begin` for `req` on inode `nodeid` of the
+    /// connection whose caches are `caches`.
     pub(crate) fn begin(
         &self,
-        conn: &Connection,
+        caches: &dyn Mappings,
         nodeid: u64,
         req: &IomapBeginIn,
     ) -> Result<Answer<IomapBeginOut>> {
         self.with(|ops| {
-            let mut fbi = BpfInode::new(conn, nodeid, req.attr_ino);
+            let mut fbi = BpfInode::new(caches, nodeid, req.attr_ino);
             let mut out = IomapBeginOut::default();
             // SAFETY: `ops` is registered while the read lock is held; `fbi`
             // and `out` are valid for the call.
@@ -160,12 +170,12 @@ impl Slot {
     /// The program's `iomap_end` for `req` on inode `nodeid`.
     pub(crate) fn end(
         &self,
-        conn: &Connection,
+        caches: &dyn Mappings,
         nodeid: u64,
         req: &IomapEndIn,
     ) -> Result<Answer<()>> {
         self.with(|ops| {
-            let mut fbi = BpfInode::new(conn, nodeid, req.attr_ino);
+            let mut fbi = BpfInode::new(caches, nodeid, req.attr_ino);
             // SAFETY: As in `begin`.
             let ret = unsafe {
                 fuse_iomap_bpf_end(
@@ -184,12 +194,12 @@ impl Slot {
     /// The program's `iomap_ioend` for `req` on inode `nodeid`.
     pub(crate) fn ioend(
         &self,
-        conn: &Connection,
+        caches: &dyn Mappings,
         nodeid: u64,
         req: &IomapIoendIn,
     ) -> Result<Answer<IomapIoendOut>> {
         self.with(|ops| {
-            let mut fbi = BpfInode::new(conn, nodeid, req.attr_ino);
+            let mut fbi = BpfInode::new(caches, nodeid, req.attr_ino);
             let mut out = IomapIoendOut::default();
             // SAFETY: As in `begin`; `req` is valid for the call.
             let ret = unsafe { fuse_iomap_bpf_ioend(ops.0, fbi.as_ptr(), req, &mut out) };
@@ -214,10 +224,10 @@ fn answer<T>(ret: c_int, out: T) -> Result<Answer<T>> {
     }
 }
 
-/// The registered tables and their connections.
+/// The registered tables and their slots.
 struct Entry {
     ops: Ops,
-    conn: Arc<Connection>,
+    slot: Arc<Slot>,
 }
 
 /// The registry of the loaded module, for the C callbacks.
@@ -271,53 +281,23 @@ fn registry() -> Result<&'static Mutex<KVec<Entry>>> {
     unsafe { registry.as_ref() }.ok_or(ENODEV)
 }
 
-/// The connection whose server's file is `fd`.
-fn connection_of_fd(fd: c_int) -> Result<Arc<Connection>> {
-    let mut file = core::ptr::null_mut();
-    // SAFETY: `file` is valid for writes.
-    let conn = unsafe { fuse_iomap_glue_server_of_fd(fd, &mut file) };
-    if conn.is_null() {
-        return Err(EBADF);
-    }
-    // SAFETY: The server's file, held by `file`, holds the reference that
-    // `conn` stands for; the borrow is turned into a reference of our own
-    // before the file is put.
-    let conn = Arc::from(unsafe { ArcBorrow::from_raw(conn.cast::<Connection>()) });
-    // SAFETY: Got above.
-    unsafe { fuse_iomap_glue_fput(file) };
-    Ok(conn)
-}
-
-fn register(kdata: *const c_void, fd: c_int) -> Result {
+/// Attaches table `kdata` to `slot`, a connection's: `EBUSY` if it has one.
+pub(crate) fn register(kdata: *const c_void, slot: Arc<Slot>) -> Result {
     let ops = Ops(kdata);
-    let conn = connection_of_fd(fd)?;
-    if !conn.has_iomap() {
-        return Err(eopnotsupp());
-    }
     let mut entries = registry()?.lock();
-    let mut slot = conn.bpf().ops.write();
-    if slot.is_some() {
+    let mut current = slot.ops.write();
+    if current.is_some() {
         return Err(EBUSY);
     }
     entries.push(
         Entry {
             ops,
-            conn: conn.clone(),
+            slot: slot.clone(),
         },
         GFP_KERNEL,
     )?;
-    *slot = Some(ops);
+    *current = Some(ops);
     Ok(())
-}
-
-/// `reg` of the struct_ops type: attaches table `kdata` to the connection
-/// of the server's file `fd`.
-#[no_mangle]
-pub(crate) extern "C" fn fuse_iomap_rs_bpf_reg(kdata: *const c_void, fd: c_int) -> c_int {
-    match register(kdata, fd) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
 }
 
 /// `unreg` of the struct_ops type: detaches table `kdata`, once the calls
@@ -327,7 +307,7 @@ pub(crate) extern "C" fn fuse_iomap_rs_bpf_unreg(kdata: *const c_void) {
     let Ok(registry) = registry() else {
         return;
     };
-    let conn = {
+    let slot = {
         let mut entries = registry.lock();
         let Some(i) = entries.iter().position(|e| e.ops.0 == kdata) else {
             return;
@@ -335,16 +315,16 @@ pub(crate) extern "C" fn fuse_iomap_rs_bpf_unreg(kdata: *const c_void) {
         // Remove entry `i`: swap it with the last, then shorten.
         let last = entries.len() - 1;
         entries.swap(i, last);
-        let conn = entries[last].conn.clone();
+        let slot = entries[last].slot.clone();
         // SAFETY: Entry `last` is moved out just below and not used again.
         let entry = unsafe { core::ptr::read(&entries[last]) };
         // SAFETY: The last entry was read out above: the length drops it
         // from the vector without a second drop.
         unsafe { entries.set_len(last) };
         drop(entry);
-        conn
+        slot
     };
-    *conn.bpf().ops.write() = None;
+    *slot.ops.write() = None;
 }
 
 /// The connection and nodeid of a kfunc's `struct fuse_bpf_inode`.
@@ -387,7 +367,7 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_bpf_upsert(
         read,
         write,
     };
-    match fbi.conn.upsert(&msg) {
+    match fbi.caches.upsert(&msg) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -416,7 +396,7 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_bpf_inval(
         read,
         write,
     };
-    match fbi.conn.inval(&msg) {
+    match fbi.caches.inval(&msg) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

@@ -124,10 +124,10 @@ __bpf_kfunc u64 fuse_bpf_inode_orig_ino(struct fuse_bpf_inode *fbi)
 __bpf_kfunc_end_defs();
 
 BTF_KFUNCS_START(fuse_iomap_kfunc_ids)
-BTF_ID_FLAGS(func, fuse_bpf_iomap_upsert_mappings, KF_SLEEPABLE)
-BTF_ID_FLAGS(func, fuse_bpf_iomap_inval_mappings, KF_SLEEPABLE)
-BTF_ID_FLAGS(func, fuse_bpf_inode_nodeid)
-BTF_ID_FLAGS(func, fuse_bpf_inode_orig_ino)
+BTF_ID_FLAGS(func, fuse_bpf_iomap_upsert_mappings, KF_SLEEPABLE | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, fuse_bpf_iomap_inval_mappings, KF_SLEEPABLE | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, fuse_bpf_inode_nodeid, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, fuse_bpf_inode_orig_ino, KF_TRUSTED_ARGS)
 BTF_KFUNCS_END(fuse_iomap_kfunc_ids)
 
 static const struct btf_kfunc_id_set fuse_iomap_kfunc_set = {

@@ -20,17 +20,21 @@
 //!
 //! Each fork holds at most `cache_maxbytes` of records (32 bytes each); an
 //! upsert that would exceed it drops the whole fork first, as the C series
-//! does, then inserts.
+//! does, then inserts. Beyond that, the trees of all the inodes of a
+//! connection share its [`Budget`]: their arenas are charged to it, and an
+//! upsert it refuses fails with `ENOSPC`. Memory goes back to it when a fork
+//! is dropped or shrinks to a quarter of its arenas (`ExtentTree::shrink`).
 //!
 //! The caller serialises changes (the inode's lock, held exclusively) and
 //! validates mappings first ([`crate::mapping::validate`]); the cache checks
 //! nothing but its own invariants.
 
 use crate::abi::{IomapIo, MappingType, NULL_ADDR};
+use crate::budget::Budget;
 use crate::extent_tree::ExtentTree;
 use crate::mapping::Geometry;
 use core::sync::atomic::{AtomicU64, Ordering};
-use kernel::prelude::*;
+use kernel::{prelude::*, sync::Arc};
 
 /// Bytes of one cached record.
 pub(crate) const RECORD_BYTES: u32 = core::mem::size_of::<IomapIo>() as u32;
@@ -126,17 +130,32 @@ pub(crate) struct Forks {
     write: ExtentTree,
     write_used: bool,
     limit: CacheLimit,
+    /// The connection's budget, charged with both trees' arenas.
+    budget: Arc<Budget>,
+}
+
+impl Drop for Forks {
+    fn drop(&mut self) {
+        self.budget.uncharge(self.charged_bytes());
+    }
 }
 
 impl Forks {
-    /// Empty forks, the write fork never used; allocates nothing.
-    pub(crate) const fn new(limit: CacheLimit) -> Self {
+    /// Empty forks, the write fork never used, whose trees charge `budget`;
+    /// allocates nothing.
+    pub(crate) fn new(limit: CacheLimit, budget: Arc<Budget>) -> Self {
         Self {
             read: ExtentTree::new(),
             write: ExtentTree::new(),
             write_used: false,
             limit,
+            budget,
         }
+    }
+
+    /// The bytes both trees charge to the budget.
+    pub(crate) fn charged_bytes(&self) -> usize {
+        self.read.charged_bytes() + self.write.charged_bytes()
     }
 
     fn tree(&self, fork: Fork) -> &ExtentTree {
@@ -146,10 +165,11 @@ impl Forks {
         }
     }
 
-    fn tree_mut(&mut self, fork: Fork) -> &mut ExtentTree {
+    /// The tree of `fork`, and the budget it charges.
+    fn tree_mut(&mut self, fork: Fork) -> (&mut ExtentTree, &Budget) {
         match fork {
-            Fork::Read => &mut self.read,
-            Fork::Write => &mut self.write,
+            Fork::Read => (&mut self.read, &self.budget),
+            Fork::Write => (&mut self.write, &self.budget),
         }
     }
 
@@ -183,9 +203,10 @@ impl Forks {
     /// and merging it with its neighbours. `map` was validated; a `NOCACHE`
     /// mapping leaves the fork alone.
     ///
-    /// Fails with `ENOMEM` before changing anything when the tree cannot
-    /// grow, or with `EINVAL` for a mapping that validation would have
-    /// refused (empty, overflowing, `RETRY_CACHE`).
+    /// Fails with `ENOSPC` (the connection's budget) or `ENOMEM` before
+    /// changing anything when the tree cannot grow, or with `EINVAL` for a
+    /// mapping that validation would have refused (empty, overflowing,
+    /// `RETRY_CACHE`).
     pub(crate) fn upsert(&mut self, seq: &Seq, fork: Fork, map: &IomapIo) -> Result {
         match MappingType::from_raw(map.r#type) {
             Some(MappingType::NoCache) => return Ok(()),
@@ -197,17 +218,17 @@ impl Forks {
             _ => return Err(EINVAL),
         };
         let limit = self.limit.records();
-        let tree = self.tree_mut(fork);
+        let (tree, budget) = self.tree_mut(fork);
         // A punch re-inserts at most one trimmed piece; then the new record.
-        tree.reserve(2)?;
+        tree.reserve(2, budget)?;
         // A split beyond the limit is undone by the drop just below.
         let (mut left, mut right) = punch(tree, seq, map.offset, end, true);
         if tree.len() + 1 > limit {
-            tree.clear();
+            tree.clear(budget);
             seq.bump();
             (left, right) = (None, None);
         }
-        insert_and_merge(tree, seq, *map, left, right)?;
+        insert_and_merge(tree, budget, seq, *map, left, right)?;
         if fork == Fork::Write {
             self.write_used = true;
         }
@@ -237,10 +258,10 @@ impl Forks {
             .checked_add(length)
             .map_or(u64::MAX, |e| geo.round_up(e));
         let limit = self.limit.records();
-        let tree = self.tree_mut(fork);
+        let (tree, budget) = self.tree_mut(fork);
         if start == 0 && end >= geo.maxbytes {
             if tree.len() > 0 {
-                tree.clear();
+                tree.clear(budget);
                 seq.bump();
             }
             return Ok(());
@@ -249,8 +270,9 @@ impl Forks {
         // range goes too, so that the fork stays within its limit. Dropping
         // more than asked is always safe for a cache.
         let split_fits = tree.len() < limit;
-        tree.reserve(1)?;
+        tree.reserve(1, budget)?;
         punch(tree, seq, start, end, split_fits);
+        tree.shrink(budget);
         Ok(())
     }
 }
@@ -263,7 +285,9 @@ impl Forks {
 /// Returns the neighbours of the range afterwards, for merging: the record
 /// before `start` and the first one at or after `end`.
 ///
-/// Needs one reserved insert, for a split or a left trim.
+/// Needs one reserved insert, for a split or a left trim; without it, the
+/// piece that would be re-inserted is dropped too, which a cache may always
+/// do.
 fn punch(
     tree: &mut ExtentTree,
     seq: &Seq,
@@ -291,7 +315,9 @@ fn punch(
                     return (left, tree.ge(end).copied());
                 }
                 let tail = trim_left(&rec, end);
-                insert_reserved(tree, tail);
+                if tree.insert_reserved(tail).is_err() {
+                    return (left, tree.ge(end).copied());
+                }
                 seq.bump();
                 return (left, Some(tail));
             }
@@ -306,8 +332,8 @@ fn punch(
         tree.remove(rec.offset);
         if rec.offset + rec.length > end {
             // A left trim: a remove and an insert in the tree, one update of
-            // the mapping.
-            insert_reserved(tree, trim_left(&rec, end));
+            // the mapping. Without room the rest of the record goes too.
+            let _ = tree.insert_reserved(trim_left(&rec, end));
         }
         seq.bump();
     };
@@ -323,13 +349,6 @@ fn trim_left(rec: &IomapIo, at: u64) -> IomapIo {
         length: rec.length - cut,
         addr: if storage { rec.addr + cut } else { rec.addr },
         ..*rec
-    }
-}
-
-/// Inserts into room made by [`ExtentTree::reserve`], where it cannot fail.
-fn insert_reserved(tree: &mut ExtentTree, rec: IomapIo) {
-    if tree.insert(rec).is_err() {
-        pr_err!("mapping cache: insert without a reservation\n");
     }
 }
 
@@ -360,6 +379,7 @@ fn mergeable(left: &IomapIo, right: &IomapIo) -> bool {
 /// removing it again.
 fn insert_and_merge(
     tree: &mut ExtentTree,
+    budget: &Budget,
     seq: &Seq,
     rec: IomapIo,
     left: Option<IomapIo>,
@@ -381,7 +401,7 @@ fn insert_and_merge(
         None => {
             // The fork may have been dropped by the caller; inserting then
             // needs new nodes, and failing leaves an empty fork.
-            tree.insert(rec)?;
+            tree.insert(rec, budget)?;
             seq.bump();
             rec
         }

@@ -26,7 +26,9 @@ use crate::abi::{
 use crate::counters::{Counters, Reject};
 use crate::errno::enotconn;
 use crate::handshake::{self, Features};
-use crate::request::{Caller, Creds, Requests, Target};
+use crate::namespaces::Namespaces;
+use crate::ratelimit::pr_warn_ratelimited;
+use crate::request::{Caller, Requests, Target};
 use crate::waitqueue::PollQueue;
 use kernel::{
     bindings, new_condvar, new_mutex,
@@ -35,10 +37,6 @@ use kernel::{
     types::AsBytes,
     uaccess::UserSliceWriter,
 };
-
-extern "C" {
-    fn fuse_iomap_current_creds(uid: *mut u32, gid: *mut u32, pid: *mut u32);
-}
 
 /// A reply, as read from the server and checked for its request.
 pub(crate) enum Payload {
@@ -54,9 +52,9 @@ pub(crate) enum Payload {
     Ioend(IomapIoendOut),
     /// `FUSE_GET_FMAP`: the fmap, to be parsed by the caller.
     Fmap(KVec<u8>),
-    /// `FUSE_GET_DAXDEV`: the device's path, NUL-terminated, already checked
-    /// with the server's credentials.
-    Daxdev(KVec<u8>),
+    /// `FUSE_GET_DAXDEV`: the device's number, a path already resolved with
+    /// the server's credentials.
+    Daxdev(u32),
 }
 
 /// Where the handshake is.
@@ -94,6 +92,8 @@ pub(crate) struct Channel {
     poll: PollQueue,
     /// Whether the server may have famfs: it had `CAP_SYS_RAWIO` at open.
     famfs_allowed: bool,
+    /// The server's namespaces, in which request headers name the caller.
+    namespaces: Namespaces,
 }
 
 /// The bytes of `value`, to be sent as a request's arguments.
@@ -105,17 +105,10 @@ pub(crate) fn bytes_of<T: AsBytes>(value: &T) -> &[u8] {
     }
 }
 
-/// The calling task's credentials, for a request's header.
-fn creds() -> Creds {
-    let mut creds = Creds::default();
-    // SAFETY: The three pointers are valid for writes of a `u32`.
-    unsafe { fuse_iomap_current_creds(&mut creds.uid, &mut creds.gid, &mut creds.pid) };
-    creds
-}
-
 impl Channel {
-    /// An idle channel; `famfs_allowed` if the server had `CAP_SYS_RAWIO`.
-    pub(crate) fn new(famfs_allowed: bool) -> impl PinInit<Self> {
+    /// An idle channel; `famfs_allowed` if the server had `CAP_SYS_RAWIO`;
+    /// requests name their callers in `namespaces`, the server's.
+    pub(crate) fn new(famfs_allowed: bool, namespaces: Namespaces) -> impl PinInit<Self> {
         pin_init!(Self {
             state <- new_mutex!(State {
                 requests: Requests::new(),
@@ -125,6 +118,7 @@ impl Channel {
             callers <- new_condvar!(),
             poll <- PollQueue::new(),
             famfs_allowed,
+            namespaces,
         })
     }
 
@@ -144,7 +138,7 @@ impl Channel {
         let offer = handshake::init_in(self.famfs_allowed);
         state
             .requests
-            .submit(FUSE_INIT, 0, bytes_of(&offer), creds(), Caller::Handshake)?;
+            .submit(FUSE_INIT, 0, bytes_of(&offer), self.namespaces.creds()?, Caller::Handshake)?;
         state.phase = Phase::Handshake {
             offer,
             features: None,
@@ -159,6 +153,22 @@ impl Channel {
         match self.state.lock().phase {
             Phase::Ready(features) => Some(features),
             _ => None,
+        }
+    }
+
+    /// Whether the connection may have famfs: before the handshake, if its
+    /// server had `CAP_SYS_RAWIO` at open; after it, if `FUSE_DAX_FMAP` was
+    /// negotiated. `EPERM` otherwise, `ENOTCONN` once the channel failed.
+    pub(crate) fn famfs_permitted(&self) -> Result {
+        let permitted = match self.state.lock().phase {
+            Phase::Idle | Phase::Handshake { .. } => self.famfs_allowed,
+            Phase::Ready(features) => features.famfs,
+            Phase::Failed => return Err(enotconn()),
+        };
+        if permitted {
+            Ok(())
+        } else {
+            Err(EPERM)
         }
     }
 
@@ -189,10 +199,11 @@ impl Channel {
         args: &[u8],
         counters: &Counters,
     ) -> Result<Payload> {
+        let creds = self.namespaces.creds()?;
         let mut state = self.state.lock();
         let ticket = state
             .requests
-            .submit(opcode, nodeid, args, creds(), Caller::Waiting)?;
+            .submit(opcode, nodeid, args, creds, Caller::Waiting)?;
         counters.upcall(opcode);
         self.wake_server();
         loop {
@@ -215,32 +226,41 @@ impl Channel {
     /// and returns its size. `EINVAL` for a buffer smaller than
     /// `FUSE_MIN_READ_BUFFER`, `EAGAIN` when `nonblock` and nothing is
     /// queued, `ENODEV` once aborted.
+    ///
+    /// The request is marked sent under the lock and copied after it is
+    /// dropped, as `/dev/fuse` does: a server whose buffer faults slowly
+    /// (through userfaultfd, say) holds up nobody else. A failed copy puts
+    /// the request back in the queue, unless it was answered meanwhile.
     pub(crate) fn read(&self, out: &mut UserSliceWriter, nonblock: bool) -> Result<usize> {
         if out.len() < FUSE_MIN_READ_BUFFER {
             return Err(EINVAL);
         }
-        let mut state = self.state.lock();
-        loop {
-            if state.requests.is_aborted() {
-                return Err(ENODEV);
-            }
-            if let Some((header, args)) = state.requests.send_next() {
-                let copied = out
-                    .write(&header)
-                    .and_then(|()| out.write_slice(args.as_bytes()));
-                if let Err(e) = copied {
-                    state.requests.unsend(header.unique);
-                    return Err(e);
+        let (header, args) = {
+            let mut state = self.state.lock();
+            loop {
+                if state.requests.is_aborted() {
+                    return Err(ENODEV);
                 }
-                return Ok(header.len as usize);
+                if let Some(next) = state.requests.send_next() {
+                    break next;
+                }
+                if nonblock {
+                    return Err(EAGAIN);
+                }
+                if self.readers.wait_interruptible(&mut state) {
+                    return Err(ERESTARTSYS);
+                }
             }
-            if nonblock {
-                return Err(EAGAIN);
-            }
-            if self.readers.wait_interruptible(&mut state) {
-                return Err(ERESTARTSYS);
-            }
+        };
+        let copied = out
+            .write(&header)
+            .and_then(|()| out.write_slice(args.as_bytes()));
+        if let Err(e) = copied {
+            self.state.lock().requests.unsend(header.unique);
+            self.wake_server();
+            return Err(e);
         }
+        Ok(header.len as usize)
     }
 
     /// What `poll(2)` sees: whether a request is queued, and whether the
@@ -296,7 +316,7 @@ impl Channel {
                         FUSE_IOMAP_CONFIG,
                         0,
                         bytes_of(&config),
-                        creds(),
+                        self.namespaces.creds()?,
                         Caller::Handshake,
                     )?;
                     counters.upcall(FUSE_IOMAP_CONFIG);
@@ -321,7 +341,7 @@ impl Channel {
             _ => Err(EINVAL),
         };
         if let Err(e) = result {
-            pr_warn!("handshake refused: {:?}\n", e);
+            pr_warn_ratelimited!("handshake refused: {:?}\n", e);
             counters.reject(Reject::Init);
             state.phase = Phase::Failed;
         }

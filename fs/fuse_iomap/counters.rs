@@ -125,6 +125,8 @@ impl Counters {
             interrupted: get(&self.interrupted),
             upcalls: core::array::from_fn(|i| get(&self.upcalls[i])),
             rejected: core::array::from_fn(|i| get(&self.rejected[i])),
+            cache_bytes: 0,
+            cache_budget: 0,
         }
     }
 }

@@ -17,9 +17,12 @@
 #include <linux/dax.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/mount.h>
 #include <linux/mutex.h>
 #include <linux/namei.h>
 #include <linux/sched.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include "glue.h"
 
@@ -42,9 +45,9 @@ static const struct dax_holder_operations fuse_iomap_holder_ops = {
 	.notify_failure = fuse_iomap_notify_failure,
 };
 
-struct file *fuse_iomap_bdev_open(const char *path, void *holder)
+struct file *fuse_iomap_bdev_open(u32 dev, void *holder)
 {
-	return bdev_file_open_by_path(path, BLK_OPEN_READ, holder, NULL);
+	return bdev_file_open_by_dev(dev, BLK_OPEN_READ, holder, NULL);
 }
 
 void fuse_iomap_bdev_close(struct file *bdev_file)
@@ -85,26 +88,59 @@ void fuse_iomap_dax_read_unlock(int id)
 	dax_read_unlock(id);
 }
 
+/*
+ * Copies len bytes of device memory at kaddr (mapped by dax_direct_access())
+ * to the user buffer ubuf with the copy the DAX library uses, which survives
+ * a machine check on a poisoned line (dax_copy_to_iter() is not exported);
+ * returns the bytes copied. A short copy is a fault on either side:
+ * fuse_iomap_mc_poisoned() tells which.
+ */
+size_t fuse_iomap_mc_copy_to_user(const void *kaddr, size_t len, unsigned long ubuf)
+{
+	struct iov_iter iter;
+
+	if (import_ubuf(ITER_DEST, (void __user *)ubuf, len, &iter))
+		return 0;
+	return _copy_mc_to_iter(kaddr, len, &iter);
+}
+
+/* Whether the device byte at kaddr is poisoned: its machine-check-safe read fails. */
+bool fuse_iomap_mc_poisoned(const void *kaddr)
+{
+	u8 byte;
+
+	return copy_mc_to_kernel(&byte, kaddr, 1) != 0;
+}
+
 long fuse_iomap_dax_direct_access(struct dax_device *dax_dev, u64 pgoff, long nr_pages, void **kaddr)
 {
 	return dax_direct_access(dax_dev, pgoff, nr_pages, DAX_ACCESS, kaddr, NULL);
 }
 
 /*
- * Whether the current task may read the block device at path: -ENOTBLK if
- * it is no block device, the error of inode_permission() otherwise.
+ * The number of the block device at path, looked up by the current task (the
+ * server answering GET_DAXDEV) in its mount namespace and with its
+ * credentials: -ENOTBLK if it is no block device, -EACCES if its mount
+ * forbids device nodes (as may_open_dev(), which is not exported), the error
+ * of inode_permission() if the task may not read it.
  */
-int fuse_iomap_may_read_blkdev(const char *path)
+int fuse_iomap_resolve_blkdev(const char *path, u32 *dev)
 {
 	struct path p;
+	struct inode *inode;
 	int err = kern_path(path, LOOKUP_FOLLOW, &p);
 
 	if (err)
 		return err;
-	if (!S_ISBLK(d_inode(p.dentry)->i_mode))
+	inode = d_inode(p.dentry);
+	if (!S_ISBLK(inode->i_mode))
 		err = -ENOTBLK;
+	else if ((p.mnt->mnt_flags & MNT_NODEV) || (p.mnt->mnt_sb->s_iflags & SB_I_NODEV))
+		err = -EACCES;
 	else
-		err = inode_permission(mnt_idmap(p.mnt), d_inode(p.dentry), MAY_READ);
+		err = inode_permission(mnt_idmap(p.mnt), inode, MAY_READ);
+	if (!err)
+		*dev = inode->i_rdev;
 	path_put(&p);
 	return err;
 }

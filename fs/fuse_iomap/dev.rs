@@ -17,10 +17,14 @@ use crate::abi::{
     IomapBeginIn, IomapBeginOut, IomapConfigIn, IomapConfigOut, IomapEndIn, IomapInvalMappingsOut,
     IomapIo, IomapIoendIn, IomapIoendOut, IomapUpsertMappingsOut, MappingType, OutHeader, Range,
 };
+use crate::bpf;
+use crate::budget::Budget;
 use crate::cache::{Fork, Lookup};
 use crate::connection::Connection;
+use crate::errno::eopnotsupp;
 use crate::ioctl::Ioctl;
 use crate::iomap_begin::Source;
+use crate::namespaces::Namespaces;
 use core::ffi::c_void;
 use kernel::{
     bindings,
@@ -38,6 +42,9 @@ extern "C" {
     fn fuse_iomap_glue_minor() -> c_int;
     fn fuse_iomap_glue_client_fd(conn: *const c_void) -> c_int;
     fn fuse_iomap_capable_rawio() -> bool;
+    fn fuse_iomap_capable_admin() -> bool;
+    fn fuse_iomap_glue_server_of_fd(fd: c_int, filep: *mut *mut c_void) -> *const c_void;
+    fn fuse_iomap_glue_fput(file: *mut c_void);
 }
 
 // SAFETY (for each `FromBytes` and `AsBytes` below): the types are
@@ -151,7 +158,21 @@ unsafe fn borrow<'a>(conn: *const c_void) -> ArcBorrow<'a, Connection> {
 pub(crate) extern "C" fn fuse_iomap_rs_open() -> *const c_void {
     // SAFETY: A pure query of the opener's capabilities.
     let famfs_allowed = unsafe { fuse_iomap_capable_rawio() };
-    match Arc::pin_init(Connection::new(famfs_allowed), GFP_KERNEL) {
+    // SAFETY: A pure query of the opener's capabilities.
+    let privileged = unsafe { fuse_iomap_capable_admin() };
+    let budget = match Arc::new(Budget::for_opener(privileged), GFP_KERNEL_ACCOUNT) {
+        Ok(budget) => budget,
+        Err(e) => return Error::from(e).to_ptr(),
+    };
+    let bpf = match Arc::pin_init(bpf::Slot::new(), GFP_KERNEL_ACCOUNT) {
+        Ok(bpf) => bpf,
+        Err(e) => return e.to_ptr(),
+    };
+    let namespaces = Namespaces::current();
+    match Arc::pin_init(
+        Connection::new(famfs_allowed, namespaces, budget, bpf),
+        GFP_KERNEL_ACCOUNT,
+    ) {
         Ok(conn) => Arc::into_raw(conn).cast(),
         Err(e) => e.to_ptr(),
     }
@@ -277,6 +298,39 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_poll(
     queue
 }
 
+/// The connection whose server's file is `fd`; `EBADF` if there is none.
+fn connection_of_fd(fd: c_int) -> Result<Arc<Connection>> {
+    let mut file = core::ptr::null_mut();
+    // SAFETY: `file` is valid for writes.
+    let conn = unsafe { fuse_iomap_glue_server_of_fd(fd, &mut file) };
+    if conn.is_null() {
+        return Err(EBADF);
+    }
+    // SAFETY: The server's file, held by `file`, holds the reference that
+    // `conn` stands for; the borrow is turned into a reference of our own
+    // before the file is put.
+    let conn = Arc::from(unsafe { borrow(conn) });
+    // SAFETY: Got above.
+    unsafe { fuse_iomap_glue_fput(file) };
+    Ok(conn)
+}
+
+/// `reg` of the struct_ops type: attaches table `kdata` to the connection
+/// of the server's file `fd`; `EOPNOTSUPP` if it has no iomap.
+#[no_mangle]
+pub(crate) extern "C" fn fuse_iomap_rs_bpf_reg(kdata: *const c_void, fd: c_int) -> c_int {
+    let registered = connection_of_fd(fd).and_then(|conn| {
+        if !conn.has_iomap() {
+            return Err(eopnotsupp());
+        }
+        bpf::register(kdata, conn.bpf())
+    });
+    match registered {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
 fn to_ret(ret: Result<c_long>) -> c_long {
     match ret {
         Ok(ret) => ret,
@@ -384,8 +438,8 @@ fn ioctl(conn: ArcBorrow<'_, Connection>, side: Side, cmd: u32, arg: usize) -> R
             if req.reserved != 0 || size > MAX_FMAP_REPLY {
                 return Err(EINVAL);
             }
-            let mut reply = KVec::with_capacity(size, GFP_KERNEL)?;
-            UserSlice::new(req.fmap as usize, size).read_all(&mut reply, GFP_KERNEL)?;
+            let mut reply = KVec::with_capacity(size, GFP_KERNEL_ACCOUNT)?;
+            UserSlice::new(req.fmap as usize, size).read_all(&mut reply, GFP_KERNEL_ACCOUNT)?;
             conn.set_fmap(req.nodeid, &reply)
         }
         Ioctl::FamfsResolve => {

@@ -7,9 +7,9 @@
  * abstraction, so the misc device, the client handles' anonymous files and
  * their file_operations are declared here. Each operation only forwards to
  * its Rust counterpart in dev.rs, which owns the connection reference stored
- * in file->private_data. fuse_iomap_init_rwsem() and
- * fuse_iomap_init_waitqueue() give rwsem.rs and waitqueue.rs objects with
- * their own lockdep class, which the init macros declare at their call site;
+ * in file->private_data. fuse_iomap_init_rwsem() takes the lockdep class
+ * that rwsem.rs declares per use site; fuse_iomap_init_waitqueue() gives
+ * waitqueue.rs's queue the class that init_waitqueue_head() declares here;
  * fuse_iomap_warn_ratelimit() holds the rate limit state of ratelimit.rs.
  */
 #include <linux/anon_inodes.h>
@@ -19,10 +19,12 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/pid_namespace.h>
 #include <linux/poll.h>
 #include <linux/ratelimit.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
+#include <linux/user_namespace.h>
 #include <linux/wait.h>
 #include <uapi/linux/fuse_iomap.h>
 
@@ -122,12 +124,39 @@ bool fuse_iomap_capable_rawio(void)
 	return capable(CAP_SYS_RAWIO);
 }
 
-/* The caller's ids, for a request's fuse_in_header, as fuse fills them. */
-void fuse_iomap_current_creds(u32 *uid, u32 *gid, u32 *pid)
+bool fuse_iomap_capable_admin(void)
 {
-	*uid = from_kuid_munged(current_user_ns(), current_fsuid());
-	*gid = from_kgid_munged(current_user_ns(), current_fsgid());
-	*pid = task_pid_vnr(current);
+	return capable(CAP_SYS_ADMIN);
+}
+
+/* The current task's namespaces, referenced, for namespaces.rs. */
+void fuse_iomap_get_namespaces(struct user_namespace **user_ns,
+			       struct pid_namespace **pid_ns)
+{
+	*user_ns = get_user_ns(current_user_ns());
+	*pid_ns = get_pid_ns(task_active_pid_ns(current));
+}
+
+void fuse_iomap_put_namespaces(struct user_namespace *user_ns,
+			       struct pid_namespace *pid_ns)
+{
+	put_pid_ns(pid_ns);
+	put_user_ns(user_ns);
+}
+
+/*
+ * The caller's ids as the connection's namespaces see them, for a request's
+ * fuse_in_header, as fuse_get_req() fills them: false if the uid or gid has
+ * no mapping there.
+ */
+bool fuse_iomap_current_creds(struct user_namespace *user_ns,
+			      struct pid_namespace *pid_ns,
+			      u32 *uid, u32 *gid, u32 *pid)
+{
+	*uid = from_kuid(user_ns, current_fsuid());
+	*gid = from_kgid(user_ns, current_fsgid());
+	*pid = pid_nr_ns(task_pid(current), pid_ns);
+	return *uid != (uid_t)-1 && *gid != (gid_t)-1;
 }
 
 void fuse_iomap_init_waitqueue(struct wait_queue_head *wq)
@@ -168,22 +197,13 @@ int fuse_iomap_glue_minor(void)
 }
 
 /*
- * A semaphore of class class (enum Class of rwsem.rs): one init_rwsem()
- * call site, and so one lockdep class, for each.
+ * A semaphore named name of lock class key: rwsem.rs's new_rwsem!() declares
+ * one static key per use site, as init_rwsem() does in C.
  */
-void fuse_iomap_init_rwsem(struct rw_semaphore *sem, int class)
+void fuse_iomap_init_rwsem(struct rw_semaphore *sem, const char *name,
+			   struct lock_class_key *key)
 {
-	switch (class) {
-	case 0:
-		init_rwsem(sem);
-		break;
-	case 1:
-		init_rwsem(sem);
-		break;
-	default:
-		init_rwsem(sem);
-		break;
-	}
+	__init_rwsem(sem, name, key);
 }
 
 /* One rate limit for the warnings that a hostile server can provoke. */

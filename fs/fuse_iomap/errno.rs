@@ -1,31 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Error codes that the 6.12 kernel crate does not declare in `code`.
+//! Error codes that the 6.12 kernel crate does not declare in `code`, from
+//! the kernel's own definitions (`bindings`), whatever the architecture.
 
-use kernel::prelude::*;
+use kernel::{bindings, prelude::*};
 
-/// `EFSCORRUPTED`, the kernel's alias of `EUCLEAN` (117): a server's reply
-/// makes no sense.
+/// The error of a positive errno constant from `bindings`.
+fn from_constant(errno: u32) -> Error {
+    // Errno constants are below 4096.
+    Error::from_errno(-(errno as i32))
+}
+
+/// `EFSCORRUPTED`, the kernel's alias of `EUCLEAN`: a server's reply makes
+/// no sense.
 pub(crate) fn efscorrupted() -> Error {
-    Error::from_errno(-117)
+    from_constant(bindings::EUCLEAN)
 }
 
-/// `ENOTCONN` (107): no server is connected to answer.
+/// `ENOTCONN`: no server is connected to answer.
 pub(crate) fn enotconn() -> Error {
-    Error::from_errno(-107)
+    from_constant(bindings::ENOTCONN)
 }
 
-/// `EOPNOTSUPP` (95): the device has no DAX support.
+/// `EOPNOTSUPP`: the device has no DAX support.
 pub(crate) fn eopnotsupp() -> Error {
-    Error::from_errno(-95)
+    from_constant(bindings::EOPNOTSUPP)
 }
 
-/// `EPROTO` (71): the server speaks another protocol version.
+/// `EPROTO`: the server speaks another protocol version.
 pub(crate) fn eproto() -> Error {
-    Error::from_errno(-71)
+    from_constant(bindings::EPROTO)
 }
 
-/// `EHWPOISON` (133): the memory behind the data failed.
+/// `EHWPOISON`: the memory behind the data failed.
 pub(crate) fn ehwpoison() -> Error {
-    Error::from_errno(-133)
+    from_constant(bindings::EHWPOISON)
+}
+
+/// `EOVERFLOW`: the caller's ids cannot be expressed in the server's user
+/// namespace.
+pub(crate) fn eoverflow() -> Error {
+    from_constant(bindings::EOVERFLOW)
 }

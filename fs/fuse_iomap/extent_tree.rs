@@ -23,7 +23,10 @@
 //!   The arenas grow, and so can fail, only in
 //!   [`ExtentTree::reserve`]: every other operation works on nodes that are
 //!   already there, so that a caller can reserve once, then make several
-//!   changes that cannot fail half-way.
+//!   changes that cannot fail half-way. Growth doubles an arena's capacity,
+//!   and is charged to the connection's [`Budget`] before it is allocated
+//!   (so that a refused charge allocates nothing); [`ExtentTree::shrink`]
+//!   gives memory back when the tree holds far fewer nodes than its arenas.
 //! - Searches inside a node are linear scans: a node is four cache lines, and
 //!   the benchmark (`Documentation/fuse_iomap/cache.rst`) found no gain in a
 //!   binary search at this size.
@@ -34,6 +37,7 @@
 //!   A root with a single child is replaced by the child.
 
 use crate::abi::IomapIo;
+use crate::budget::Budget;
 use kernel::prelude::*;
 
 /// Records per leaf: 7 × 32 bytes.
@@ -158,9 +162,13 @@ struct Cursor {
 ///   list, which links every leaf in order.
 /// - `count` is the number of records; `free_leaves` and `free_inners` head
 ///   lists of `nfree_leaves` and `nfree_inners` empty nodes not in the tree.
+/// - `leaf_cap` and `inner_cap` are at least the arenas' lengths, and the
+///   room the arenas were grown to: what [`Self::charged_bytes`] counts.
 pub(crate) struct ExtentTree {
     leaves: KVVec<Leaf>,
     inners: KVVec<Inner>,
+    leaf_cap: usize,
+    inner_cap: usize,
     root: NodeId,
     height: u32,
     count: usize,
@@ -176,6 +184,8 @@ impl ExtentTree {
         Self {
             leaves: KVVec::new(),
             inners: KVVec::new(),
+            leaf_cap: 0,
+            inner_cap: 0,
             root: NIL,
             height: 0,
             count: 0,
@@ -193,27 +203,61 @@ impl ExtentTree {
 
     /// The bytes of nodes in use, leaves and inner nodes; the arenas also
     /// keep freed nodes for reuse.
-    #[cfg(test)]
     pub(crate) fn node_bytes(&self) -> usize {
         (self.leaves.len() - self.nfree_leaves) * core::mem::size_of::<Leaf>()
             + (self.inners.len() - self.nfree_inners) * core::mem::size_of::<Inner>()
     }
 
+    /// The bytes of the arenas' room, in use or not: what is charged to the
+    /// budget.
+    pub(crate) fn charged_bytes(&self) -> usize {
+        self.leaf_cap * core::mem::size_of::<Leaf>() + self.inner_cap * core::mem::size_of::<Inner>()
+    }
+
     /// Makes sure that the next `inserts` calls to [`Self::insert`] cannot
-    /// fail. Changes nothing on failure.
-    pub(crate) fn reserve(&mut self, inserts: usize) -> Result {
+    /// fail, charging any growth to `budget`. Changes nothing on failure:
+    /// `ENOSPC` when the budget refuses, `ENOMEM` when memory does.
+    pub(crate) fn reserve(&mut self, inserts: usize, budget: &Budget) -> Result {
         // An insert splits at most one leaf, and one inner node per level
         // above it, and may add a root; each insert may also grow the height
         // by one for the next.
         let height = self.height as usize;
         let inners = (0..inserts).map(|i| height + i).sum::<usize>();
-        reserve_nodes(&mut self.leaves, self.nfree_leaves, inserts)?;
-        reserve_nodes(&mut self.inners, self.nfree_inners, inners)
+        reserve_nodes(&mut self.leaves, &mut self.leaf_cap, self.nfree_leaves, inserts, budget)?;
+        reserve_nodes(&mut self.inners, &mut self.inner_cap, self.nfree_inners, inners, budget)
     }
 
-    /// Drops every record and frees every node.
-    pub(crate) fn clear(&mut self) {
+    /// Drops every record, frees every node and gives their bytes back to
+    /// `budget`.
+    pub(crate) fn clear(&mut self, budget: &Budget) {
+        budget.uncharge(self.charged_bytes());
         *self = Self::new();
+    }
+
+    /// Gives memory back to `budget` when the arenas are more than four
+    /// times the nodes in use (and more than a few nodes): rebuilds the
+    /// tree, record by record in order, into new arenas. An empty tree
+    /// frees everything. Changes no record; a rebuild that cannot allocate
+    /// leaves the tree as it was.
+    pub(crate) fn shrink(&mut self, budget: &Budget) {
+        if self.count == 0 {
+            self.clear(budget);
+            return;
+        }
+        let charged = self.charged_bytes();
+        if charged <= SHRINK_FLOOR || charged <= 4 * self.node_bytes() {
+            return;
+        }
+        // The rebuild is charged past the limit: the old arenas, larger, go
+        // right after it.
+        let unbounded = Budget::new(usize::MAX);
+        let mut fresh = Self::new();
+        if self.iter().try_for_each(|rec| fresh.insert(*rec, &unbounded)).is_err() {
+            return;
+        }
+        budget.charge_over(fresh.charged_bytes());
+        budget.uncharge(charged);
+        *self = fresh;
     }
 
     fn alloc_leaf(&mut self, leaf: Leaf) -> NodeId {
@@ -389,11 +433,25 @@ impl ExtentTree {
         }
     }
 
-    /// Inserts `rec`, which must not overlap any record. Fails with `ENOMEM`
-    /// only when no room was reserved and none can be allocated; then the
-    /// tree is unchanged.
-    pub(crate) fn insert(&mut self, rec: IomapIo) -> Result {
-        self.reserve(1)?;
+    /// Inserts `rec`, which must not overlap any record. Fails only when no
+    /// room was reserved and `budget` or memory refuses more (see
+    /// [`Self::reserve`]); then the tree is unchanged.
+    pub(crate) fn insert(&mut self, rec: IomapIo, budget: &Budget) -> Result {
+        self.reserve(1, budget)?;
+        self.insert_reserved(rec)
+    }
+
+    /// Inserts `rec`, which must not overlap any record, into room that
+    /// [`Self::reserve`] made. `ENOMEM`, with the tree unchanged, if there
+    /// is not room for one insert: checked here, before anything changes,
+    /// so that the node allocations below always find a free or reserved
+    /// node.
+    pub(crate) fn insert_reserved(&mut self, rec: IomapIo) -> Result {
+        let leaf_room = self.nfree_leaves + (self.leaf_cap - self.leaves.len());
+        let inner_room = self.nfree_inners + (self.inner_cap - self.inners.len());
+        if leaf_room < 1 || inner_room < self.height as usize {
+            return Err(ENOMEM);
+        }
         if self.height == 0 {
             let mut leaf = Leaf::empty();
             leaf.insert_at(0, rec);
@@ -724,21 +782,45 @@ fn copy<T: Copy>(dst: &mut [T], src: &[T]) {
     }
 }
 
-/// Makes room in `arena` for `n` more nodes, counting its `nfree` free ones.
-fn reserve_nodes<T>(arena: &mut KVVec<T>, nfree: usize, n: usize) -> Result {
+/// Below this many bytes of arenas, [`ExtentTree::shrink`] does not bother.
+const SHRINK_FLOOR: usize = 16 << 10;
+
+/// Makes room in `arena`, of room `cap`, for `n` more nodes, counting its
+/// `nfree` free ones: doubles the room (at least), charging `budget` first.
+fn reserve_nodes<T>(
+    arena: &mut KVVec<T>,
+    cap: &mut usize,
+    nfree: usize,
+    n: usize,
+    budget: &Budget,
+) -> Result {
     if n <= nfree {
         return Ok(());
     }
+    let needed = arena.len() + (n - nfree);
+    if needed <= *cap {
+        return Ok(());
+    }
     // Keep every index addressable by a `NodeId`.
-    if arena.len() + n >= NIL as usize {
+    if needed >= NIL as usize {
         return Err(ENOMEM);
     }
-    arena.reserve(n - nfree, GFP_KERNEL)?;
+    // The vector grows to exactly this room: it doubles at most, and is
+    // asked for at least double.
+    let new_cap = needed.max(*cap * 2).min(NIL as usize - 1);
+    let bytes = (new_cap - *cap) * core::mem::size_of::<T>();
+    budget.charge(bytes)?;
+    if let Err(e) = arena.reserve(new_cap - arena.len(), GFP_KERNEL_ACCOUNT) {
+        budget.uncharge(bytes);
+        return Err(e.into());
+    }
+    *cap = new_cap;
     Ok(())
 }
 
 /// Appends `node` to `arena`, where [`ExtentTree::reserve`] made room for
-/// it: with room, a push does not allocate and cannot fail.
+/// it and [`ExtentTree::insert_reserved`] checked that it is there: with
+/// room, a push does not allocate and cannot fail.
 fn push_reserved<T>(arena: &mut KVVec<T>, node: T) -> NodeId {
     let id = arena.len() as NodeId;
     if arena.push(node, GFP_NOWAIT).is_err() {

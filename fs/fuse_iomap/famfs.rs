@@ -10,6 +10,7 @@
 //! file.
 
 use crate::fmap::{Fmap, Rejected, Resolved};
+use crate::ratelimit::pr_warn_ratelimited;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 
@@ -49,7 +50,7 @@ impl FamfsFile {
         }
         self.fmap.resolve(offset, len).inspect_err(|r| {
             if !self.fenced.swap(true, Ordering::Relaxed) {
-                pr_warn!(
+                pr_warn_ratelimited!(
                     "famfs: fencing file after a bad resolution at {}: {}\n",
                     offset,
                     r.reason

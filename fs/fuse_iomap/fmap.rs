@@ -169,7 +169,7 @@ fn extent(r: &mut Reader<'_>, devices: &mut u32) -> Result<Extent, Rejected> {
 
 /// Appends to a vector, turning an allocation failure into a rejection.
 fn push<T>(v: &mut KVec<T>, x: T) -> Result<(), Rejected> {
-    v.push(x, GFP_KERNEL).map_err(|_| Rejected {
+    v.push(x, GFP_KERNEL_ACCOUNT).map_err(|_| Rejected {
         error: ENOMEM,
         reason: "out of memory",
     })

@@ -32,12 +32,23 @@ int fuse_iomap_glue_client_fd(void *conn);
 
 /* dev_glue.c: kernel APIs the 6.12 kernel crate does not wrap. */
 struct rw_semaphore;
-void fuse_iomap_init_rwsem(struct rw_semaphore *sem, int class);
+struct lock_class_key;
+void fuse_iomap_init_rwsem(struct rw_semaphore *sem, const char *name,
+			   struct lock_class_key *key);
 void fuse_iomap_init_waitqueue(struct wait_queue_head *wq);
 void fuse_iomap_wake_poll(struct wait_queue_head *wq);
 bool fuse_iomap_warn_ratelimit(void);
 bool fuse_iomap_capable_rawio(void);
-void fuse_iomap_current_creds(u32 *uid, u32 *gid, u32 *pid);
+bool fuse_iomap_capable_admin(void);
+struct user_namespace;
+struct pid_namespace;
+void fuse_iomap_get_namespaces(struct user_namespace **user_ns,
+			       struct pid_namespace **pid_ns);
+void fuse_iomap_put_namespaces(struct user_namespace *user_ns,
+			       struct pid_namespace *pid_ns);
+bool fuse_iomap_current_creds(struct user_namespace *user_ns,
+			      struct pid_namespace *pid_ns,
+			      u32 *uid, u32 *gid, u32 *pid);
 
 /* bpf.rs: struct_ops registration and the kfuncs' work. */
 struct fuse_iomap_io;
@@ -69,7 +80,7 @@ void fuse_iomap_rs_dax_failure(void *holder, u64 offset, u64 len);
 
 /* dax_glue.c: DAX and block devices, for dax.rs. */
 struct dax_device;
-struct file *fuse_iomap_bdev_open(const char *path, void *holder);
+struct file *fuse_iomap_bdev_open(u32 dev, void *holder);
 void fuse_iomap_bdev_close(struct file *bdev_file);
 u64 fuse_iomap_bdev_size(struct file *bdev_file);
 struct dax_device *fuse_iomap_dax_get(struct file *bdev_file, u64 *start_off, void *holder);
@@ -77,7 +88,9 @@ void fuse_iomap_dax_put(struct dax_device *dax_dev, void *holder);
 void fuse_iomap_cond_resched(void);
 int fuse_iomap_dax_read_lock(void);
 void fuse_iomap_dax_read_unlock(int id);
+size_t fuse_iomap_mc_copy_to_user(const void *kaddr, size_t len, unsigned long ubuf);
+bool fuse_iomap_mc_poisoned(const void *kaddr);
 long fuse_iomap_dax_direct_access(struct dax_device *dax_dev, u64 pgoff, long nr_pages, void **kaddr);
-int fuse_iomap_may_read_blkdev(const char *path);
+int fuse_iomap_resolve_blkdev(const char *path, u32 *dev);
 
 #endif /* _FUSE_IOMAP_GLUE_H */

@@ -11,13 +11,14 @@
 //! forgets it or closes.
 
 use crate::abi::{IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut};
+use crate::budget::Budget;
 use crate::cache::{CacheLimit, Fork, Forks, Lookup, Seq};
 use crate::devices::DeviceTable;
 use crate::famfs::FamfsFile;
 use crate::iomap_begin::{self, Answer};
 use crate::mapping::Geometry;
 use crate::notify;
-use crate::rwsem::{Class, RwSem};
+use crate::rwsem::RwSem;
 use kernel::{
     new_mutex,
     prelude::*,
@@ -35,10 +36,10 @@ pub(crate) struct Inode {
 }
 
 impl Inode {
-    /// An inode with empty forks bounded by `limit`.
-    pub(crate) fn new(limit: CacheLimit) -> impl PinInit<Self> {
+    /// An inode with empty forks bounded by `limit`, charging `budget`.
+    pub(crate) fn new(limit: CacheLimit, budget: Arc<Budget>) -> impl PinInit<Self> {
         pin_init!(Self {
-            cache <- RwSem::new(Forks::new(limit), Class::Cache),
+            cache <- crate::new_rwsem!(Forks::new(limit, budget), "fuse_iomap:inode_cache"),
             seq: Seq::new(),
             famfs <- new_mutex!(None),
         })
@@ -85,7 +86,7 @@ impl Inode {
 
     /// Makes the inode the famfs file `file`, replacing any earlier fmap.
     pub(crate) fn set_famfs(&self, file: FamfsFile) -> Result {
-        let file = Arc::new(file, GFP_KERNEL)?;
+        let file = Arc::new(file, GFP_KERNEL_ACCOUNT)?;
         *self.famfs.lock() = Some(file);
         Ok(())
     }
@@ -101,9 +102,9 @@ impl Inode {
     pub(crate) fn dump(&self, fork: Fork, max: usize) -> Result<(KVVec<IomapIo>, usize)> {
         let forks = self.cache.read();
         let total = forks.len(fork);
-        let mut records = KVVec::with_capacity(total.min(max), GFP_KERNEL)?;
+        let mut records = KVVec::with_capacity(total.min(max), GFP_KERNEL_ACCOUNT)?;
         for rec in forks.records(fork).take(max) {
-            records.push(*rec, GFP_KERNEL)?;
+            records.push(*rec, GFP_KERNEL_ACCOUNT)?;
         }
         Ok((records, total))
     }

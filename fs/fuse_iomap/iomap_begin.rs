@@ -210,7 +210,7 @@ pub(crate) fn iomap_begin(
                 return Err(origin.error());
             }
             Reply::RetryCache => {
-                retries += 1;
+                retries = retries.saturating_add(1);
                 if let Some(answer) = resolver.cached(req.opflags, req.pos) {
                     return Ok(Answer { retries, ..answer });
                 }

@@ -145,7 +145,7 @@ impl<P> Requests<P> {
         let slot = match self.slots.iter().position(Option::is_none) {
             Some(slot) => slot,
             None => {
-                self.slots.push(None, GFP_KERNEL)?;
+                self.slots.push(None, GFP_KERNEL_ACCOUNT)?;
                 self.slots.len() - 1
             }
         };

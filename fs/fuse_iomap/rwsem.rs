@@ -5,28 +5,38 @@
 //! a connection's BPF table.
 //!
 //! The 6.12 kernel crate's locks have one kind of guard, so this wraps
-//! `struct rw_semaphore` directly; its initialisation goes through C
-//! (`fuse_iomap_init_rwsem`), which gives each [`Class`] its own lockdep
-//! class: a BPF program holds the BPF table's semaphore while its kfunc
-//! takes an inode's.
+//! `struct rw_semaphore` directly. Each use site gets its own lockdep class
+//! the kernel's way: [`new_rwsem!`](crate::new_rwsem) declares a static
+//! `lock_class_key` where it is expanded, as `init_rwsem()` does in C, so
+//! that lockdep tells a BPF table's semaphore (held while a program's kfunc
+//! runs) from the inode semaphore that the kfunc takes.
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use kernel::{bindings, ffi::c_int, prelude::*, types::Opaque};
+use kernel::{
+    bindings,
+    ffi::c_char,
+    prelude::*,
+    str::CStr,
+    sync::LockClassKey,
+    types::Opaque,
+};
 
 extern "C" {
-    fn fuse_iomap_init_rwsem(sem: *mut bindings::rw_semaphore, class: c_int);
+    fn fuse_iomap_init_rwsem(
+        sem: *mut bindings::rw_semaphore,
+        name: *const c_char,
+        key: *mut bindings::lock_class_key,
+    );
 }
 
-/// What a semaphore guards, for lockdep (`enum fuse_iomap_rwsem_class`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Class {
-    /// An inode's mapping cache.
-    Cache = 0,
-    /// A connection's daxdev table.
-    Daxdevs = 1,
-    /// A connection's BPF table.
-    Bpf = 2,
+/// A [`RwSem`] around `data`, named `name` for lockdep, with a lock class of
+/// its own for this use site.
+#[macro_export]
+macro_rules! new_rwsem {
+    ($data:expr, $name:literal) => {
+        $crate::rwsem::RwSem::new($data, ::kernel::c_str!($name), ::kernel::static_lock_class!())
+    };
 }
 
 /// Data of type `T` behind a `struct rw_semaphore`.
@@ -49,13 +59,26 @@ unsafe impl<T: Send> Send for RwSem<T> {}
 unsafe impl<T: Send + Sync> Sync for RwSem<T> {}
 
 impl<T> RwSem<T> {
-    /// A semaphore, unlocked, around `data`.
-    pub(crate) fn new(data: T, class: Class) -> impl PinInit<Self> {
+    /// A semaphore, unlocked, around `data`, of lock class `key`; see
+    /// [`new_rwsem!`](crate::new_rwsem).
+    pub(crate) fn new(
+        data: T,
+        name: &'static CStr,
+        key: &'static LockClassKey,
+    ) -> impl PinInit<Self> {
+        // `LockClassKey` is a `#[repr(transparent)]` wrapper of an
+        // `Opaque<lock_class_key>`, whose own pointer accessor is private to
+        // the kernel crate.
+        let key = (key as *const LockClassKey)
+            .cast_mut()
+            .cast::<bindings::lock_class_key>();
         pin_init!(Self {
             data: UnsafeCell::new(data),
             // SAFETY: `slot` is valid for writes, and pinned for as long as
-            // the semaphore lives.
-            sem <- Opaque::ffi_init(|slot| unsafe { fuse_iomap_init_rwsem(slot, class as c_int) }),
+            // the semaphore lives; `name` and `key` are static.
+            sem <- Opaque::ffi_init(|slot| unsafe {
+                fuse_iomap_init_rwsem(slot, name.as_char_ptr(), key)
+            }),
         })
     }
 
@@ -75,6 +98,7 @@ impl<T> RwSem<T> {
 }
 
 /// Shared access to the data of a [`RwSem`], released on drop.
+#[must_use = "the semaphore is released when the guard is dropped"]
 pub(crate) struct ReadGuard<'a, T>(&'a RwSem<T>);
 
 impl<T> Deref for ReadGuard<'_, T> {
@@ -94,6 +118,7 @@ impl<T> Drop for ReadGuard<'_, T> {
 }
 
 /// Exclusive access to the data of a [`RwSem`], released on drop.
+#[must_use = "the semaphore is released when the guard is dropped"]
 pub(crate) struct WriteGuard<'a, T>(&'a RwSem<T>);
 
 impl<T> Deref for WriteGuard<'_, T> {

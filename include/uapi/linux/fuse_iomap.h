@@ -26,7 +26,7 @@
  * Version of this ABI, as returned by FUSE_IOMAP_IOC_VERSION. It is bumped by
  * every change that an existing server or test could notice.
  */
-#define FUSE_IOMAP_ABI_VERSION		2
+#define FUSE_IOMAP_ABI_VERSION		3
 
 /*
  * The ioctl type is fuse's own (FUSE_DEV_IOC_MAGIC, 229); the numbers start
@@ -293,14 +293,20 @@ struct fuse_famfs_iext {
 	__u64 reserved;		/* 0 */
 };
 
-/* A GET_DAXDEV reply (280 bytes). */
+/*
+ * A GET_DAXDEV reply (280 bytes). The device is named either by its number
+ * (dev, as stat(2)'s st_rdev, with an empty name), which the kernel prefers,
+ * or by a path (dev 0): the path is resolved once, in the answering server's
+ * task, to a block device the server may read and write. Either way the
+ * kernel then opens the device by number, never by path again.
+ */
 struct fuse_daxdev_out {
 	__u16 index;
 	__u16 reserved;
 	__u32 reserved2;
-	__u64 reserved3;
+	__u64 dev;		/* the block device's number, or 0 */
 	__u64 reserved4;
-	char name[256];		/* NUL-terminated path of the dax device */
+	char name[256];		/* NUL-terminated path, or "" with dev */
 };
 
 /*
@@ -394,7 +400,9 @@ struct fuse_iomap_ioc_valid {
  * famfs files of a connection. SET_FMAP and FAMFS_DAXDEV, on the server's
  * file descriptor, hand in a GET_FMAP reply and GET_DAXDEV answers directly;
  * through the channel, FUSE_IOMAP_IOC_OPEN asks for them. RESOLVE, INFO and
- * READ are the VFS side.
+ * READ are the VFS side. Every famfs path needs famfs on the connection:
+ * before the handshake, a server that had CAP_SYS_RAWIO when it opened the
+ * device; after it, FUSE_DAX_FMAP negotiated. Otherwise it is EPERM.
  */
 
 /* FUSE_IOMAP_IOC_FAMFS_SET_FMAP: a GET_FMAP reply for inode nodeid. */
@@ -535,6 +543,8 @@ struct fuse_iomap_counters {
 	__u64 interrupted;	/* requests abandoned to a signal (EINTR) */
 	__u64 upcalls[FUSE_IOMAP_NR_UPCALLS];	/* requests sent, by opcode */
 	__u64 rejected[FUSE_IOMAP_NR_REJECTS];	/* by reason */
+	__u64 cache_bytes;	/* what the caches pin, charged to the budget */
+	__u64 cache_budget;	/* the connection's budget for its caches */
 };
 
 #define FUSE_IOMAP_IOC_END		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x91, struct fuse_iomap_ioc_end)

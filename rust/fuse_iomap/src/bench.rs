@@ -15,7 +15,7 @@ pub struct Cache {
 impl Default for Cache {
     fn default() -> Self {
         Self {
-            forks: Forks::new(CacheLimit::from_config(u32::MAX)),
+            forks: Forks::new(CacheLimit::from_config(u32::MAX), crate::unbounded_budget()),
             seq: Seq::new(),
         }
     }

@@ -25,6 +25,9 @@ pub(crate) mod counters;
 #[path = "../../../fs/fuse_iomap/daxdev.rs"]
 pub(crate) mod daxdev;
 #[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/daxdev_name.rs"]
+pub(crate) mod daxdev_name;
+#[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/devices.rs"]
 pub(crate) mod devices;
 #[cfg_attr(not(test), allow(dead_code))]
@@ -43,6 +46,9 @@ pub(crate) mod ratelimit;
 extern "C" fn fuse_iomap_warn_ratelimit() -> bool {
     true
 }
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/budget.rs"]
+pub(crate) mod budget;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/cache.rs"]
 pub(crate) mod cache;
@@ -81,6 +87,14 @@ pub(crate) mod sync;
 pub(crate) mod sync {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+}
+
+/// A budget without a limit, for host code that models inodes without a
+/// connection. Host-only: it panics if allocation failure is being
+/// injected at that moment.
+pub(crate) fn unbounded_budget() -> kernel::sync::Arc<budget::Budget> {
+    kernel::sync::Arc::new(budget::Budget::new(usize::MAX), kernel::prelude::GFP_KERNEL)
+        .expect("a host allocation")
 }
 
 pub mod bench;

@@ -126,7 +126,7 @@ impl Replay {
         Self {
             geo: Geometry::DEFAULT,
             devices: DeviceTable::new(),
-            forks: Forks::new(CacheLimit::DEFAULT),
+            forks: Forks::new(CacheLimit::DEFAULT, crate::unbounded_budget()),
             seq: Seq::new(),
             configured: false,
         }
@@ -160,7 +160,7 @@ impl Replay {
         self.geo = Geometry::new(blocksize, maxbytes).map_err(|_| {
             "blocksize must be a power of two from 512 to 2^30, maxbytes positive".to_string()
         })?;
-        self.forks = Forks::new(CacheLimit::from_config(cache_maxbytes));
+        self.forks = Forks::new(CacheLimit::from_config(cache_maxbytes), crate::unbounded_budget());
         Ok(())
     }
 

@@ -26,6 +26,8 @@ pub mod flags {
     pub const GFP_KERNEL: Flags = Flags(0);
     /// `GFP_NOWAIT`.
     pub const GFP_NOWAIT: Flags = Flags(1);
+    /// `GFP_KERNEL_ACCOUNT`: charged to the caller's memory cgroup.
+    pub const GFP_KERNEL_ACCOUNT: Flags = Flags(2);
 }
 
 thread_local! {
@@ -38,7 +40,7 @@ pub fn fail_after(n: Option<usize>) {
     FAIL_AFTER.with(|f| f.set(n));
 }
 
-fn may_allocate() -> Result<(), AllocError> {
+pub(crate) fn may_allocate() -> Result<(), AllocError> {
     FAIL_AFTER.with(|f| match f.get() {
         Some(0) => {
             f.set(None);

@@ -9,7 +9,9 @@
 //! numbers use the asm-generic encoding).
 
 pub mod alloc;
+pub mod bindings;
 pub mod error;
 pub mod ioctl;
 pub mod prelude;
 pub mod print;
+pub mod sync;

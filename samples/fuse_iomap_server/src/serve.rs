@@ -294,13 +294,13 @@ impl Server {
                     namespace, index, ..
                 },
             ) if nodeid == u64::from(*index) => {
-                let mut out = fuse_daxdev_out {
+                // The device by number, as the kernel prefers: no path for
+                // it to look up again.
+                let out = fuse_daxdev_out {
                     index: *index as u16,
+                    dev: nix::sys::stat::stat(namespace.device.as_str())?.st_rdev,
                     ..Default::default()
                 };
-                for (d, s) in out.name.iter_mut().zip(namespace.device.bytes()) {
-                    *d = s as _;
-                }
                 channel.reply(unique, &out)
             }
             _ => channel.reply_error(unique, Errno::ENOSYS),

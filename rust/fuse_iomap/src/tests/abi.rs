@@ -336,7 +336,7 @@ fn structure_layouts_match_the_header() {
         layout!(
             abi::DaxdevOut,
             "fuse_daxdev_out",
-            [index, reserved, reserved2, reserved3, reserved4, name]
+            [index, reserved, reserved2, dev, reserved4, name]
         ),
         layout!(
             abi::IocRead,
@@ -420,7 +420,9 @@ fn structure_layouts_match_the_header() {
                 retries,
                 interrupted,
                 upcalls,
-                rejected
+                rejected,
+                cache_bytes,
+                cache_budget
             ]
         ),
     ]

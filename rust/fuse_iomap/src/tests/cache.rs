@@ -215,7 +215,7 @@ fn check_invariants(forks: &Forks, f: Fork) {
 fn run(ops: &[Op], limit: u32) {
     let geo = Geometry::DEFAULT;
     let limit = CacheLimit::from_config(limit);
-    let mut forks = Forks::new(limit);
+    let mut forks = Forks::new(limit, crate::unbounded_budget());
     let seq = Seq::new();
     let mut model = Model::new(limit.records());
     for op in ops {
@@ -285,7 +285,7 @@ fn hole_block(block: u64) -> IomapIo {
 
 #[test]
 fn write_fork_is_never_used_until_its_first_upsert() {
-    let mut forks = Forks::new(CacheLimit::DEFAULT);
+    let mut forks = Forks::new(CacheLimit::DEFAULT, crate::unbounded_budget());
     let seq = Seq::new();
     let geo = Geometry::DEFAULT;
     assert_eq!(forks.lookup(&seq, Fork::Write, 0), Lookup::NoFork);
@@ -314,7 +314,7 @@ fn write_fork_is_never_used_until_its_first_upsert() {
 
 #[test]
 fn a_cookie_taken_before_a_whole_fork_drop_is_stale() {
-    let mut forks = Forks::new(CacheLimit::DEFAULT);
+    let mut forks = Forks::new(CacheLimit::DEFAULT, crate::unbounded_budget());
     let seq = Seq::new();
     let hole = hole_block(0);
     forks.upsert(&seq, Fork::Read, &hole).unwrap();
@@ -334,7 +334,7 @@ fn a_cookie_taken_before_a_whole_fork_drop_is_stale() {
 fn overflow_drops_the_fork_and_keeps_the_bound() {
     let limit = CacheLimit::from_config(256);
     assert_eq!(limit.records(), 8);
-    let mut forks = Forks::new(limit);
+    let mut forks = Forks::new(limit, crate::unbounded_budget());
     let seq = Seq::new();
     for b in 0..8u64 {
         // Alternate types so that nothing merges.
@@ -376,7 +376,7 @@ fn limits_are_clamped() {
 #[test]
 fn allocation_failure_is_enomem_and_keeps_the_cache_consistent() {
     let seq = Seq::new();
-    let mut forks = Forks::new(CacheLimit::DEFAULT);
+    let mut forks = Forks::new(CacheLimit::DEFAULT, crate::unbounded_budget());
     let mut failures = 0;
     for i in 0..3000u64 {
         let b = i * 7919 % 4000;
@@ -413,7 +413,7 @@ fn allocation_failure_is_enomem_and_keeps_the_cache_consistent() {
 #[test]
 fn bad_mappings_are_rejected_by_the_cache_too() {
     let seq = Seq::new();
-    let mut forks = Forks::new(CacheLimit::DEFAULT);
+    let mut forks = Forks::new(CacheLimit::DEFAULT, crate::unbounded_budget());
     let retry = IomapIo {
         length: BS,
         r#type: MappingType::RetryCache as u16,

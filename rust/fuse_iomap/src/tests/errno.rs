@@ -2,7 +2,7 @@
 
 //! The error codes the 6.12 kernel crate lacks carry the right numbers.
 
-use crate::errno::{efscorrupted, ehwpoison, enotconn, eopnotsupp, eproto};
+use crate::errno::{efscorrupted, ehwpoison, enotconn, eopnotsupp, eoverflow, eproto};
 
 #[test]
 fn missing_codes_have_their_c_values() {
@@ -14,4 +14,5 @@ fn missing_codes_have_their_c_values() {
     assert_eq!(eproto().name(), Some("EPROTO"));
     assert_eq!(ehwpoison().to_errno(), -133);
     assert_eq!(ehwpoison().name(), Some("EHWPOISON"));
+    assert_eq!(eoverflow().name(), Some("EOVERFLOW"));
 }

@@ -4,9 +4,13 @@
 //! query after every step, and the tree's structural invariants.
 
 use crate::abi::IomapIo;
+use crate::budget::Budget;
 use crate::extent_tree::{ExtentTree, LEAF_RECS};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
+
+/// A budget that never refuses.
+static UNBOUNDED: Budget = Budget::new(usize::MAX);
 
 /// A record of one block at block `block`; records never overlap.
 fn rec(block: u64) -> IomapIo {
@@ -57,7 +61,7 @@ fn run(ops: &[Op]) {
     for op in ops {
         match *op {
             Op::Insert(b) if !model.contains_key(&(b * 4096)) => {
-                tree.insert(rec(b)).unwrap();
+                tree.insert(rec(b), &UNBOUNDED).unwrap();
                 model.insert(b * 4096, rec(b));
             }
             Op::Insert(_) => {}
@@ -94,7 +98,7 @@ fn ascending_inserts_fill_leaves() {
     let mut tree = ExtentTree::new();
     let n = 70_000;
     for b in 0..n {
-        tree.insert(rec(b)).unwrap();
+        tree.insert(rec(b), &UNBOUNDED).unwrap();
     }
     tree.check().unwrap();
     // Appending leaves every leaf full but the last.
@@ -109,7 +113,7 @@ fn ascending_inserts_fill_leaves() {
 fn descending_and_interleaved_removals_shrink_the_tree() {
     let mut tree = ExtentTree::new();
     for b in (0..5000).rev() {
-        tree.insert(rec(b)).unwrap();
+        tree.insert(rec(b), &UNBOUNDED).unwrap();
     }
     tree.check().unwrap();
     let full = tree.node_bytes();
@@ -137,7 +141,7 @@ fn descending_and_interleaved_removals_shrink_the_tree() {
 fn remove_of_a_missing_offset_changes_nothing() {
     let mut tree = ExtentTree::new();
     assert_eq!(tree.remove(0), None);
-    tree.insert(rec(1)).unwrap();
+    tree.insert(rec(1), &UNBOUNDED).unwrap();
     assert_eq!(tree.remove(4097), None);
     assert_eq!(tree.remove(0), None);
     tree.check().unwrap();
@@ -153,7 +157,7 @@ fn failed_insert_leaves_the_tree_unchanged() {
         let r = rec(b * 7919 % 2000);
         // Fail the first allocation of every tenth insert.
         kernel::alloc::fail_after((b % 10 == 0).then_some(0));
-        match tree.insert(r) {
+        match tree.insert(r, &UNBOUNDED) {
             Ok(()) => {
                 model.insert(r.offset, r);
             }
@@ -172,13 +176,68 @@ fn failed_insert_leaves_the_tree_unchanged() {
 fn reserved_inserts_do_not_allocate() {
     let mut tree = ExtentTree::new();
     for b in 0..1000 {
-        tree.insert(rec(b * 2)).unwrap();
+        tree.insert(rec(b * 2), &UNBOUNDED).unwrap();
     }
-    tree.reserve(4).unwrap();
+    tree.reserve(4, &UNBOUNDED).unwrap();
     kernel::alloc::fail_after(Some(0));
     for b in 0..4 {
-        tree.insert(rec(b * 2 + 1)).unwrap();
+        tree.insert(rec(b * 2 + 1), &UNBOUNDED).unwrap();
     }
     kernel::alloc::fail_after(None);
     tree.check().unwrap();
+}
+
+#[test]
+fn growth_past_the_budget_is_enospc_and_allocates_nothing() {
+    let budget = Budget::new(4096);
+    let mut tree = ExtentTree::new();
+    let mut model = BTreeMap::new();
+    let mut refused = 0;
+    for b in 0..200 {
+        match tree.insert(rec(b), &budget) {
+            Ok(()) => {
+                model.insert(rec(b).offset, rec(b));
+            }
+            Err(e) => {
+                assert_eq!(e, kernel::error::code::ENOSPC);
+                refused += 1;
+            }
+        }
+        assert!(budget.used() <= budget.limit());
+        assert_eq!(budget.used(), tree.charged_bytes());
+        same(&tree, &model);
+    }
+    assert!(refused > 0);
+    tree.clear(&budget);
+    assert_eq!(budget.used(), 0);
+}
+
+#[test]
+fn shrink_gives_memory_back_and_keeps_every_record() {
+    let budget = Budget::new(usize::MAX);
+    let mut tree = ExtentTree::new();
+    for b in 0..20_000 {
+        tree.insert(rec(b), &budget).unwrap();
+    }
+    let full = budget.used();
+    for b in 0..20_000 {
+        if b % 100 != 0 {
+            tree.remove(rec(b).offset);
+        }
+    }
+    // Removals alone keep the arenas.
+    assert_eq!(budget.used(), full);
+    tree.shrink(&budget);
+    tree.check().unwrap();
+    assert_eq!(budget.used(), tree.charged_bytes());
+    assert!(budget.used() < full / 10, "{} of {}", budget.used(), full);
+    let kept: Vec<_> = tree.iter().copied().collect();
+    let want: Vec<_> = (0..20_000).step_by(100).map(rec).collect();
+    assert_eq!(kept, want);
+    // An emptied tree frees everything.
+    for r in want {
+        tree.remove(r.offset);
+    }
+    tree.shrink(&budget);
+    assert_eq!(budget.used(), 0);
 }

@@ -74,7 +74,7 @@ struct Script {
 impl Script {
     fn new() -> Self {
         Self {
-            forks: Forks::new(CacheLimit::DEFAULT),
+            forks: Forks::new(CacheLimit::DEFAULT, crate::unbounded_budget()),
             seq: Seq::new(),
             has_cache: true,
             bpf: VecDeque::new(),

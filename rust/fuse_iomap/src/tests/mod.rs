@@ -3,9 +3,11 @@
 //! Host tests of the module's logic.
 
 mod abi;
+mod budget;
 mod cache;
 mod counters;
 mod daxdev;
+mod daxdev_name;
 #[cfg(loom)]
 mod daxdev_loom;
 mod devices;

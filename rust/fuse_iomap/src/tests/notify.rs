@@ -31,7 +31,7 @@ fn nocache() -> IomapIo {
 
 fn setup() -> (Forks, Seq, Geometry, DeviceTable) {
     (
-        Forks::new(CacheLimit::DEFAULT),
+        Forks::new(CacheLimit::DEFAULT, crate::unbounded_budget()),
         Seq::new(),
         Geometry::new(4096, 1 << 30).unwrap(),
         DeviceTable::new(),

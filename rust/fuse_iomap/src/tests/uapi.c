@@ -194,7 +194,7 @@ const struct uapi_value uapi_layout[] = {
 	OFF(fuse_iomap_ioc_famfs_info, fenced), OFF(fuse_iomap_ioc_famfs_info, reserved),
 	SIZE(fuse_daxdev_out),
 	OFF(fuse_daxdev_out, index), OFF(fuse_daxdev_out, reserved),
-	OFF(fuse_daxdev_out, reserved2), OFF(fuse_daxdev_out, reserved3),
+	OFF(fuse_daxdev_out, reserved2), OFF(fuse_daxdev_out, dev),
 	OFF(fuse_daxdev_out, reserved4), OFF(fuse_daxdev_out, name),
 	SIZE(fuse_iomap_ioc_read),
 	OFF(fuse_iomap_ioc_read, nodeid), OFF(fuse_iomap_ioc_read, offset),
@@ -250,6 +250,7 @@ const struct uapi_value uapi_layout[] = {
 	OFF(fuse_iomap_counters, cache_hits), OFF(fuse_iomap_counters, cache_misses),
 	OFF(fuse_iomap_counters, bpf_answers), OFF(fuse_iomap_counters, retries),
 	OFF(fuse_iomap_counters, interrupted), OFF(fuse_iomap_counters, upcalls),
-	OFF(fuse_iomap_counters, rejected),
+	OFF(fuse_iomap_counters, rejected), OFF(fuse_iomap_counters, cache_bytes),
+	OFF(fuse_iomap_counters, cache_budget),
 };
 const unsigned long uapi_layout_len = sizeof(uapi_layout) / sizeof(uapi_layout[0]);

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The famfs files of a connection: their fmaps (`GET_FMAP` at open, or
+//! given ahead), the daxdevs they name (`GET_DAXDEV`, or given ahead,
+//! resolved in the server's task to a device number), and reads. Every path
+//! in checks [`Connection::famfs_permitted`] first.
+
+use super::Connection;
+use crate::abi::{
+    Counters as CounterSnapshot, DaxdevOut, IocConfig, IocDevice, IomapBeginIn, IomapBeginOut,
+    IomapEndIn, IomapInvalMappingsOut, IomapIo, IomapIoendIn, IomapUpsertMappingsOut, OutHeader,
+    FUSE_GET_DAXDEV, FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG, FUSE_IOMAP_END,
+    FUSE_IOMAP_IOEND, F_WANT_IOMAP_END, INVAL_TO_EOF, IOEND_ALL, IOEND_SHARED, IOEND_UNWRITTEN,
+    NOTIFY_INVAL_MAPPINGS, NOTIFY_UPSERT_MAPPINGS, OP_ALL,
+};
+use crate::bpf::{self, Answer as BpfAnswer};
+use crate::budget::Budget;
+use crate::cache::{CacheLimit, Fork, Lookup};
+use crate::channel::{bytes_of, Channel, Payload};
+use crate::counters::{Counters, Reject};
+use crate::dax;
+use crate::daxdev_name::{self, DaxdevName};
+use crate::daxdevs::Daxdevs;
+use crate::devices::DeviceTable;
+use crate::errno::{efscorrupted, enotconn, eopnotsupp};
+use crate::famfs::FamfsFile;
+use crate::fmap::{Fmap, Resolved, MAX_DAXDEVS};
+use crate::handshake::{self, Features};
+use crate::inode::Inode;
+use crate::iomap_begin::{self, Answer, Resolver};
+use crate::mapping::Geometry;
+use crate::namespaces::Namespaces;
+use crate::ratelimit::pr_warn_ratelimited;
+use crate::request::{parse_header, reply_size_ok, Caller, Message, Target};
+use core::mem::size_of;
+use kernel::{
+    bindings, current, new_mutex,
+    prelude::*,
+    rbtree::RBTree,
+    str::CStr,
+    sync::{Arc, Mutex},
+    uaccess::{UserSliceReader, UserSliceWriter},
+};
+
+/// The most bytes one famfs read copies, as `MAX_RW_COUNT` for read(2).
+const MAX_READ: u64 = 1 << 30;
+
+impl Connection {
+    /// Makes inode `nodeid` a famfs file with the fmap of the `GET_FMAP`
+    /// reply `reply`; a reply the fmap rules refuse gets their error code
+    /// and leaves the inode as it was.
+    pub(crate) fn set_fmap(&self, nodeid: u64, reply: &[u8]) -> Result {
+        self.famfs_permitted()?;
+        let fmap = Fmap::parse(reply).map_err(|r| {
+            self.counters.reject(Reject::Fmap);
+            pr_warn_ratelimited!(
+                "famfs: GET_FMAP reply for nodeid {} refused: {}\n",
+                nodeid,
+                r.reason
+            );
+            r.error
+        })?;
+        self.discover_daxdevs(fmap.devices())?;
+        let (inode, _, _) = self.inode_or_create(nodeid)?;
+        inode.set_famfs(FamfsFile::new(fmap))
+    }
+
+    /// Whether the connection may have famfs: `EPERM` unless its server
+    /// had `CAP_SYS_RAWIO` when it opened the device and, once the
+    /// handshake is done, negotiated `FUSE_DAX_FMAP`; `ENOTCONN` once the
+    /// channel failed.
+    pub(crate) fn famfs_permitted(&self) -> Result {
+        self.channel.famfs_permitted()
+    }
+
+    /// Records the server's `GET_DAXDEV` answer for an index, given ahead:
+    /// a device number, or a path resolved to one here, in the server's
+    /// task.
+    pub(crate) fn daxdev_answer(&self, answer: &DaxdevOut) -> Result {
+        self.famfs_permitted()?;
+        let dev = daxdev_dev(answer)?;
+        self.daxdevs.answer(u32::from(answer.index), dev)
+    }
+
+    /// `GET_DAXDEV`: the server's device number for daxdev `index`, given
+    /// ahead or asked for.
+    fn get_daxdev(&self, index: u32) -> Result<u32> {
+        if let Some(dev) = self.daxdevs.answered(index) {
+            return Ok(dev);
+        }
+        self.famfs_permitted()?;
+        match self.call(FUSE_GET_DAXDEV, u64::from(index), &[])? {
+            Payload::Daxdev(dev) => Ok(dev),
+            _ => Err(EIO),
+        }
+    }
+
+    /// Makes sure every daxdev in the bitmap `devices` is published: asks
+    /// the server for each missing one, then claims and publishes it.
+    fn discover_daxdevs(&self, devices: u32) -> Result {
+        for index in (0..MAX_DAXDEVS).filter(|i| devices & (1 << i) != 0) {
+            if self.daxdevs.is_published(index) {
+                continue;
+            }
+            let dev = self.get_daxdev(index)?;
+            self.daxdevs.publish(index, dev)?;
+        }
+        Ok(())
+    }
+
+    /// Reads famfs file `nodeid` from `offset` into the user buffer `buf`
+    /// of `len` bytes, extent by extent, chunk by chunk, through the DAX
+    /// path. Returns the bytes read: fewer at the end of the file, 0 past
+    /// it.
+    pub(crate) fn famfs_read(&self, nodeid: u64, offset: u64, len: u64, buf: usize) -> Result<u64> {
+        let file = self.famfs(nodeid)?;
+        let size = file.fmap().file_size();
+        if offset >= size {
+            return Ok(0);
+        }
+        let len = len.min(size - offset).min(MAX_READ);
+        let mut done = 0;
+        while done < len {
+            let r = file
+                .resolve(offset + done, len - done)
+                .map_err(|r| r.error)?;
+            // No lock is held across the copy: see `daxdevs.rs`.
+            let dax = self.daxdevs.get(r.dev_index)?;
+            // `done` is below `len`, at most `MAX_READ`, which fits.
+            dax.read(r.dev_offset, r.length as usize, buf + done as usize)?;
+            done += r.length;
+        }
+        Ok(done)
+    }
+
+    /// The famfs file `nodeid`; `ENOENT` if it has no fmap.
+    pub(crate) fn famfs(&self, nodeid: u64) -> Result<Arc<FamfsFile>> {
+        self.inode(nodeid).and_then(|i| i.famfs()).ok_or(ENOENT)
+    }
+
+    /// Where the `len` bytes at `offset` of famfs file `nodeid` live:
+    /// `ENOENT` if it has no fmap, `EIO` if it cannot be resolved (which
+    /// fences the file).
+    pub(crate) fn resolve(&self, nodeid: u64, offset: u64, len: u64) -> Result<Resolved> {
+        self.famfs(nodeid)?
+            .resolve(offset, len)
+            .map_err(|r| r.error)
+    }
+
+    /// Opens inode `nodeid` for a client: a famfs file gets its fmap with
+    /// `GET_FMAP` (and its devices with `GET_DAXDEV`).
+    pub(crate) fn open(&self, nodeid: u64) -> Result {
+        if !self.channel.wait_ready()?.famfs {
+            return self.inode_or_create(nodeid).map(|_| ());
+        }
+        match self.call(FUSE_GET_FMAP, nodeid, &[])? {
+            Payload::Fmap(reply) => self.set_fmap(nodeid, &reply),
+            _ => Err(EIO),
+        }
+    }
+}
+
+/// The device number of a `GET_DAXDEV` answer: its number, or its path
+/// resolved in the current task, the answering server's. `EINVAL` for an
+/// answer that `daxdev_name` refuses; `ENOTBLK` or `EACCES` (and the like)
+/// for a path that is no block device the server may read.
+pub(super) fn daxdev_dev(answer: &DaxdevOut) -> Result<u32> {
+    match daxdev_name::parse(answer)? {
+        DaxdevName::Dev(dev) => Ok(dev),
+        DaxdevName::Path(path) => {
+            dax::resolve_path(CStr::from_bytes_with_nul(path).map_err(|_| EINVAL)?)
+        }
+    }
+}

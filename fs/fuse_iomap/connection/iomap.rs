@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `iomap_begin`, `iomap_end`, the end of a write's I/O and size changes,
+//! for the VFS side of a connection: the cache, then the server's BPF
+//! program, then an upcall.
+
+use super::Connection;
+use crate::abi::{
+    Counters as CounterSnapshot, DaxdevOut, IocConfig, IocDevice, IomapBeginIn, IomapBeginOut,
+    IomapEndIn, IomapInvalMappingsOut, IomapIo, IomapIoendIn, IomapUpsertMappingsOut, OutHeader,
+    FUSE_GET_DAXDEV, FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG, FUSE_IOMAP_END,
+    FUSE_IOMAP_IOEND, F_WANT_IOMAP_END, INVAL_TO_EOF, IOEND_ALL, IOEND_SHARED, IOEND_UNWRITTEN,
+    NOTIFY_INVAL_MAPPINGS, NOTIFY_UPSERT_MAPPINGS, OP_ALL,
+};
+use crate::bpf::{self, Answer as BpfAnswer};
+use crate::budget::Budget;
+use crate::cache::{CacheLimit, Fork, Lookup};
+use crate::channel::{bytes_of, Channel, Payload};
+use crate::counters::{Counters, Reject};
+use crate::dax;
+use crate::daxdev_name::{self, DaxdevName};
+use crate::daxdevs::Daxdevs;
+use crate::devices::DeviceTable;
+use crate::errno::{efscorrupted, enotconn, eopnotsupp};
+use crate::famfs::FamfsFile;
+use crate::fmap::{Fmap, Resolved, MAX_DAXDEVS};
+use crate::handshake::{self, Features};
+use crate::inode::Inode;
+use crate::iomap_begin::{self, Answer, Resolver};
+use crate::mapping::Geometry;
+use crate::namespaces::Namespaces;
+use crate::ratelimit::pr_warn_ratelimited;
+use crate::request::{parse_header, reply_size_ok, Caller, Message, Target};
+use core::mem::size_of;
+use kernel::{
+    bindings, current, new_mutex,
+    prelude::*,
+    rbtree::RBTree,
+    str::CStr,
+    sync::{Arc, Mutex},
+    uaccess::{UserSliceReader, UserSliceWriter},
+};
+
+impl Connection {
+    /// `iomap_begin` for inode `nodeid`: `EINVAL` for unknown op flags.
+    pub(crate) fn iomap_begin(&self, nodeid: u64, req: &IomapBeginIn) -> Result<Answer> {
+        if req.opflags & !OP_ALL != 0 {
+            return Err(EINVAL);
+        }
+        let (geo, devices) = {
+            let state = self.state.lock();
+            (state.geo, state.devices.clone())
+        };
+        let mut resolver = ConnectionResolver {
+            conn: self,
+            nodeid,
+            inode: self.inode(nodeid),
+        };
+        let answer = iomap_begin::iomap_begin(req, &mut resolver, &geo, &devices);
+        match &answer {
+            Ok(answer) => self.counters.answered(answer),
+            Err(e) => {
+                self.counters.missed();
+                if *e == efscorrupted() {
+                    self.counters.reject(Reject::Mapping);
+                }
+            }
+        }
+        answer
+    }
+
+    /// `iomap_end` for inode `nodeid`: sends `FUSE_IOMAP_END` if the
+    /// mapping asks for it. `EINVAL` for unknown op flags.
+    pub(crate) fn iomap_end(&self, nodeid: u64, req: &IomapEndIn) -> Result {
+        if req.opflags & !OP_ALL != 0 || req.reserved != 0 {
+            return Err(EINVAL);
+        }
+        if req.map.flags & F_WANT_IOMAP_END == 0 {
+            return Ok(());
+        }
+        match self.bpf.end(self, nodeid, req)? {
+            BpfAnswer::Handled(()) => Ok(()),
+            BpfAnswer::Fallback => self
+                .iomap_call(FUSE_IOMAP_END, nodeid, bytes_of(req))
+                .map(|_| ()),
+        }
+    }
+
+    /// The end of a write's I/O on inode `nodeid`: drops the written range
+    /// from the cache when the server will remap it, then sends
+    /// `FUSE_IOMAP_IOEND` and returns the server's new file size.
+    pub(crate) fn ioend(&self, nodeid: u64, req: &IomapIoendIn) -> Result<u64> {
+        if req.flags & !IOEND_ALL != 0 || req.pad != 0 || !(-4095..=0).contains(&req.error) {
+            return Err(EINVAL);
+        }
+        let remapped = req.error != 0 || req.flags & (IOEND_UNWRITTEN | IOEND_SHARED) != 0;
+        if remapped && req.written != 0 {
+            if let Some(inode) = self.inode(nodeid) {
+                let geo = self.state.lock().geo;
+                inode.drop_range(&geo, req.pos, req.written)?;
+            }
+        }
+        if let BpfAnswer::Handled(out) = self.bpf.ioend(self, nodeid, req)? {
+            return Ok(out.newsize);
+        }
+        match self.iomap_call(FUSE_IOMAP_IOEND, nodeid, bytes_of(req))? {
+            Payload::Ioend(out) => Ok(out.newsize),
+            _ => Err(EIO),
+        }
+    }
+
+    /// Inode `nodeid` was truncated to `size`: its cached mappings from the
+    /// block that holds `size` on are dropped.
+    pub(crate) fn setsize(&self, nodeid: u64, size: u64) -> Result {
+        match self.inode(nodeid) {
+            Some(inode) => {
+                let geo = self.state.lock().geo;
+                inode.drop_range(&geo, size, INVAL_TO_EOF)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// `iomap_valid` for inode `nodeid`: a cookie of an inode that is gone
+    /// is valid only if it is 0.
+    pub(crate) fn valid(&self, nodeid: u64, cookie: u64) -> bool {
+        match self.inode(nodeid) {
+            Some(inode) => inode.valid(cookie),
+            None => cookie == 0,
+        }
+    }
+}
+
+/// What `iomap_begin` consults beyond an inode's cache: the server's BPF
+/// program, and the server through the channel.
+struct ConnectionResolver<'a> {
+    conn: &'a Connection,
+    nodeid: u64,
+    inode: Option<Arc<Inode>>,
+}
+
+impl ConnectionResolver<'_> {
+    /// The server, or its program, may have made the inode's cache while it
+    /// answered.
+    fn refresh_inode(&mut self) {
+        if self.inode.is_none() {
+            self.inode = self.conn.inode(self.nodeid);
+        }
+    }
+}
+
+impl Resolver for ConnectionResolver<'_> {
+    fn cached(&self, opflags: u32, pos: u64) -> Option<Answer> {
+        self.inode.as_ref()?.lookup_for_op(opflags, pos)
+    }
+
+    fn has_cache(&self) -> bool {
+        self.inode.is_some()
+    }
+
+    fn bpf(&mut self, req: &IomapBeginIn) -> Result<Option<IomapBeginOut>> {
+        match self.conn.bpf.begin(self.conn, self.nodeid, req)? {
+            BpfAnswer::Handled(out) => {
+                self.refresh_inode();
+                Ok(Some(out))
+            }
+            BpfAnswer::Fallback => Ok(None),
+        }
+    }
+
+    fn upcall(&mut self, req: &IomapBeginIn) -> Result<IomapBeginOut> {
+        let out = match self
+            .conn
+            .iomap_call(FUSE_IOMAP_BEGIN, self.nodeid, bytes_of(req))?
+        {
+            Payload::Begin(out) => out,
+            _ => return Err(EIO),
+        };
+        self.refresh_inode();
+        Ok(out)
+    }
+
+    fn signal_pending(&self) -> bool {
+        current!().signal_pending()
+    }
+}
