@@ -203,10 +203,11 @@ impl Forks {
     /// and merging it with its neighbours. `map` was validated; a `NOCACHE`
     /// mapping leaves the fork alone.
     ///
-    /// Fails with `ENOSPC` (the connection's budget) or `ENOMEM` before
-    /// changing anything when the tree cannot grow, or with `EINVAL` for a
-    /// mapping that validation would have refused (empty, overflowing,
-    /// `RETRY_CACHE`).
+    /// Fails with `EINVAL` for a mapping that validation would have refused
+    /// (empty, overflowing, `RETRY_CACHE`), and with `ENOSPC` (the
+    /// connection's budget) or `ENOMEM` before changing anything when the
+    /// tree cannot grow; except at the limit, where the fork is dropped
+    /// first and a failure of the insert that follows leaves it empty.
     pub(crate) fn upsert(&mut self, seq: &Seq, fork: Fork, map: &IomapIo) -> Result {
         match MappingType::from_raw(map.r#type) {
             Some(MappingType::NoCache) => return Ok(()),
@@ -240,8 +241,9 @@ impl Forks {
     /// reaches the end of the file, and a range from 0 that covers
     /// `maxbytes` drops the whole fork. A length of 0 does nothing.
     ///
-    /// Fails with `ENOMEM`, changing nothing, only when a record split in
-    /// two cannot get a node.
+    /// Fails with `ENOMEM`, changing nothing, when room for one insert (a
+    /// record split in two) can be neither found nor allocated; the room is
+    /// reserved before the punch, whether or not the range splits a record.
     pub(crate) fn invalidate(
         &mut self,
         seq: &Seq,

@@ -27,9 +27,10 @@
 //!   and is charged to the connection's [`Budget`] before it is allocated
 //!   (so that a refused charge allocates nothing); [`ExtentTree::shrink`]
 //!   gives memory back when the tree holds far fewer nodes than its arenas.
-//! - Searches inside a node are linear scans: a node is four cache lines, and
-//!   the benchmark (`Documentation/fuse_iomap/cache.rst`) found no gain in a
-//!   binary search at this size.
+//! - Searches inside a node are binary (`partition_point`), where xfs scans
+//!   linearly: the benchmark (`Documentation/fuse_iomap/cache.rst`) measured
+//!   a 64 Ki-record lookup at 0.79 of `BTreeMap`'s time with binary searches
+//!   against 0.93 with linear scans.
 //! - A leaf that overflows splits in half, except when the record goes past
 //!   the end of the last leaf: then the new leaf takes only that record, so
 //!   that a file mapped in order fills its leaves completely. A node that

@@ -72,7 +72,7 @@ static struct fuse_famfs_iext *group(struct reply *r, __u32 nstrips, __u32 chunk
 	return g;
 }
 
-/* The worked example of SPEC.md: 4 strips, 2 MiB chunks, 24 MiB. */
+/* The worked example of famfs.rst: 4 strips, 2 MiB chunks, 24 MiB. */
 static void striped(struct reply *r)
 {
 	int i;
