@@ -579,9 +579,10 @@ TEST(an_unprivileged_connection_pins_at_most_its_budget)
 }
 
 /*
- * Request headers name the caller in the server's namespaces: a server in a
- * user namespace that maps its uid 0 to 1000 sees a caller of fsuid 1000 as
- * uid 0, and a caller without a mapping there cannot send (EOVERFLOW).
+ * Request headers name the caller in the server's namespaces: a server (uid
+ * 1000) in a user namespace that maps its uid 0 to 1000 sees a caller of
+ * fsuid 1000 as uid 0, and a caller without a mapping there (uid 0) cannot
+ * send (EOVERFLOW).
  */
 static int send_fds(int sock, int a, int b)
 {
@@ -644,6 +645,9 @@ static int userns_server(int sock)
 	char go;
 	int srv, cli;
 
+	/* Uid and gid 1000, which the parent maps to 0 in the new namespace. */
+	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
+		return 100;
 	if (unshare(CLONE_NEWUSER))
 		return 101;
 	if (write(sock, "u", 1) != 1 || read(sock, &go, 1) != 1)
