@@ -136,9 +136,13 @@ impl Channel {
             return Ok(());
         }
         let offer = handshake::init_in(self.famfs_allowed);
-        state
-            .requests
-            .submit(FUSE_INIT, 0, bytes_of(&offer), self.namespaces.creds()?, Caller::Handshake)?;
+        state.requests.submit(
+            FUSE_INIT,
+            0,
+            bytes_of(&offer),
+            self.namespaces.creds()?,
+            Caller::Handshake,
+        )?;
         state.phase = Phase::Handshake {
             offer,
             features: None,

@@ -212,7 +212,8 @@ impl ExtentTree {
     /// The bytes of the arenas' room, in use or not: what is charged to the
     /// budget.
     pub(crate) fn charged_bytes(&self) -> usize {
-        self.leaf_cap * core::mem::size_of::<Leaf>() + self.inner_cap * core::mem::size_of::<Inner>()
+        self.leaf_cap * core::mem::size_of::<Leaf>()
+            + self.inner_cap * core::mem::size_of::<Inner>()
     }
 
     /// Makes sure that the next `inserts` calls to [`Self::insert`] cannot
@@ -224,8 +225,20 @@ impl ExtentTree {
         // by one for the next.
         let height = self.height as usize;
         let inners = (0..inserts).map(|i| height + i).sum::<usize>();
-        reserve_nodes(&mut self.leaves, &mut self.leaf_cap, self.nfree_leaves, inserts, budget)?;
-        reserve_nodes(&mut self.inners, &mut self.inner_cap, self.nfree_inners, inners, budget)
+        reserve_nodes(
+            &mut self.leaves,
+            &mut self.leaf_cap,
+            self.nfree_leaves,
+            inserts,
+            budget,
+        )?;
+        reserve_nodes(
+            &mut self.inners,
+            &mut self.inner_cap,
+            self.nfree_inners,
+            inners,
+            budget,
+        )
     }
 
     /// Drops every record, frees every node and gives their bytes back to
@@ -253,7 +266,11 @@ impl ExtentTree {
         // right after it.
         let unbounded = Budget::new(usize::MAX);
         let mut fresh = Self::new();
-        if self.iter().try_for_each(|rec| fresh.insert(*rec, &unbounded)).is_err() {
+        if self
+            .iter()
+            .try_for_each(|rec| fresh.insert(*rec, &unbounded))
+            .is_err()
+        {
             return;
         }
         budget.charge_over(fresh.charged_bytes());

@@ -13,14 +13,7 @@
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use kernel::{
-    bindings,
-    ffi::c_char,
-    prelude::*,
-    str::CStr,
-    sync::LockClassKey,
-    types::Opaque,
-};
+use kernel::{bindings, ffi::c_char, prelude::*, str::CStr, sync::LockClassKey, types::Opaque};
 
 extern "C" {
     fn fuse_iomap_init_rwsem(
@@ -35,7 +28,11 @@ extern "C" {
 #[macro_export]
 macro_rules! new_rwsem {
     ($data:expr, $name:literal) => {
-        $crate::rwsem::RwSem::new($data, ::kernel::c_str!($name), ::kernel::static_lock_class!())
+        $crate::rwsem::RwSem::new(
+            $data,
+            ::kernel::c_str!($name),
+            ::kernel::static_lock_class!(),
+        )
     };
 }
 

@@ -8,40 +8,18 @@
 use super::famfs::daxdev_dev;
 use super::Connection;
 use crate::abi::{
-    Counters as CounterSnapshot, DaxdevOut, IocConfig, IocDevice, IomapBeginIn, IomapBeginOut,
-    IomapEndIn, IomapInvalMappingsOut, IomapIo, IomapIoendIn, IomapUpsertMappingsOut, OutHeader,
-    FUSE_GET_DAXDEV, FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG, FUSE_IOMAP_END,
-    FUSE_IOMAP_IOEND, F_WANT_IOMAP_END, INVAL_TO_EOF, IOEND_ALL, IOEND_SHARED, IOEND_UNWRITTEN,
-    NOTIFY_INVAL_MAPPINGS, NOTIFY_UPSERT_MAPPINGS, OP_ALL,
+    DaxdevOut, IomapInvalMappingsOut, IomapUpsertMappingsOut, OutHeader, FUSE_GET_DAXDEV,
+    FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG, FUSE_IOMAP_IOEND,
+    NOTIFY_INVAL_MAPPINGS, NOTIFY_UPSERT_MAPPINGS,
 };
-use crate::bpf::{self, Answer as BpfAnswer};
-use crate::budget::Budget;
-use crate::cache::{CacheLimit, Fork, Lookup};
-use crate::channel::{bytes_of, Channel, Payload};
-use crate::counters::{Counters, Reject};
-use crate::dax;
-use crate::daxdev_name::{self, DaxdevName};
-use crate::daxdevs::Daxdevs;
-use crate::devices::DeviceTable;
-use crate::errno::{efscorrupted, enotconn, eopnotsupp};
-use crate::famfs::FamfsFile;
-use crate::fmap::{Fmap, Resolved, MAX_DAXDEVS};
-use crate::handshake::{self, Features};
-use crate::inode::Inode;
-use crate::iomap_begin::{self, Answer, Resolver};
-use crate::mapping::Geometry;
-use crate::namespaces::Namespaces;
+use crate::channel::Payload;
+use crate::counters::Reject;
+use crate::errno::eopnotsupp;
+use crate::handshake;
 use crate::ratelimit::pr_warn_ratelimited;
 use crate::request::{parse_header, reply_size_ok, Caller, Message, Target};
 use core::mem::size_of;
-use kernel::{
-    bindings, current, new_mutex,
-    prelude::*,
-    rbtree::RBTree,
-    str::CStr,
-    sync::{Arc, Mutex},
-    uaccess::{UserSliceReader, UserSliceWriter},
-};
+use kernel::{prelude::*, uaccess::UserSliceReader};
 
 impl Connection {
     /// The server's `write(2)` of a reply or a notification, framed as on

@@ -160,7 +160,10 @@ impl Replay {
         self.geo = Geometry::new(blocksize, maxbytes).map_err(|_| {
             "blocksize must be a power of two from 512 to 2^30, maxbytes positive".to_string()
         })?;
-        self.forks = Forks::new(CacheLimit::from_config(cache_maxbytes), crate::unbounded_budget());
+        self.forks = Forks::new(
+            CacheLimit::from_config(cache_maxbytes),
+            crate::unbounded_budget(),
+        );
         Ok(())
     }
 

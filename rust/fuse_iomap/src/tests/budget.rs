@@ -3,9 +3,9 @@
 //! The connection budget: charges up to the limit, never past it, and a
 //! cache that forgets its inode gives everything back.
 
+use crate::abi::{IomapIo, MappingType};
 use crate::budget::{Budget, PRIVILEGED_BYTES, UNPRIVILEGED_BYTES};
 use crate::cache::{CacheLimit, Fork, Forks, Seq};
-use crate::abi::{IomapIo, MappingType};
 use kernel::error::code::ENOSPC;
 use kernel::prelude::GFP_KERNEL;
 use kernel::sync::Arc;

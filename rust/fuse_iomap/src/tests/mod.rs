@@ -7,9 +7,9 @@ mod budget;
 mod cache;
 mod counters;
 mod daxdev;
-mod daxdev_name;
 #[cfg(loom)]
 mod daxdev_loom;
+mod daxdev_name;
 mod devices;
 mod errno;
 mod extent_tree;
