@@ -381,9 +381,9 @@ fn extent_of(b: &fuse_iomap_ioc_begin) -> u64 {
 }
 
 /// Four threads resolve while the tables switch: each switch detaches the
-/// table in place, rewrites its layout (so that an answer from it would
-/// show) and unloads it, then attaches a newly loaded one with other
-/// extents. A detach must wait for the calls in flight: no answer may come
+/// table in place and rewrites its layout (so that an answer from it would
+/// show), attaches a newly loaded one with other extents, then unloads the
+/// old one. A detach must wait for the calls in flight: no answer may come
 /// from a rewritten table, and a call that began and ended while one table
 /// was attached must have that table's answer, as the first call after
 /// each switch must.
@@ -454,9 +454,12 @@ fn switching_tables_drains_the_old_one() -> Outcome {
                     DiskAnswer::Handled,
                 )
                 .map_err(|e| format!("layout: {e}"))?;
-            table = disk_table(&conn, table_extent(next))?;
+            let old = std::mem::replace(&mut table, disk_table(&conn, table_extent(next))?);
             table.attach().map_err(|e| format!("attach: {e}"))?;
             generation.fetch_add(1, SeqCst);
+            // Unloaded, its program and table are freed: a call still in it
+            // would be a use after free.
+            drop(old);
             let b = conn
                 .begin(1, 5 * BLOCK_SIZE)
                 .map_err(|e| format!("begin: {e}"))?;
