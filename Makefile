@@ -99,8 +99,9 @@ fuzz:
 		$$corpus $(REPO)/$(SELFTESTS)/traces -- -max_total_time=$(FUZZ_SECONDS); \
 		rc=$$?; rm -rf $$corpus; exit $$rc
 
+# Built out of the sources, in build/selftests/fuse_iomap (see its Makefile).
 selftests: $(BOOTSTRAP)
-	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR) OUTPUT=$(REPO)/$(SELFTESTS)
+	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
 
 check: $(BOOTSTRAP) fmtcheck host-test clippy selftests samples
 	$(REPO)/tools/vm/run.sh $(KDIR) check

@@ -107,11 +107,15 @@ fi
 
 if [ "$mode" = check ]; then
 	# Programs are the top-level TAP lines; their tests are nested ("# ").
+	# A skip is an "ok" with a SKIP directive: a test's, or a whole
+	# program's (exit 4, its plan "1..0 # SKIP").
 	programs=$(grep -c '^ok ' "$out/tap.txt" || true)
 	failed_programs=$(grep -c '^not ok ' "$out/tap.txt" || true)
-	passed=$(grep -c '^# ok ' "$out/tap.txt" || true)
+	passed=$(grep '^# ok ' "$out/tap.txt" | grep -vc '# SKIP' || true)
 	failed=$(grep -c '^# not ok ' "$out/tap.txt" || true)
-	echo "selftests: $passed passed, $failed failed"
+	skipped=$(grep -c '^# ok .*# SKIP\|^ok .*# SKIP' "$out/tap.txt" || true)
+	echo "selftests: $passed passed, $failed failed, $skipped skipped"
+	grep '^# ok .*# SKIP\|^ok .*# SKIP' "$out/tap.txt" || true
 	[ "$failed_programs" -eq 0 ] || {
 		grep '^# not ok \|^not ok ' "$out/tap.txt"
 		fail "$failed_programs selftest program(s) failed"

@@ -10,12 +10,21 @@
 # /sys/devices/system/memory/hard_offline_page. /dev/pmem1 is used by this
 # test alone, and stays poisoned there.
 
-ksft_skip=4
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=/dev/null
+. "$here/ktap_helpers.sh"
 nd=/sys/bus/nd
 
-skip() { echo "1..0 # SKIP $*"; exit $ksft_skip; }
-die() { echo "# $*"; exit 1; }
+# Before the helper runs (and prints its own TAP), this script's.
+skip() {
+	ktap_print_header
+	ktap_skip_all "$*"
+	exit "$KSFT_SKIP"
+}
+die() {
+	ktap_print_header
+	ktap_exit_fail_msg "$*"
+}
 
 [ -b /dev/pmem1 ] || skip "no /dev/pmem1 (a second memmap= region)"
 [ -w /sys/devices/system/memory/hard_offline_page ] || skip "no CONFIG_MEMORY_FAILURE"
@@ -25,7 +34,7 @@ case "$dev" in
 namespace*)
 	region=$(basename "$(readlink -f "$nd/devices/$dev/..")")
 	pfn=$(cat "$nd/devices/$region/pfn_seed")
-	echo "# making $dev fsdax: $pfn claims it, its memmap in RAM"
+	ktap_print_msg "making $dev fsdax: $pfn claims it, its memmap in RAM"
 	echo "$dev" >"$nd/drivers/nd_pmem/unbind" || die "unbinding $dev"
 	cat /proc/sys/kernel/random/uuid >"$nd/devices/$pfn/uuid" &&
 		echo ram >"$nd/devices/$pfn/mode" &&
