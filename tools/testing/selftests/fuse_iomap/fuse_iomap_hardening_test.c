@@ -679,7 +679,7 @@ TEST(request_ids_are_seen_in_the_servers_namespaces)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
 	char path[64], ready;
-	int sv[2], srv, cli, status, ret;
+	int sv[2], srv = -1, cli = -1, status, ret;
 	pid_t pid;
 
 	if (access("/proc/self/ns/user", F_OK))
