@@ -8,7 +8,7 @@
 #   tools/vm/run.sh KDIR demo    load the module, show what it registered
 #
 # The run fails when the guest does not finish within VM_TIMEOUT seconds
-# (default 900), when a selftest fails, when dmesg holds a WARN, BUG, Oops,
+# (default 2400), when a selftest fails, when dmesg holds a WARN, BUG, Oops,
 # lockdep, hung-task or sleep-in-atomic report, or when kmemleak reports a
 # leak. The VM is always torn down: virtme-ng runs under timeout(1), which
 # kills its whole process group.
@@ -19,7 +19,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=${FUSE_IOMAP_CACHE:-/var/cache/fuse-iomap-ref}
-vm_timeout=${VM_TIMEOUT:-900}
+vm_timeout=${VM_TIMEOUT:-2400}
 
 [ $# -eq 2 ] || { echo "usage: tools/vm/run.sh KDIR check|demo" >&2; exit 2; }
 kdir=$(cd "$1" && pwd)
