@@ -23,9 +23,11 @@ use crate::abi::{
     InitIn, InitOut, IomapBeginOut, IomapConfigOut, IomapIoendOut, FUSE_INIT, FUSE_IOMAP_CONFIG,
     FUSE_MIN_READ_BUFFER,
 };
+use crate::cache::CacheLimit;
 use crate::counters::{Counters, Reject};
 use crate::errno::enotconn;
-use crate::handshake::{self, Features};
+use crate::handshake::{self, Features, Next, Phase, Reply};
+use crate::mapping::Geometry;
 use crate::namespaces::Namespaces;
 use crate::ratelimit::pr_warn_ratelimited;
 use crate::request::{Caller, Requests, Target};
@@ -55,23 +57,6 @@ pub(crate) enum Payload {
     /// `FUSE_GET_DAXDEV`: the device's number, a path already resolved with
     /// the server's credentials.
     Daxdev(u32),
-}
-
-/// Where the handshake is.
-#[derive(Clone, Copy)]
-enum Phase {
-    /// No client handle yet, so no `FUSE_INIT`.
-    Idle,
-    /// `FUSE_INIT` sent with `offer`; once answered, `FUSE_IOMAP_CONFIG`
-    /// sent for a connection with `features`.
-    Handshake {
-        offer: InitIn,
-        features: Option<Features>,
-    },
-    /// Done: the connection has `features`.
-    Ready(Features),
-    /// The server refused the handshake, or closed its file.
-    Failed,
 }
 
 struct State {
@@ -143,10 +128,7 @@ impl Channel {
             self.namespaces.creds()?,
             Caller::Handshake,
         )?;
-        state.phase = Phase::Handshake {
-            offer,
-            features: None,
-        };
+        state.phase = Phase::Init { offer };
         counters.upcall(FUSE_INIT);
         self.wake_server();
         Ok(())
@@ -165,7 +147,7 @@ impl Channel {
     /// negotiated. `EPERM` otherwise, `ENOTCONN` once the channel failed.
     pub(crate) fn famfs_permitted(&self) -> Result {
         let permitted = match self.state.lock().phase {
-            Phase::Idle | Phase::Handshake { .. } => self.famfs_allowed,
+            Phase::Idle | Phase::Init { .. } | Phase::Config { .. } => self.famfs_allowed,
             Phase::Ready(features) => features.famfs,
             Phase::Failed => return Err(enotconn()),
         };
@@ -184,7 +166,7 @@ impl Channel {
             match state.phase {
                 Phase::Ready(features) => return Ok(features),
                 Phase::Idle | Phase::Failed => return Err(enotconn()),
-                Phase::Handshake { .. } => {
+                Phase::Init { .. } | Phase::Config { .. } => {
                     if self.callers.wait_interruptible(&mut state) {
                         return Err(EINTR);
                     }
@@ -293,56 +275,32 @@ impl Channel {
         Ok(())
     }
 
-    /// Handles the reply to a handshake request: `FUSE_INIT`'s sets the
-    /// features and, with iomap, sends `FUSE_IOMAP_CONFIG`, whose reply
+    /// Handles the reply to a handshake request (see
+    /// [`handshake::advance`]): `FUSE_INIT`'s sets the features and, with
+    /// iomap, sends `FUSE_IOMAP_CONFIG`, whose geometry and cache limit
     /// `configure` applies. A refused reply fails the handshake, and every
     /// client request with it (`ENOTCONN`); its error is returned.
     pub(crate) fn handshake_reply(
         &self,
         unique: u64,
         answer: Result<Payload>,
-        configure: impl FnOnce(&IomapConfigOut) -> Result,
+        configure: impl FnOnce(Geometry, CacheLimit) -> Result,
         counters: &Counters,
     ) -> Result {
         let mut state = self.state.lock();
         state.requests.answer(unique, Ok(Payload::Empty))?;
-        let result = match (state.phase, answer) {
-            (
-                Phase::Handshake {
-                    offer,
-                    features: None,
-                },
-                Ok(Payload::Init(out)),
-            ) => handshake::init_reply(&offer, &out).and_then(|features| {
-                if features.iomap {
-                    let config = handshake::config_in();
-                    state.requests.submit(
-                        FUSE_IOMAP_CONFIG,
-                        0,
-                        bytes_of(&config),
-                        self.namespaces.creds()?,
-                        Caller::Handshake,
-                    )?;
-                    counters.upcall(FUSE_IOMAP_CONFIG);
-                    state.phase = Phase::Handshake {
-                        offer,
-                        features: Some(features),
-                    };
-                    self.wake_server();
-                } else {
-                    state.phase = Phase::Ready(features);
-                }
-                Ok(())
-            }),
-            (
-                Phase::Handshake {
-                    features: Some(features),
-                    ..
-                },
-                Ok(Payload::Config(out)),
-            ) => configure(&out).map(|()| state.phase = Phase::Ready(features)),
-            (_, Err(e)) => Err(e),
-            _ => Err(EINVAL),
+        let reply = answer.map(|payload| match payload {
+            Payload::Init(out) => Reply::Init(&out),
+            Payload::Config(out) => Reply::Config(&out),
+            _ => Reply::Other,
+        });
+        let result = match handshake::advance(&mut state.phase, reply) {
+            Ok(Next::SendConfig) => self.send_config(&mut state, counters),
+            Ok(Next::Configure(geo, limit, features)) => {
+                configure(geo, limit).map(|()| state.phase = Phase::Ready(features))
+            }
+            Ok(Next::Done) => Ok(()),
+            Err(e) => Err(e),
         };
         if let Err(e) = result {
             pr_warn_ratelimited!("handshake refused: {:?}\n", e);
@@ -352,6 +310,21 @@ impl Channel {
         drop(state);
         self.callers.notify_all();
         result
+    }
+
+    /// Sends `FUSE_IOMAP_CONFIG`, the handshake's second request.
+    fn send_config(&self, state: &mut State, counters: &Counters) -> Result {
+        let config = handshake::config_in();
+        state.requests.submit(
+            FUSE_IOMAP_CONFIG,
+            0,
+            bytes_of(&config),
+            self.namespaces.creds()?,
+            Caller::Handshake,
+        )?;
+        counters.upcall(FUSE_IOMAP_CONFIG);
+        self.wake_server();
+        Ok(())
     }
 
     /// Aborts the channel: the server closed its file.

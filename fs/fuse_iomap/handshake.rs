@@ -7,6 +7,10 @@
 //! what the connection has. A connection with iomap then asks for its
 //! configuration: the server sets the block size, maxbytes and the cache
 //! limit it likes, and leaves the rest at the defaults.
+//!
+//! The handshake's states and moves ([`Phase`], [`advance`]) live here too,
+//! apart from the channel that sleeps on them, so that the host tests can
+//! drive every order of replies through them.
 
 use crate::abi::{
     InitIn, InitOut, IomapConfigIn, IomapConfigOut, CONFIG_BLOCKSIZE, CONFIG_CACHE_MAXBYTES,
@@ -100,4 +104,76 @@ pub(crate) fn config_reply(out: &IomapConfigOut) -> Result<(Geometry, CacheLimit
         CacheLimit::DEFAULT
     };
     Ok((Geometry::new(blocksize, maxbytes)?, limit))
+}
+
+/// Where the handshake of a connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// No client handle yet, so no `FUSE_INIT`.
+    Idle,
+    /// `FUSE_INIT` sent with `offer`.
+    Init {
+        /// The flags offered.
+        offer: InitIn,
+    },
+    /// `FUSE_IOMAP_CONFIG` sent, for a connection with `features`.
+    Config {
+        /// What `FUSE_INIT` negotiated.
+        features: Features,
+    },
+    /// Done: the connection has these features.
+    Ready(Features),
+    /// The server refused the handshake, or closed its file.
+    Failed,
+}
+
+/// A reply to a handshake request, as far as the handshake cares.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Reply<'a> {
+    /// A `FUSE_INIT` reply.
+    Init(&'a InitOut),
+    /// A `FUSE_IOMAP_CONFIG` reply.
+    Config(&'a IomapConfigOut),
+    /// Any other reply.
+    Other,
+}
+
+/// What the channel does after a handshake reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Send `FUSE_IOMAP_CONFIG` (the phase is now [`Phase::Config`]).
+    SendConfig,
+    /// Apply the geometry and cache limit; once applied, the connection is
+    /// [`Phase::Ready`] with these features.
+    Configure(Geometry, CacheLimit, Features),
+    /// Nothing: the connection is ready, without iomap.
+    Done,
+}
+
+/// Moves `phase` on with the server's `reply` (or its error) to the
+/// handshake request it answered. A reply the handshake refuses (the
+/// server's error, another major version, a bad configuration, a reply out
+/// of turn) fails the handshake: `phase` becomes [`Phase::Failed`] and the
+/// error is returned.
+pub(crate) fn advance(phase: &mut Phase, reply: Result<Reply<'_>>) -> Result<Next> {
+    let next = match (*phase, reply) {
+        (Phase::Init { offer }, Ok(Reply::Init(out))) => init_reply(&offer, out).map(|features| {
+            if features.iomap {
+                *phase = Phase::Config { features };
+                Next::SendConfig
+            } else {
+                *phase = Phase::Ready(features);
+                Next::Done
+            }
+        }),
+        (Phase::Config { features }, Ok(Reply::Config(out))) => {
+            config_reply(out).map(|(geo, limit)| Next::Configure(geo, limit, features))
+        }
+        (_, Err(e)) => Err(e),
+        _ => Err(EINVAL),
+    };
+    if next.is_err() {
+        *phase = Phase::Failed;
+    }
+    next
 }

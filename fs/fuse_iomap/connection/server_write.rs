@@ -15,7 +15,6 @@ use crate::abi::{
 use crate::channel::Payload;
 use crate::counters::Reject;
 use crate::errno::eopnotsupp;
-use crate::handshake;
 use crate::ratelimit::pr_warn_ratelimited;
 use crate::request::{parse_header, reply_size_ok, Caller, Message, Target};
 use core::mem::size_of;
@@ -98,10 +97,7 @@ impl Connection {
             Caller::Handshake => self.channel.handshake_reply(
                 unique,
                 answer,
-                |out| {
-                    let (geo, limit) = handshake::config_reply(out)?;
-                    self.configure(geo, limit)
-                },
+                |geo, limit| self.configure(geo, limit),
                 &self.counters,
             ),
         }

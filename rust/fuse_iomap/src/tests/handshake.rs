@@ -8,9 +8,11 @@ use crate::abi::{
     FUSE_DAX_FMAP, FUSE_INIT_EXT, FUSE_IOMAP,
 };
 use crate::cache::CacheLimit;
-use crate::handshake::{config_in, config_reply, init_in, init_reply, Features};
+use crate::handshake::{
+    advance, config_in, config_reply, init_in, init_reply, Features, Next, Phase, Reply,
+};
 use crate::mapping::Geometry;
-use kernel::error::code::EINVAL;
+use kernel::error::code::{EINVAL, EIO};
 
 fn flags(f: u64) -> (u32, u32) {
     (f as u32, (f >> 32) as u32)
@@ -136,5 +138,86 @@ fn config_replies_that_cannot_be_used_are_einval() {
     ];
     for out in bad {
         assert_eq!(config_reply(&out), Err(EINVAL), "{out:?}");
+    }
+}
+
+fn config(blocksize: u32) -> IomapConfigOut {
+    IomapConfigOut {
+        flags: CONFIG_BLOCKSIZE,
+        blocksize,
+        ..IomapConfigOut::default()
+    }
+}
+
+#[test]
+fn init_then_config_makes_the_connection_ready() {
+    let all = FUSE_INIT_EXT | FUSE_IOMAP | FUSE_DAX_FMAP;
+    let both = Features {
+        iomap: true,
+        famfs: true,
+    };
+    let mut phase = Phase::Init {
+        offer: init_in(true),
+    };
+    let init = reply(all);
+    assert_eq!(
+        advance(&mut phase, Ok(Reply::Init(&init))),
+        Ok(Next::SendConfig)
+    );
+    assert_eq!(phase, Phase::Config { features: both });
+    let cfg = config(8192);
+    let geo = Geometry::new(8192, Geometry::DEFAULT.maxbytes as i64).unwrap();
+    assert_eq!(
+        advance(&mut phase, Ok(Reply::Config(&cfg))),
+        Ok(Next::Configure(geo, CacheLimit::DEFAULT, both))
+    );
+    // The channel sets Ready once the configuration is applied.
+    assert_eq!(phase, Phase::Config { features: both });
+}
+
+#[test]
+fn a_connection_without_iomap_is_ready_without_config() {
+    let mut phase = Phase::Init {
+        offer: init_in(false),
+    };
+    let init = reply(FUSE_INIT_EXT);
+    assert_eq!(advance(&mut phase, Ok(Reply::Init(&init))), Ok(Next::Done));
+    assert_eq!(phase, Phase::Ready(Features::default()));
+}
+
+/// Every reply out of turn, every refused reply and every server error
+/// fails the handshake, from whichever phase.
+#[test]
+fn replies_out_of_turn_or_refused_fail_the_handshake() {
+    let init = reply(FUSE_INIT_EXT | FUSE_IOMAP);
+    let wrong_major = InitOut {
+        major: 8,
+        ..reply(FUSE_INIT_EXT | FUSE_IOMAP)
+    };
+    let cfg = config(4096);
+    let bad_cfg = config(1000);
+    let features = Features {
+        iomap: true,
+        famfs: false,
+    };
+    let offer = init_in(false);
+    let cases: [(Phase, Result<Reply<'_>, _>); 9] = [
+        (Phase::Init { offer }, Ok(Reply::Config(&cfg))),
+        (Phase::Init { offer }, Ok(Reply::Other)),
+        (Phase::Init { offer }, Ok(Reply::Init(&wrong_major))),
+        (Phase::Init { offer }, Err(EIO)),
+        (Phase::Config { features }, Ok(Reply::Init(&init))),
+        (Phase::Config { features }, Ok(Reply::Config(&bad_cfg))),
+        (Phase::Config { features }, Err(EIO)),
+        (Phase::Ready(features), Ok(Reply::Init(&init))),
+        (Phase::Idle, Ok(Reply::Config(&cfg))),
+    ];
+    for (start, answer) in cases {
+        let mut phase = start;
+        assert!(
+            advance(&mut phase, answer).is_err(),
+            "{start:?} took {answer:?}"
+        );
+        assert_eq!(phase, Phase::Failed, "from {start:?}");
     }
 }
