@@ -20,7 +20,7 @@
 //! every later request.
 
 use crate::abi::{
-    InitIn, InitOut, IomapBeginOut, IomapConfigOut, IomapIoendOut, FUSE_INIT, FUSE_IOMAP_CONFIG,
+    InitOut, IomapBeginOut, IomapConfigOut, IomapIoendOut, FUSE_INIT, FUSE_IOMAP_CONFIG,
     FUSE_MIN_READ_BUFFER,
 };
 use crate::cache::CacheLimit;
@@ -289,11 +289,12 @@ impl Channel {
     ) -> Result {
         let mut state = self.state.lock();
         state.requests.answer(unique, Ok(Payload::Empty))?;
-        let reply = answer.map(|payload| match payload {
-            Payload::Init(out) => Reply::Init(&out),
-            Payload::Config(out) => Reply::Config(&out),
-            _ => Reply::Other,
-        });
+        let reply = match &answer {
+            Ok(Payload::Init(out)) => Ok(Reply::Init(out)),
+            Ok(Payload::Config(out)) => Ok(Reply::Config(out)),
+            Ok(_) => Ok(Reply::Other),
+            Err(e) => Err(*e),
+        };
         let result = match handshake::advance(&mut state.phase, reply) {
             Ok(Next::SendConfig) => self.send_config(&mut state, counters),
             Ok(Next::Configure(geo, limit, features)) => {
