@@ -275,13 +275,18 @@ impl Connection {
     /// device claim once the famfs readers are out.
     pub(crate) fn abort(&self) {
         self.channel.abort();
-        let inodes = {
+        let mut inodes = {
             let mut state = self.state.lock();
             state.aborted = true;
             state.ninodes = 0;
             core::mem::take(&mut state.inodes)
         };
-        drop(inodes);
+        // Up to `MAX_INODES` inodes and their caches go: one at a time,
+        // letting others run between them.
+        while let Some(first) = inodes.cursor_front() {
+            drop(first.remove_current().1);
+            crate::sched::cond_resched();
+        }
         self.daxdevs.teardown();
     }
 }

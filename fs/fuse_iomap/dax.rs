@@ -41,7 +41,6 @@ extern "C" {
         holder: *mut c_void,
     ) -> *mut c_void;
     fn fuse_iomap_dax_put(dax_dev: *mut c_void, holder: *mut c_void);
-    fn fuse_iomap_cond_resched();
     fn fuse_iomap_dax_read_lock() -> c_int;
     fn fuse_iomap_dax_read_unlock(id: c_int);
     fn fuse_iomap_dax_direct_access(
@@ -193,8 +192,7 @@ impl Dax {
             pos += n as u64;
             done += n;
             // A read may copy up to 1 GiB: let others run between pieces.
-            // SAFETY: Process context, no lock held.
-            unsafe { fuse_iomap_cond_resched() };
+            crate::sched::cond_resched();
         }
         Ok(())
     }

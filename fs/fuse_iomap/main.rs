@@ -53,6 +53,7 @@ mod namespaces;
 mod notify;
 mod ratelimit;
 mod request;
+mod sched;
 mod rwsem;
 mod sync;
 mod waitqueue;
