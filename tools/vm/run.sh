@@ -57,13 +57,18 @@ make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
 make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
 	COLLECTION=fuse_iomap emit_tests >"$out/selftests/tests.list"
 cp -r "$kdir/tools/testing/selftests/kselftest" "$out/selftests/"
+# The guest does not inherit this environment: a fuzzer seed or duration
+# to replay (fuse_iomap_fuzz), and kselftest's timeout for a longer run, are
+# handed over, numbers only.
+fuzz_env=$(env | grep -E '^(FUSE_IOMAP_FUZZ_SEED|FUSE_IOMAP_FUZZ_SECONDS|kselftest_override_timeout)=[0-9]+$' |
+	tr '\n' ' ' || true)
 vng_args=(--run "$kdir" --disable-microvm --force-9p --verbose
 	--memory 2G --cpus 2 --rwdir "$out"
 	# Emulated persistent memory: 256 MiB at 1 GiB is /dev/pmem0, 64 MiB at
 	# 1.25 GiB /dev/pmem1 (which the memory-failure test makes an fsdax
 	# namespace, with struct pages).
 	--append "memmap=256M!1G memmap=64M!1280M"
-	--exec "$repo/tools/vm/guest.sh $mode $out")
+	--exec "env $fuzz_env $repo/tools/vm/guest.sh $mode $out")
 if kvm_works; then
 	step "booting $bzimage with KVM"
 else
