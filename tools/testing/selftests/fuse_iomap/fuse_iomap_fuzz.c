@@ -499,9 +499,9 @@ static size_t valid_reply(struct worker *w, int fd, const struct fuse_in_header 
 		struct fuse_init_out *o = out;
 		__u64 offer = in->flags | (__u64)in->flags2 << 32, keep = offer;
 
-		if (chance(r, 10))
+		if (chance(r, 5))
 			keep &= ~FUSE_IOMAP;
-		if (chance(r, 30))
+		if (chance(r, 15))
 			keep &= ~FUSE_DAX_FMAP;
 		if (chance(r, 3))
 			keep = next(r);
@@ -518,7 +518,7 @@ static size_t valid_reply(struct worker *w, int fd, const struct fuse_in_header 
 		o->flags = below(r, 8);
 		o->blocksize = chance(r, 80) ? BS : 512U << below(r, 13);
 		o->cache_maxbytes = chance(r, 50) ? 0 : below(r, 4 * MiB);
-		o->maxbytes = chance(r, 80) ? (1LL << 40) : (long long)next(r);
+		o->maxbytes = chance(r, 95) ? (1LL << 40) : (long long)next(r);
 		if (chance(r, 3))
 			o->padding[below(r, 5)] = 1;
 		if (o->flags & FUSE_IOMAP_CONFIG_BLOCKSIZE) {
@@ -573,6 +573,9 @@ static void answer(struct worker *w, int fd, int s, const struct fuse_in_header 
 	__u64 unique = h->unique;
 	unsigned int how = below(r, 100);
 
+	/* A handshake mostly succeeds, so that the clients get further. */
+	if ((h->opcode == FUSE_INIT || h->opcode == FUSE_IOMAP_CONFIG) && chance(r, 75))
+		how = 0;
 	w->st.replies++;
 	if (how < 55) {				/* valid */
 		send_msg(w, fd, unique, 0, payload, size);
@@ -1105,7 +1108,18 @@ static void op_ioctl(struct worker *w, int server)
 
 	if (fd < 0)
 		return;
-	do_ioctl(w, fd, ioctls[below(r, NR_IOCTLS)], bs);
+	/* Clients favour the calls that reach the server. */
+	if (!server && chance(r, 40)) {
+		static const unsigned int upcalls[] = {
+			FUSE_IOMAP_IOC_BEGIN, FUSE_IOMAP_IOC_BEGIN, FUSE_IOMAP_IOC_OPEN,
+			FUSE_IOMAP_IOC_OPEN, FUSE_IOMAP_IOC_END, FUSE_IOMAP_IOC_IOEND,
+			FUSE_IOMAP_IOC_FAMFS_READ,
+		};
+
+		do_ioctl(w, fd, upcalls[below(r, sizeof(upcalls) / sizeof(upcalls[0]))], bs);
+	} else {
+		do_ioctl(w, fd, ioctls[below(r, NR_IOCTLS)], bs);
+	}
 	close(fd);
 }
 
@@ -1253,7 +1267,7 @@ static void one_op(struct worker *w)
 		op = OP_IOCTL_SRV;
 	w->st.ops[op]++;
 	/* Any call may wait for a server: interrupted at a random deadline. */
-	atomic_store(&w->deadline, now_ns() + (1 + below(r, 300)) * 1000000LL);
+	atomic_store(&w->deadline, now_ns() + (20 + below(r, 500)) * 1000000LL);
 	switch (op) {
 	case OP_OPEN: op_open(w); break;
 	case OP_CLOSE: slot_set(&srv[below(r, NSRV)], -1, 0); break;
