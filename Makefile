@@ -60,10 +60,11 @@ clippy: modules
 	$(call kbuild,CLIPPY=1 modules)
 
 # rustfmt defaults (the kernel's .rustfmt.toml sets nothing else), with the
-# toolchain the module builds with.
+# toolchain the module builds with. The file list comes first: without git
+# (or outside a clone), rustfmt would be given no file and check nothing.
 RUSTFMT ?= /usr/bin/rustfmt
 fmtcheck:
-	$(RUSTFMT) --edition 2021 --check $$(git ls-files '*.rs')
+	files=$$(git ls-files '*.rs') && [ -n "$$files" ] && $(RUSTFMT) --edition 2021 --check $$files
 
 rust-analyzer: $(BOOTSTRAP)
 	$(KMAKE) rust-analyzer
