@@ -27,7 +27,7 @@
 # copied into the root, where they take effect only once the bootstrap has
 # installed ca-certificates: a TLS-intercepting proxy that the host trusts
 # is then trusted in the root too. Nothing else of the host leaks in, not
-# even its environment.
+# even its environment (but VM_TIMEOUT).
 #
 # Environment:
 #   FRESH_ROOT   the root's directory (default /var/tmp/fuse-iomap-fresh),
@@ -35,6 +35,7 @@
 #   FRESH_KEEP   1: keep the root at the end (to look into a failure:
 #                chroot into it after mounting what this script mounts)
 #   FRESH_CA     0: do not copy the host's local CA certificates
+#   VM_TIMEOUT   passed on to tools/vm/run.sh in the root
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -169,10 +170,13 @@ mount --make-rslave "$root/dev"
 mountpoint -q "$root/dev/pts" || mount --bind /dev/pts "$root/dev/pts"
 mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
 
-# A login shell of root with nothing of this environment but TERM.
+# A login shell of root with nothing of this environment but TERM, and
+# VM_TIMEOUT if set (a TCG guest on a loaded machine can need more than the
+# default 900 s).
 in_root() {
 	chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 \
 		TERM="${TERM:-dumb}" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		${VM_TIMEOUT:+VM_TIMEOUT="$VM_TIMEOUT"} \
 		/bin/bash -l -c "cd $clone && $1"
 }
 
