@@ -9,6 +9,7 @@
 #   make samples    the sample server, samples/fuse_iomap_server
 #   make bench      host benchmarks (criterion)
 #   make fuzz       fuzz the trace format for FUZZ_SECONDS (default 60)
+#   make fresh-check  the README's commands on a fresh Debian 12 root (as root)
 #   make KDIR=...   build against another Rust-enabled, built kernel tree
 #
 # See Documentation/fuse_iomap/build.rst and testing.rst.
@@ -42,7 +43,7 @@ SELFTESTS := tools/testing/selftests/fuse_iomap
 kbuild = set -o pipefail; $(KMAKE) $(1) 2>&1 | tee -a /dev/stderr | (! grep 'warning: objtool:' >/dev/null)
 
 .PHONY: all modules bootstrap clippy fmtcheck rust-analyzer host-test selftests \
-	samples tools bench fuzz check run clean
+	samples tools bench fuzz check run fresh-check clean
 
 all: modules
 
@@ -60,10 +61,11 @@ clippy: modules
 	$(call kbuild,CLIPPY=1 modules)
 
 # rustfmt defaults (the kernel's .rustfmt.toml sets nothing else), with the
-# toolchain the module builds with.
+# toolchain the module builds with. The file list comes first: without git
+# (or outside a clone), rustfmt would be given no file and check nothing.
 RUSTFMT ?= /usr/bin/rustfmt
 fmtcheck:
-	$(RUSTFMT) --edition 2021 --check $$(git ls-files '*.rs')
+	files=$$(git ls-files '*.rs') && [ -n "$$files" ] && $(RUSTFMT) --edition 2021 --check $$files
 
 rust-analyzer: $(BOOTSTRAP)
 	$(KMAKE) rust-analyzer
@@ -109,6 +111,12 @@ check: $(BOOTSTRAP) fmtcheck host-test clippy selftests samples
 
 run: modules samples
 	$(REPO)/tools/vm/run.sh $(KDIR) demo
+
+# tools/fresh-check.sh: a minimal Debian 12 root, a clean clone of HEAD in
+# it, and the README's commands run there in a chroot. Run it whenever the
+# bootstrap, the README or the test tooling changes.
+fresh-check:
+	$(REPO)/tools/fresh-check.sh
 
 clean:
 	-$(KMAKE) clean

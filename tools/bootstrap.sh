@@ -29,12 +29,16 @@ fragments=("$repo/tools/vm/vm.config" "$repo/tools/testing/selftests/fuse_iomap/
 # Debian packages: the Rust toolchain the kernel accepts, the kernel source
 # and what building it needs, QEMU for the guest, clang/llvm/lld for the
 # LLVM=1 build and for BPF programs, udev so that virtme-ng can report the
-# guest's exit status, python3-venv for virtme-ng.
+# guest's exit status, python3-venv for virtme-ng. Not everything is there
+# on a fresh Debian 12 (make fresh-check): git for fmtcheck's file list,
+# ca-certificates for cargo and pip, pkg-config for libbpf-sys's vendored
+# libbpf build (the sample server).
 packages=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web linux-source-6.12
 	gcc make bc flex bison cpio kmod xz-utils libelf-dev libssl-dev dwarves
 	clang llvm lld libclang-dev
 	qemu-system-x86 udev python3 python3-venv bpftool rsync
+	git ca-certificates pkg-config
 )
 
 step() { printf '==> %s\n' "$*" >&2; }
