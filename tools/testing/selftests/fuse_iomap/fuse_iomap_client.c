@@ -164,22 +164,36 @@ static void disk(unsigned long long blocks, unsigned long long extents)
 {
 	struct fuse_iomap_counters before, after;
 	struct fuse_iomap_ioc_begin b;
-	unsigned long long i, errors = 0;
+	unsigned long long i, errors, cached, hits, misses, upcalls;
 	int pass;
 
 	for (pass = 1; pass <= 2; pass++) {
+		errors = cached = 0;
 		before = counters();
-		for (i = 0; i < blocks; i++)
+		for (i = 0; i < blocks; i++) {
 			errors += begin(i * BS, &b) ||
 				  b.out.read.offset > i * BS ||
 				  b.out.read.offset + b.out.read.length <= i * BS;
+			cached += b.source == FUSE_IOMAP_SOURCE_CACHE && !b.retries;
+		}
 		after = counters();
+		hits = after.cache_hits - before.cache_hits;
+		misses = after.cache_misses - before.cache_misses;
+		upcalls = after.upcalls[FUSE_IOMAP_UPCALL_BEGIN] - before.upcalls[FUSE_IOMAP_UPCALL_BEGIN];
 		check(!errors, "pass %d: %llu blocks mapped, %llu errors", pass, blocks, errors);
-		check(after.upcalls[FUSE_IOMAP_UPCALL_BEGIN] - before.upcalls[FUSE_IOMAP_UPCALL_BEGIN] ==
-		      (pass == 1 ? extents : 0),
-		      "pass %d: %llu IOMAP_BEGIN upcalls, %llu expected", pass,
-		      after.upcalls[FUSE_IOMAP_UPCALL_BEGIN] - before.upcalls[FUSE_IOMAP_UPCALL_BEGIN],
+		check(upcalls == (pass == 1 ? extents : 0),
+		      "pass %d: %llu IOMAP_BEGIN upcalls, %llu expected", pass, upcalls,
 		      pass == 1 ? extents : 0);
+		/* Every iomap_begin is counted once, as a hit or a miss. */
+		check(hits + misses == blocks, "pass %d: %llu cache hits and %llu misses, %llu in all expected",
+		      pass, hits, misses, blocks);
+		check(hits == cached, "pass %d: %llu cache hits counted, %llu answers from the cache",
+		      pass, hits, cached);
+		/* The first pass cached every extent: the second only hits. */
+		if (pass == 2)
+			check(cached == blocks && misses == 0,
+			      "pass 2: %llu of %llu blocks answered by the cache, %llu misses",
+			      cached, blocks, misses);
 	}
 }
 
@@ -275,36 +289,59 @@ static void expect(const char *what, int want)
 	check(got == want, "%s: %s, %s expected", what, strerror(got), strerror(want));
 }
 
-/* Seconds per iomap_begin over blocks blocks of nodeid; < 0 on an error. */
-static double time_begins(__u64 nodeid, unsigned long long blocks)
+/*
+ * Seconds per iomap_begin over blocks blocks of nodeid, each answered from
+ * source; < 0 on an error or an answer from elsewhere.
+ */
+static double time_begins(__u64 nodeid, unsigned long long blocks, __u32 source)
 {
+	static const char *const sources[] = {
+		[FUSE_IOMAP_SOURCE_CACHE] = "the cache",
+		[FUSE_IOMAP_SOURCE_BPF] = "BPF",
+		[FUSE_IOMAP_SOURCE_UPCALL] = "an upcall",
+	};
 	struct fuse_iomap_ioc_begin b;
-	double start = now();
-	unsigned long long i;
+	unsigned long long i, elsewhere = 0;
+	double start = now(), elapsed;
 
-	for (i = 0; i < blocks; i++)
+	for (i = 0; i < blocks; i++) {
 		if (begin_node(nodeid, i * BS, &b)) {
 			check(0, "bench: nodeid %llu, block %llu: %s", (unsigned long long)nodeid,
 			      i, strerror(errno));
 			return -1;
 		}
-	return (now() - start) / blocks;
+		elsewhere += b.source != source || b.retries;
+	}
+	elapsed = now() - start;
+	check(!elsewhere, "bench: nodeid %llu, %llu blocks: %llu not answered by %s",
+	      (unsigned long long)nodeid, blocks, elsewhere, sources[source]);
+	return elsewhere ? -1 : elapsed / blocks;
 }
 
+/*
+ * Nodeid 2 twice, by upcall (the server upserts each block's extent) then
+ * by the cache; nodeid 1 by the BPF program if one answers for it (the
+ * server's first answer to an upcall for it, else).
+ */
 static void bench(unsigned long long blocks)
 {
+	struct fuse_iomap_ioc_begin b;
 	double upcall, hit, bpf;
-	struct fuse_iomap_counters c;
 
-	upcall = time_begins(2, blocks);
-	hit = time_begins(2, blocks);
-	bpf = time_begins(1, blocks);
-	c = counters();
-	if (upcall < 0 || hit < 0 || bpf < 0)
+	if (begin_node(1, 0, &b)) {
+		check(0, "bench: nodeid 1: %s", strerror(errno));
+		return;
+	}
+	upcall = time_begins(2, blocks, FUSE_IOMAP_SOURCE_UPCALL);
+	hit = time_begins(2, blocks, FUSE_IOMAP_SOURCE_CACHE);
+	if (upcall < 0 || hit < 0)
 		return;
 	printf("iomap_begin answered by an upcall: %.2f us, by a cache hit: %.2f us; upcall/hit = %.1f\n",
 	       upcall * 1e6, hit * 1e6, upcall / hit);
-	if (c.bpf_answers >= blocks)
+	if (b.source != FUSE_IOMAP_SOURCE_BPF)
+		return;
+	bpf = time_begins(1, blocks, FUSE_IOMAP_SOURCE_BPF);
+	if (bpf >= 0)
 		printf("iomap_begin answered by the BPF program: %.2f us; BPF/hit = %.2f, upcall/BPF = %.1f\n",
 		       bpf * 1e6, bpf / hit, upcall / bpf);
 }
