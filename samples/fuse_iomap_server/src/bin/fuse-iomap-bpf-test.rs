@@ -352,33 +352,147 @@ fn end_and_ioend_are_answered_without_upcalls() -> Outcome {
     Ok(())
 }
 
-fn detach_waits_for_readers_in_flight() -> Outcome {
+/// The extent sizes, in blocks, of the tables that
+/// [`switching_tables_drains_the_old_one`] attaches in turn (the server's
+/// upcall answers have `EXTENT_BLOCKS`), and of a detached table's layout.
+const TABLE_EXTENTS: [u64; 2] = [4, 8];
+const DETACHED_EXTENT: u64 = 2;
+
+/// The disk program answering with extents of `extent_blocks`, loaded for
+/// `conn`.
+fn disk_table(conn: &Conn, extent_blocks: u64) -> Result<bpf::Disk, String> {
+    let program = bpf::Disk::load(conn.fd(), "disk").map_err(|e| format!("load: {e}"))?;
+    program
+        .set_layout(
+            1,
+            BLOCKS,
+            extent_blocks,
+            DEV,
+            BLOCK_SIZE as u32,
+            DiskAnswer::Handled,
+        )
+        .map_err(|e| format!("layout: {e}"))?;
+    Ok(program)
+}
+
+/// The extent size of an answer, in blocks.
+fn extent_of(b: &fuse_iomap_ioc_begin) -> u64 {
+    b.out.read.length / BLOCK_SIZE
+}
+
+/// Four threads resolve while the tables switch: each switch detaches the
+/// table in place and rewrites its layout (so that an answer from it would
+/// show), attaches a newly loaded one with other extents, then unloads the
+/// old one. A detach must wait for the calls in flight: no answer may come
+/// from a rewritten table, and a call that began and ended while one table
+/// was attached must have that table's answer, as the first call after
+/// each switch must.
+fn switching_tables_drains_the_old_one() -> Outcome {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+
+    const SWITCHES: u64 = 20;
+    // Even: table generation / 2 is attached; odd: a switch is under way.
+    let generation = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let table_extent = |generation: u64| TABLE_EXTENTS[(generation / 2 % 2) as usize];
     let conn = Arc::new(Conn::new(FUSE_IOMAP, true)?);
-    let mut program = disk_program(&conn, DiskAnswer::Handled)?;
-    program.attach().map_err(|e| format!("attach: {e}"))?;
+    let mut table = disk_table(&conn, table_extent(0))?;
+    table.attach().map_err(|e| format!("attach: {e}"))?;
     let readers: Vec<_> = (0..4u64)
         .map(|t| {
-            let conn = conn.clone();
+            let (conn, generation, stop) = (conn.clone(), generation.clone(), stop.clone());
             thread::spawn(move || {
-                (0..1000u64)
-                    .filter(|i| {
-                        let pos = (i * 7 + t) % BLOCKS * BLOCK_SIZE;
-                        !conn.begin(1, pos).is_ok_and(|b| right_mapping(&b))
-                    })
-                    .count()
+                // Wrong answers, answers from a detached table, answers not
+                // from the table attached all along, all, during a switch.
+                let mut counts = [0u64; 5];
+                let mut i = 0u64;
+                while !stop.load(SeqCst) {
+                    let pos = (i * 7 + t) % BLOCKS * BLOCK_SIZE;
+                    i += 1;
+                    let before = generation.load(SeqCst);
+                    let answer = conn.begin(1, pos);
+                    let after = generation.load(SeqCst);
+                    counts[3] += 1;
+                    let b = match answer {
+                        Ok(b) if right_mapping(&b) => b,
+                        _ => {
+                            counts[0] += 1;
+                            continue;
+                        }
+                    };
+                    if before != after || before % 2 == 1 {
+                        counts[4] += 1;
+                    }
+                    if b.source == FUSE_IOMAP_SOURCE_BPF && extent_of(&b) == DETACHED_EXTENT {
+                        counts[1] += 1;
+                    } else if before == after
+                        && before % 2 == 0
+                        && (b.source != FUSE_IOMAP_SOURCE_BPF
+                            || extent_of(&b) != table_extent(before))
+                    {
+                        counts[2] += 1;
+                    }
+                }
+                counts
             })
         })
         .collect();
-    for _ in 0..20 {
-        thread::sleep(Duration::from_millis(5));
-        program.detach();
-        thread::sleep(Duration::from_millis(5));
-        program.attach().map_err(|e| format!("attach: {e}"))?;
+    let mut switched = || -> Outcome {
+        for _ in 0..SWITCHES {
+            thread::sleep(Duration::from_millis(5));
+            let next = generation.fetch_add(1, SeqCst) + 2;
+            table.detach();
+            // Detached, the table gets calls no more: what it would answer
+            // now must reach no caller.
+            table
+                .set_layout(
+                    1,
+                    BLOCKS,
+                    DETACHED_EXTENT,
+                    DEV,
+                    BLOCK_SIZE as u32,
+                    DiskAnswer::Handled,
+                )
+                .map_err(|e| format!("layout: {e}"))?;
+            let old = std::mem::replace(&mut table, disk_table(&conn, table_extent(next))?);
+            table.attach().map_err(|e| format!("attach: {e}"))?;
+            generation.fetch_add(1, SeqCst);
+            // Unloaded, its program and table are freed: a call still in it
+            // would be a use after free.
+            drop(old);
+            let b = conn
+                .begin(1, 5 * BLOCK_SIZE)
+                .map_err(|e| format!("begin: {e}"))?;
+            check!(
+                b.source == FUSE_IOMAP_SOURCE_BPF
+                    && right_mapping(&b)
+                    && extent_of(&b) == table_extent(next),
+                "after switch {}: source {}, extent of {} blocks, not the new table's {}",
+                next / 2,
+                b.source,
+                extent_of(&b),
+                table_extent(next)
+            );
+        }
+        Ok(())
+    };
+    let outcome = switched();
+    stop.store(true, SeqCst);
+    let mut counts = [0u64; 5];
+    for reader in readers {
+        let c = reader.join().map_err(|_| "a reader panicked".to_string())?;
+        counts.iter_mut().zip(c).for_each(|(sum, n)| *sum += n);
     }
-    let errors: usize = readers.into_iter().map(|r| r.join().unwrap_or(1)).sum();
-    check!(errors == 0, "{errors} wrong answers");
-    let c = conn.counters();
-    check!(c.bpf_answers > 0, "no BPF answer");
+    outcome?;
+    let [wrong, detached, elsewhere, all, during] = counts;
+    println!("# {SWITCHES} switches: {all} answers, {during} of them during a switch");
+    check!(wrong == 0, "{wrong} wrong answers");
+    check!(detached == 0, "{detached} answers from a detached table");
+    check!(
+        elsewhere == 0,
+        "{elsewhere} answers not from the table attached all along"
+    );
+    check!(all > SWITCHES, "only {all} answers");
     Ok(())
 }
 
@@ -411,8 +525,8 @@ fn main() {
             end_and_ioend_are_answered_without_upcalls,
         ),
         (
-            "detach_waits_for_readers_in_flight",
-            detach_waits_for_readers_in_flight,
+            "switching_tables_drains_the_old_one",
+            switching_tables_drains_the_old_one,
         ),
     ];
     println!("TAP version 13");
