@@ -11,8 +11,10 @@ use crate::channel::Payload;
 use crate::counters::Reject;
 use crate::dax;
 use crate::daxdev_name::{self, DaxdevName};
+use crate::errno::enotconn;
 use crate::famfs::FamfsFile;
 use crate::fmap::{Fmap, Resolved, MAX_DAXDEVS};
+use crate::handshake::Features;
 use crate::ratelimit::pr_warn_ratelimited;
 use kernel::{prelude::*, str::CStr, sync::Arc};
 
@@ -57,15 +59,20 @@ impl Connection {
     }
 
     /// `GET_DAXDEV`: the server's device number for daxdev `index`, given
-    /// ahead or asked for.
+    /// ahead or asked for; `ENOTCONN` when no famfs server can answer (no
+    /// handshake yet, or one that left famfs out).
     fn get_daxdev(&self, index: u32) -> Result<u32> {
         if let Some(dev) = self.daxdevs.answered(index) {
             return Ok(dev);
         }
-        self.famfs_permitted()?;
-        match self.call(FUSE_GET_DAXDEV, u64::from(index), &[])? {
-            Payload::Daxdev(dev) => Ok(dev),
-            _ => Err(EIO),
+        match self.channel.features() {
+            Some(Features { famfs: true, .. }) => {
+                match self.call(FUSE_GET_DAXDEV, u64::from(index), &[])? {
+                    Payload::Daxdev(dev) => Ok(dev),
+                    _ => Err(EIO),
+                }
+            }
+            _ => Err(enotconn()),
         }
     }
 
