@@ -53,8 +53,8 @@ mod namespaces;
 mod notify;
 mod ratelimit;
 mod request;
-mod sched;
 mod rwsem;
+mod sched;
 mod sync;
 mod waitqueue;
 
