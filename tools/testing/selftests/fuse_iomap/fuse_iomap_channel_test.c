@@ -25,6 +25,7 @@
 #include <linux/fuse_iomap.h>
 
 #include "kselftest_harness.h"
+#include "fuse_iomap_wire.h"
 
 /* Under TCG, with KASAN, a test may need more than the harness's 30 s. */
 #undef TEST_TIMEOUT_DEFAULT
@@ -55,28 +56,7 @@ struct req {
 /* Reads one request; waits up to a second for it. */
 static int read_req(int fd, struct req *r)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	if (poll(&p, 1, 1000) != 1)
-		return -ETIMEDOUT;
-	if (read(fd, r, sizeof(*r)) < 0)
-		return -errno;
-	return 0;
-}
-
-/* Writes a header and size bytes of payload; returns 0 or -errno. */
-static int send_msg(int fd, __u64 unique, int error, const void *payload, size_t size)
-{
-	char buf[sizeof(struct fuse_out_header) + 4096];
-	struct fuse_out_header oh = {
-		.len = sizeof(oh) + size, .error = error, .unique = unique,
-	};
-
-	memcpy(buf, &oh, sizeof(oh));
-	memcpy(buf + sizeof(oh), payload, size);
-	if (write(fd, buf, sizeof(oh) + size) != (ssize_t)(sizeof(oh) + size))
-		return -errno;
-	return 0;
+	return wire_read(fd, r, sizeof(*r), 1000);
 }
 
 static int reply(int fd, __u64 unique, const void *payload, size_t size)

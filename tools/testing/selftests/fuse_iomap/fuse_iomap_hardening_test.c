@@ -30,6 +30,7 @@
 #include <linux/fuse_iomap.h>
 
 #include "kselftest_harness.h"
+#include "fuse_iomap_wire.h"
 
 /* Under TCG, with KASAN, a test may need more than the harness's 30 s. */
 #undef TEST_TIMEOUT_DEFAULT
@@ -54,29 +55,10 @@ struct req {
 	};
 };
 
+/* Reads one request; waits up to 5 s for it. */
 static int read_req(int fd, struct req *r)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	if (poll(&p, 1, 5000) != 1)
-		return -ETIMEDOUT;
-	if (read(fd, r, sizeof(*r)) < 0)
-		return -errno;
-	return 0;
-}
-
-static int send_msg(int fd, __u64 unique, int error, const void *payload, size_t size)
-{
-	char buf[sizeof(struct fuse_out_header) + 4096];
-	struct fuse_out_header oh = {
-		.len = sizeof(oh) + size, .error = error, .unique = unique,
-	};
-
-	memcpy(buf, &oh, sizeof(oh));
-	memcpy(buf + sizeof(oh), payload, size);
-	if (write(fd, buf, sizeof(oh) + size) != (ssize_t)(sizeof(oh) + size))
-		return -errno;
-	return 0;
+	return wire_read(fd, r, sizeof(*r), 5000);
 }
 
 /* The server's side of the handshake, famfs declined. */
