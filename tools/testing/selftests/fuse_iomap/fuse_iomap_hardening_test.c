@@ -61,13 +61,12 @@ static int read_req(int fd, struct req *r)
 	return wire_read(fd, r, sizeof(*r), 5000);
 }
 
-/* The server's side of the handshake, famfs declined. */
+/* The server's side of the handshake: iomap, and famfs if offered. */
 static int handshake(int fd)
 {
+	__u64 want = FUSE_INIT_EXT | FUSE_IOMAP | FUSE_DAX_FMAP;
 	struct fuse_init_out init = {
-		.major = 7, .minor = 41,
-		.flags = FUSE_INIT_EXT | (__u32)FUSE_IOMAP,
-		.flags2 = FUSE_IOMAP >> 32,
+		.major = 7, .minor = 41, .flags = (__u32)want, .flags2 = want >> 32,
 	};
 	struct fuse_iomap_config_out config = {
 		.flags = FUSE_IOMAP_CONFIG_BLOCKSIZE, .blocksize = BS,
@@ -483,11 +482,12 @@ TEST(a_stalled_famfs_read_does_not_hold_up_close)
 	ASSERT_EQ(0, ret);
 	srv = open(DEV_PATH, O_RDWR);
 	ASSERT_LE(0, srv);
-	ASSERT_EQ(0, answer_path(srv, 0, PMEM));
-	ASSERT_EQ(0, set_fmap(srv, 7, 0, 2 * MiB));
+	/* The configuration comes before any inode. */
 	reader.fd = ioctl(srv, FUSE_IOMAP_IOC_CLIENT);
 	ASSERT_LE(0, reader.fd);
 	ASSERT_EQ(0, handshake(srv));
+	ASSERT_EQ(0, answer_path(srv, 0, PMEM));
+	ASSERT_EQ(0, set_fmap(srv, 7, 0, 2 * MiB));
 	reader.buf = s.buf;
 	ASSERT_EQ(0, pthread_create(&tr, NULL, do_famfs_read, &reader));
 	ASSERT_EQ(0, stall_wait_fault(&s));
