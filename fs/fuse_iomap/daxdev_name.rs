@@ -43,6 +43,11 @@ pub(crate) fn kernel_dev(dev: u64) -> Option<u32> {
     Some(((major as u32) << MINOR_BITS) | minor as u32)
 }
 
+/// The major and minor numbers of a kernel `dev_t`, for messages.
+pub(crate) fn major_minor(dev: u32) -> (u32, u32) {
+    (dev >> MINOR_BITS, dev & ((1 << MINOR_BITS) - 1))
+}
+
 /// Checks a `GET_DAXDEV` answer: `EINVAL` for an index of 24 or more,
 /// nonzero reserved fields, a number the kernel cannot represent, a number
 /// together with a name, or no number and no NUL-terminated, non-empty

@@ -23,6 +23,7 @@
 
 use crate::dax::Dax;
 use crate::daxdev::DaxdevTable;
+use crate::daxdev_name;
 use crate::errno::enotconn;
 use crate::fmap::MAX_DAXDEVS;
 use crate::ratelimit::pr_warn_ratelimited;
@@ -87,14 +88,15 @@ impl Daxdevs {
         if self.table.is_valid(index) {
             return Ok(());
         }
+        let (major, minor) = daxdev_name::major_minor(dev);
         let dax = Dax::open(dev)
             .and_then(|dax| Arc::new(dax, GFP_KERNEL_ACCOUNT).map_err(Error::from))
             .inspect_err(|e| {
                 pr_warn_ratelimited!(
                     "famfs: daxdev {} (device {}:{}) cannot be claimed: {:?}\n",
                     index,
-                    dev >> 20,
-                    dev & ((1 << 20) - 1),
+                    major,
+                    minor,
                     e
                 )
             })

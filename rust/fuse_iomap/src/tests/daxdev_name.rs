@@ -3,7 +3,7 @@
 //! `GET_DAXDEV` answers: device numbers and paths, and every refusal.
 
 use crate::abi::DaxdevOut;
-use crate::daxdev_name::{kernel_dev, parse, DaxdevName};
+use crate::daxdev_name::{kernel_dev, major_minor, parse, DaxdevName};
 use kernel::error::code::EINVAL;
 
 fn answer(index: u16, dev: u64, name: &str) -> DaxdevOut {
@@ -31,6 +31,9 @@ fn userspace_device_numbers_become_kernel_dev_t() {
     assert_eq!(kernel_dev(0x10_082c), Some((8 << 20) | 300));
     // The largest the kernel holds: 4095:(2^20 - 1).
     assert_eq!(kernel_dev(0xffff_ffff), Some(u32::MAX));
+    // And back, for messages.
+    assert_eq!(major_minor((8 << 20) | 300), (8, 300));
+    assert_eq!(major_minor(u32::MAX), (4095, (1 << 20) - 1));
 }
 
 #[test]
