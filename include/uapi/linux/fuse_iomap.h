@@ -552,4 +552,34 @@ struct fuse_iomap_counters {
 #define FUSE_IOMAP_IOC_SETSIZE		_IOW(FUSE_IOMAP_IOC_MAGIC, 0x93, struct fuse_iomap_ioc_setsize)
 #define FUSE_IOMAP_IOC_COUNTERS		_IOR(FUSE_IOMAP_IOC_MAGIC, 0x94, struct fuse_iomap_counters)
 
+/*
+ * The file system: mount -t fuse_iomap -o fd=N,rootmode=M,user_id=U,group_id=G
+ * SOURCE DIR, with N a server's open /dev/fuse-iomap file descriptor, as fuse
+ * is mounted on /dev/fuse. The kernel then sends FUSE_INIT (and
+ * FUSE_IOMAP_CONFIG) and the namespace requests of include/uapi/linux/fuse.h
+ * (LOOKUP, FORGET, GETATTR, SETATTR, OPENDIR, READDIR, RELEASEDIR, OPEN,
+ * RELEASE, CREATE, MKDIR, UNLINK, RMDIR, RENAME, STATFS, FSYNC, FALLOCATE,
+ * DESTROY); file data never passes through the channel: it is read and
+ * written by the kernel's iomap library on the block devices the server
+ * opened with FUSE_IOMAP_IOC_BACKING_OPEN, where FUSE_IOMAP_BEGIN says.
+ */
+#define FUSE_IOMAP_FS_TYPE		"fuse_iomap"
+
+/*
+ * FUSE_IOMAP_IOC_BACKING_OPEN: register the block device open at fd (read
+ * and write) as a device of the connection's mappings, as
+ * FUSE_DEV_IOC_BACKING_OPEN does on /dev/fuse (same layout as struct
+ * fuse_backing_map). Returns the device cookie, > 0, that mappings name in
+ * fuse_iomap_io.dev. Needs CAP_SYS_RAWIO: the server then points the
+ * kernel's I/O at any block of the device. The device is held until the
+ * connection ends.
+ */
+struct fuse_iomap_backing_map {
+	__s32 fd;
+	__u32 flags;		/* 0 */
+	__u64 padding;		/* 0 */
+};
+
+#define FUSE_IOMAP_IOC_BACKING_OPEN	_IOW(FUSE_IOMAP_IOC_MAGIC, 0x95, struct fuse_iomap_backing_map)
+
 #endif /* _UAPI_LINUX_FUSE_IOMAP_H */
