@@ -436,6 +436,12 @@ pub(crate) const F_WANT_IOMAP_END: u16 = 1 << 7;
 pub(crate) const IOEND_SHARED: u32 = 1 << 0;
 /// `FUSE_IOMAP_IOEND_UNWRITTEN`.
 pub(crate) const IOEND_UNWRITTEN: u32 = 1 << 1;
+/// `FUSE_IOMAP_IOEND_DIRECT`.
+pub(crate) const IOEND_DIRECT: u32 = 1 << 3;
+/// `FUSE_IOMAP_IOEND_APPEND`.
+pub(crate) const IOEND_APPEND: u32 = 1 << 4;
+/// `FUSE_IOMAP_IOEND_WRITEBACK`.
+pub(crate) const IOEND_WRITEBACK: u32 = 1 << 5;
 /// Every `FUSE_IOMAP_IOEND_*` flag.
 pub(crate) const IOEND_ALL: u32 = 0x7f;
 
@@ -621,5 +627,19 @@ pub(crate) const IOC_END: u32 = _IOW::<IocEnd>(IOC_MAGIC, 0x91);
 pub(crate) const IOC_IOEND: u32 = _IOWR::<IocIoend>(IOC_MAGIC, 0x92);
 /// `FUSE_IOMAP_IOC_SETSIZE`.
 pub(crate) const IOC_SETSIZE: u32 = _IOW::<IocSetsize>(IOC_MAGIC, 0x93);
+/// `struct fuse_iomap_backing_map`: `FUSE_IOMAP_IOC_BACKING_OPEN`'s argument.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IocBackingMap {
+    pub(crate) fd: i32,
+    pub(crate) flags: u32,
+    pub(crate) padding: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<IocBackingMap>() == 16);
+
+/// `FUSE_IOMAP_IOC_BACKING_OPEN`.
+pub(crate) const IOC_BACKING_OPEN: u32 = _IOW::<IocBackingMap>(IOC_MAGIC, 0x95);
+
 /// `FUSE_IOMAP_IOC_COUNTERS`.
 pub(crate) const IOC_COUNTERS: u32 = _IOR::<Counters>(IOC_MAGIC, 0x94);

@@ -36,7 +36,7 @@ use kernel::{
     bindings, new_condvar, new_mutex,
     prelude::*,
     sync::{CondVar, Mutex},
-    types::AsBytes,
+    types::{AsBytes, FromBytes},
     uaccess::UserSliceWriter,
 };
 
@@ -57,6 +57,9 @@ pub(crate) enum Payload {
     /// `FUSE_GET_DAXDEV`: the device's number, a path already resolved with
     /// the server's credentials.
     Daxdev(u32),
+    /// A namespace request's reply, of the size its opcode has, to be checked
+    /// by the caller (`namespace.rs`).
+    Data(KVec<u8>),
 }
 
 struct State {
@@ -88,6 +91,17 @@ pub(crate) fn bytes_of<T: AsBytes>(value: &T) -> &[u8] {
     unsafe {
         core::slice::from_raw_parts((value as *const T).cast::<u8>(), core::mem::size_of::<T>())
     }
+}
+
+/// The `T` that `bytes` hold, exactly; `EIO` for any other size (a reply
+/// whose size was not checked against its opcode).
+pub(crate) fn read_struct<T: FromBytes>(bytes: &[u8]) -> Result<T> {
+    if bytes.len() != core::mem::size_of::<T>() {
+        return Err(EIO);
+    }
+    // SAFETY: `bytes` holds `size_of::<T>()` readable bytes, read without
+    // alignment; `T: FromBytes` makes any bytes a valid `T`.
+    Ok(unsafe { core::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
 }
 
 impl Channel {
@@ -206,6 +220,25 @@ impl Channel {
         state.requests.cancel(ticket);
         counters.interrupted();
         Err(EINTR)
+    }
+
+    /// Queues a request that has no reply (`FORGET`) and returns at once:
+    /// `ENOTCONN` once the channel is aborted.
+    pub(crate) fn send(
+        &self,
+        opcode: u32,
+        nodeid: u64,
+        args: &[u8],
+        counters: &Counters,
+    ) -> Result {
+        let creds = self.namespaces.creds()?;
+        let mut state = self.state.lock();
+        state
+            .requests
+            .submit(opcode, nodeid, args, creds, Caller::NoReply)?;
+        counters.upcall(opcode);
+        self.wake_server();
+        Ok(())
     }
 
     /// The server's `read(2)`: copies the oldest queued request to `out`

@@ -24,9 +24,10 @@
 //! the state, the inode table, the cache notifications and the teardown.
 
 use crate::abi::{
-    Counters as CounterSnapshot, IocConfig, IocDevice, IomapInvalMappingsOut, IomapIo,
-    IomapUpsertMappingsOut,
+    Counters as CounterSnapshot, IocBackingMap, IocConfig, IocDevice, IomapInvalMappingsOut,
+    IomapIo, IomapUpsertMappingsOut,
 };
+use crate::backing::BackingFile;
 use crate::bpf;
 use crate::budget::Budget;
 use crate::cache::{CacheLimit, Fork, Lookup};
@@ -49,6 +50,7 @@ use kernel::{
 
 mod famfs;
 mod iomap;
+mod namespace;
 mod server_write;
 
 /// The most inodes one connection may hold.
@@ -58,10 +60,14 @@ struct State {
     geo: Geometry,
     limit: CacheLimit,
     devices: DeviceTable,
+    /// The block devices behind the `devices` registered with one.
+    backing: KVec<BackingFile>,
     inodes: RBTree<u64, Arc<Inode>>,
     ninodes: usize,
     /// The server closed its file: no inode may be created any more.
     aborted: bool,
+    /// A file system is mounted on the connection.
+    mounted: bool,
 }
 
 /// The state of one connection, created by the server's `open`, aborted by
@@ -97,9 +103,11 @@ impl Connection {
                 geo: Geometry::DEFAULT,
                 limit: CacheLimit::DEFAULT,
                 devices: DeviceTable::new(),
+                backing: KVec::new(),
                 inodes: RBTree::new(),
                 ninodes: 0,
                 aborted: false,
+                mounted: false,
             }),
             channel <- Channel::new(famfs_allowed, namespaces),
             counters: Counters::new(),
@@ -132,6 +140,30 @@ impl Connection {
             return Err(EINVAL);
         }
         self.state.lock().devices.add(dev.dev, dev.size)
+    }
+
+    /// Registers the block device open at the server's `fd` for the
+    /// mount's I/O, as `FUSE_IOMAP_IOC_BACKING_OPEN` does, and returns its
+    /// cookie. `EPERM` without `CAP_SYS_RAWIO`: the server then points the
+    /// kernel's I/O at any block of the device.
+    pub(crate) fn backing_open(&self, map: &IocBackingMap) -> Result<u32> {
+        if map.flags != 0 || map.padding != 0 {
+            return Err(EINVAL);
+        }
+        if !crate::backing::capable_rawio() {
+            return Err(EPERM);
+        }
+        let (file, bdev, size) = BackingFile::from_fd(map.fd)?;
+        let mut state = self.state.lock();
+        state.backing.reserve(1, GFP_KERNEL_ACCOUNT)?;
+        let cookie = state.devices.add_bdev(size, bdev)?;
+        state.backing.push(file, GFP_KERNEL_ACCOUNT)?;
+        Ok(cookie)
+    }
+
+    /// The registered devices.
+    pub(crate) fn devices(&self) -> DeviceTable {
+        self.state.lock().devices.clone()
     }
 
     /// The inode `nodeid`, if it exists.

@@ -12,16 +12,21 @@
 //! every lock is dropped.
 
 use crate::abi::{
-    self, Counters, DaxdevOut, InHeader, InitIn, InitOut, IocBegin, IocConfig, IocDevice, IocDump,
-    IocEnd, IocFamfsInfo, IocFmap, IocIoend, IocLookup, IocRead, IocResolve, IocSetsize, IocValid,
-    IomapBeginIn, IomapBeginOut, IomapConfigIn, IomapConfigOut, IomapEndIn, IomapInvalMappingsOut,
-    IomapIo, IomapIoendIn, IomapIoendOut, IomapUpsertMappingsOut, MappingType, OutHeader, Range,
+    self, Counters, DaxdevOut, InHeader, InitIn, InitOut, IocBackingMap, IocBegin, IocConfig,
+    IocDevice, IocDump, IocEnd, IocFamfsInfo, IocFmap, IocIoend, IocLookup, IocRead, IocResolve,
+    IocSetsize, IocValid, IomapBeginIn, IomapBeginOut, IomapConfigIn, IomapConfigOut, IomapEndIn,
+    IomapInvalMappingsOut, IomapIo, IomapIoendIn, IomapIoendOut, IomapUpsertMappingsOut,
+    MappingType, OutHeader, Range,
 };
 use crate::bpf;
 use crate::budget::Budget;
 use crate::cache::{Fork, Lookup};
 use crate::connection::Connection;
 use crate::errno::eopnotsupp;
+use crate::fuse_abi::{
+    Attr, AttrOut, CreateIn, EntryOut, FallocateIn, ForgetIn, FsyncIn, GetattrIn, Kstatfs, MkdirIn,
+    OpenIn, OpenOut, ReadIn, ReleaseIn, RenameIn, SetattrIn,
+};
 use crate::ioctl::Ioctl;
 use crate::iomap_begin::Source;
 use crate::namespaces::Namespaces;
@@ -92,7 +97,24 @@ plain_data!(
     IocEnd,
     IocIoend,
     IocSetsize,
-    Counters
+    Counters,
+    IocBackingMap,
+    Attr,
+    EntryOut,
+    AttrOut,
+    GetattrIn,
+    SetattrIn,
+    OpenIn,
+    OpenOut,
+    ReleaseIn,
+    CreateIn,
+    MkdirIn,
+    RenameIn,
+    Kstatfs,
+    FsyncIn,
+    FallocateIn,
+    ForgetIn,
+    ReadIn
 );
 
 /// The largest `GET_FMAP` reply: a page.
@@ -145,7 +167,7 @@ enum Side {
 ///
 /// `conn` came from [`Arc::into_raw`] for a file that is still open: the
 /// reference it stands for outlives the returned borrow.
-unsafe fn borrow<'a>(conn: *const c_void) -> ArcBorrow<'a, Connection> {
+pub(crate) unsafe fn borrow<'a>(conn: *const c_void) -> ArcBorrow<'a, Connection> {
     // SAFETY: By the safety requirements, the file holds the reference that
     // `conn` stands for, for the whole file operation.
     unsafe { ArcBorrow::from_raw(conn.cast::<Connection>()) }
@@ -404,6 +426,10 @@ fn ioctl(conn: ArcBorrow<'_, Connection>, side: Side, cmd: u32, arg: usize) -> R
         Ioctl::Version => writer.write(&abi::ABI_VERSION),
         Ioctl::Config => conn.config(&reader.read()?),
         Ioctl::AddDevice => conn.add_device(&reader.read()?),
+        Ioctl::BackingOpen => {
+            let cookie = conn.backing_open(&reader.read()?)?;
+            return c_long::try_from(cookie).map_err(|_| crate::errno::eoverflow());
+        }
         Ioctl::Upsert => conn.upsert(&reader.read()?),
         Ioctl::Inval => conn.inval(&reader.read()?),
         Ioctl::Forget => conn.forget(reader.read()?),

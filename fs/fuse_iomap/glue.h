@@ -93,4 +93,91 @@ bool fuse_iomap_mc_poisoned(const void *kaddr);
 long fuse_iomap_dax_direct_access(struct dax_device *dax_dev, u64 pgoff, long nr_pages, void **kaddr);
 int fuse_iomap_resolve_blkdev(const char *path, u32 *dev);
 
+/* vfs.rs: the mount's namespace; each returns 0 or a negative errno. */
+struct fuse_entry_out;
+struct fuse_attr_out;
+struct fuse_setattr_in;
+struct fuse_kstatfs;
+#define FUSE_IOMAP_OPT_FD	0
+#define FUSE_IOMAP_OPT_ROOTMODE	1
+#define FUSE_IOMAP_OPT_USER_ID	2
+#define FUSE_IOMAP_OPT_GROUP_ID	3
+struct fuse_iomap_opts {
+	u32 fd;
+	u32 rootmode;
+	u32 present;
+};
+int fuse_iomap_rs_mount_opt(struct fuse_iomap_opts *opts, u32 opt, u32 value,
+			    const char **why);
+int fuse_iomap_rs_mount_opts_done(const struct fuse_iomap_opts *opts,
+				  const char **why);
+void *fuse_iomap_rs_mount(void *server);
+void fuse_iomap_rs_unmount(void *conn);
+void fuse_iomap_rs_geometry(void *conn, u32 *blkbits, u64 *maxbytes);
+int fuse_iomap_rs_lookup(void *conn, u64 parent, const char *name, u32 len,
+			 struct fuse_entry_out *out);
+bool fuse_iomap_rs_same_file(u64 generation, u32 mode,
+			     const struct fuse_entry_out *entry);
+u64 fuse_iomap_rs_timeout_ms(u64 sec, u32 nsec);
+int fuse_iomap_rs_getattr(void *conn, u64 nodeid, struct fuse_attr_out *out);
+int fuse_iomap_rs_setattr(void *conn, u64 nodeid,
+			  const struct fuse_setattr_in *in,
+			  struct fuse_attr_out *out);
+int fuse_iomap_rs_open_file(void *conn, u64 nodeid, bool dir, u32 flags,
+			    u64 *fh);
+void fuse_iomap_rs_release_file(void *conn, u64 nodeid, bool dir, u64 fh,
+				u32 flags);
+int fuse_iomap_rs_create(void *conn, u64 parent, const char *name, u32 len,
+			 u32 mode, u32 umask, u32 flags,
+			 struct fuse_entry_out *entry, u64 *fh);
+int fuse_iomap_rs_mkdir(void *conn, u64 parent, const char *name, u32 len,
+			u32 mode, u32 umask, struct fuse_entry_out *entry);
+int fuse_iomap_rs_remove(void *conn, u64 parent, const char *name, u32 len,
+			 bool dir);
+int fuse_iomap_rs_rename(void *conn, u64 olddir, const char *old, u32 oldlen,
+			 u64 newdir, const char *new, u32 newlen, u32 flags);
+int fuse_iomap_rs_statfs(void *conn, u64 nodeid, struct fuse_kstatfs *out);
+int fuse_iomap_rs_fsync(void *conn, u64 nodeid, u64 fh, bool datasync);
+int fuse_iomap_rs_fallocate(void *conn, u64 nodeid, u64 fh, u64 offset,
+			    u64 length, u32 mode);
+void fuse_iomap_rs_forget(void *conn, u64 nodeid, u64 nlookup);
+typedef bool (*fuse_iomap_emit_t)(void *ctx, const char *name, u32 len,
+				  u64 ino, u32 type, u64 next);
+int fuse_iomap_rs_readdir(void *conn, u64 nodeid, u64 fh, u64 pos, void *ctx,
+			  fuse_iomap_emit_t emit);
+
+/* vfs_iomap.rs: the mount's file I/O. A struct iomap's fields, and the
+ * device cookie that iomap->private carries to iomap_end. */
+struct block_device;
+struct fuse_iomap_map {
+	u64 addr;
+	u64 offset;
+	u64 length;
+	u16 type;
+	u16 flags;
+	u32 dev;
+	struct block_device *bdev;
+	u64 validity_cookie;
+};
+int fuse_iomap_rs_iomap_begin(void *conn, u64 nodeid, u64 pos, u64 len,
+			      u32 flags, struct fuse_iomap_map *map,
+			      struct fuse_iomap_map *srcmap, bool *has_src);
+int fuse_iomap_rs_map_blocks(void *conn, u64 nodeid, u64 pos, u64 len,
+			     struct fuse_iomap_map *map);
+int fuse_iomap_rs_iomap_end(void *conn, u64 nodeid, u64 pos, u64 len,
+			    s64 written, u32 flags,
+			    const struct fuse_iomap_map *map);
+bool fuse_iomap_rs_iomap_valid(void *conn, u64 nodeid, u64 cookie);
+int fuse_iomap_rs_ioend(void *conn, u64 nodeid, bool direct, bool unwritten,
+			bool shared, bool appended, int error, u64 pos, u64 len,
+			u64 size);
+
+/* vfs_glue.c: the file system type. */
+int fuse_iomap_vfs_register(void);
+void fuse_iomap_vfs_unregister(void);
+
+/* iomap_glue.c: block devices for the mount's I/O. */
+struct file *fuse_iomap_backing_get(int fd, struct block_device **bdev,
+				    u64 *size);
+
 #endif /* _FUSE_IOMAP_GLUE_H */

@@ -50,6 +50,8 @@ pub(crate) enum Ioctl {
     Setsize,
     /// `FUSE_IOMAP_IOC_COUNTERS`: copy the counters out.
     Counters,
+    /// `FUSE_IOMAP_IOC_BACKING_OPEN`: register a block device.
+    BackingOpen,
 }
 
 impl Ioctl {
@@ -79,6 +81,7 @@ impl Ioctl {
             abi::IOC_IOEND => Self::Ioend,
             abi::IOC_SETSIZE => Self::Setsize,
             abi::IOC_COUNTERS => Self::Counters,
+            abi::IOC_BACKING_OPEN => Self::BackingOpen,
             _ => return Err(ENOTTY),
         })
     }
@@ -89,6 +92,7 @@ impl Ioctl {
             self,
             Self::Config
                 | Self::AddDevice
+                | Self::BackingOpen
                 | Self::Upsert
                 | Self::Inval
                 | Self::FamfsSetFmap

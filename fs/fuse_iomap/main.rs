@@ -14,6 +14,11 @@
 //!   validity cookies, a size limit), filled by the server's upsert and
 //!   invalidate notifications, and `iomap_begin` from the cache or a
 //!   `FUSE_IOMAP_BEGIN` upcall;
+//! - the file system type `fuse_iomap`, mounted on a server's open device
+//!   file: its namespace from `include/uapi/linux/fuse.h` requests, its
+//!   file data through the kernel's iomap library (buffered and direct
+//!   I/O, writeback, mmap, fiemap, `SEEK_DATA`/`SEEK_HOLE`) on the block
+//!   devices the server registered, where `iomap_begin` says;
 //! - famfs: `GET_FMAP` replies validated and resolved (simple and
 //!   interleaved extents), a file fenced by a bad resolution, the daxdev
 //!   table (24 slots published with Release/Acquire, filled lazily from the
@@ -28,6 +33,7 @@
 use kernel::prelude::*;
 
 mod abi;
+mod backing;
 mod bpf;
 mod budget;
 mod cache;
@@ -44,11 +50,14 @@ mod errno;
 mod extent_tree;
 mod famfs;
 mod fmap;
+mod fuse_abi;
 mod handshake;
 mod inode;
 mod ioctl;
+mod iomap;
 mod iomap_begin;
 mod mapping;
+mod namespace;
 mod namespaces;
 mod notify;
 mod ratelimit;
@@ -56,6 +65,8 @@ mod request;
 mod rwsem;
 mod sched;
 mod sync;
+mod vfs;
+mod vfs_iomap;
 mod waitqueue;
 
 module! {
@@ -66,8 +77,10 @@ module! {
     license: "GPL",
 }
 
-/// The loaded module: holds the device node's and BPF's registrations.
+/// The loaded module: holds the file system type's, the device node's and
+/// BPF's registrations, dropped in that order.
 struct FuseIomapModule {
+    _vfs: vfs::Registration,
     _dev: dev::Registration,
     _bpf: bpf::Registration,
 }
@@ -76,6 +89,7 @@ impl kernel::Module for FuseIomapModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let bpf = bpf::Registration::new()?;
         let dev = dev::Registration::new()?;
+        let vfs = vfs::Registration::new()?;
         pr_info!(
             "registered /dev/{} (misc minor {}), ABI version {}\n",
             abi::DEV_NAME,
@@ -83,6 +97,7 @@ impl kernel::Module for FuseIomapModule {
             abi::ABI_VERSION
         );
         Ok(Self {
+            _vfs: vfs,
             _dev: dev,
             _bpf: bpf,
         })

@@ -21,10 +21,17 @@ use crate::abi::{
     FUSE_IOMAP_CONFIG, FUSE_IOMAP_END, FUSE_IOMAP_IOEND,
 };
 use crate::errno::enotconn;
+use crate::fuse_abi::{
+    AttrOut, EntryOut, Kstatfs, OpenOut, FUSE_CREATE, FUSE_DESTROY, FUSE_FALLOCATE, FUSE_FSYNC,
+    FUSE_GETATTR, FUSE_LOOKUP, FUSE_MKDIR, FUSE_OPEN, FUSE_OPENDIR, FUSE_READDIR, FUSE_RELEASE,
+    FUSE_RELEASEDIR, FUSE_RENAME, FUSE_RMDIR, FUSE_SETATTR, FUSE_STATFS, FUSE_UNLINK,
+};
+use core::mem::size_of;
 use kernel::prelude::*;
 
-/// The largest arguments of a request: `struct fuse_iomap_end_in`.
-pub(crate) const MAX_ARGS: usize = 72;
+/// The largest arguments of a request: `RENAME`'s `struct fuse_rename_in`
+/// and two names of up to 255 bytes, each NUL-terminated.
+pub(crate) const MAX_ARGS: usize = 8 + 2 * 256;
 
 /// The largest reply: a `GET_FMAP` reply fills at most a page.
 pub(crate) const MAX_REPLY: usize = 4096;
@@ -43,6 +50,8 @@ pub(crate) enum Caller {
     Waiting,
     /// Nobody: the writer of the reply handles it (`INIT`, `IOMAP_CONFIG`).
     Handshake,
+    /// Nobody, and no reply comes (`FORGET`): freed once the server read it.
+    NoReply,
 }
 
 /// The credentials a request carries in its header: the caller's.
@@ -73,6 +82,24 @@ impl Args {
             buf,
             len: bytes.len(),
         })
+    }
+
+    /// The arguments made of `parts`, one after the other; `EINVAL` if they
+    /// are longer than any request's.
+    pub(crate) fn concat(parts: &[&[u8]]) -> Result<Self> {
+        let mut args = Self {
+            buf: [0; MAX_ARGS],
+            len: 0,
+        };
+        for part in parts {
+            let end = args.len.checked_add(part.len()).ok_or(EINVAL)?;
+            args.buf
+                .get_mut(args.len..end)
+                .ok_or(EINVAL)?
+                .copy_from_slice(part);
+            args.len = end;
+        }
+        Ok(args)
     }
 
     /// The bytes.
@@ -153,7 +180,7 @@ impl<P> Requests<P> {
         let unique = self.next_unique;
         self.slots[slot] = Some(Request {
             header: InHeader {
-                // At most 40 + 72 bytes.
+                // At most 40 + MAX_ARGS bytes.
                 len: (IN_HEADER + args.len) as u32,
                 opcode,
                 unique,
@@ -183,17 +210,24 @@ impl<P> Requests<P> {
     }
 
     /// Marks the oldest queued request sent and returns it, to be copied to
-    /// the server.
+    /// the server. A request without a reply is freed: nothing will answer
+    /// it, and a copy that fails loses it, as a lost `FORGET` only leaves the
+    /// server an inode to keep.
     pub(crate) fn send_next(&mut self) -> Option<(InHeader, Args)> {
-        let req = self
+        let entry = self
             .slots
             .iter_mut()
-            .flatten()
-            .filter(|r| matches!(r.state, State::Queued))
-            .min_by_key(|r| r.header.unique)?;
-        req.state = State::Sent;
+            .filter(|r| r.as_ref().is_some_and(|r| matches!(r.state, State::Queued)))
+            .min_by_key(|r| r.as_ref().map_or(u64::MAX, |r| r.header.unique))?;
         self.queued -= 1;
-        Some((req.header, req.args))
+        let req = entry.as_mut()?;
+        let sent = (req.header, req.args);
+        if req.caller == Caller::NoReply {
+            *entry = None;
+        } else {
+            req.state = State::Sent;
+        }
+        Some(sent)
     }
 
     /// Puts a sent request back in the queue: its copy to the server failed.
@@ -346,7 +380,14 @@ pub(crate) fn parse_header(oh: &OutHeader, len: usize) -> Result<Message> {
 pub(crate) fn reply_size_ok(opcode: u32, size: usize) -> bool {
     match opcode {
         FUSE_INIT | FUSE_IOMAP_CONFIG | FUSE_IOMAP_BEGIN => size == 64,
-        FUSE_IOMAP_END => size == 0,
+        FUSE_LOOKUP | FUSE_MKDIR => size == size_of::<EntryOut>(),
+        FUSE_GETATTR | FUSE_SETATTR => size == size_of::<AttrOut>(),
+        FUSE_OPEN | FUSE_OPENDIR => size == size_of::<OpenOut>(),
+        FUSE_CREATE => size == size_of::<EntryOut>() + size_of::<OpenOut>(),
+        FUSE_STATFS => size == size_of::<Kstatfs>(),
+        FUSE_READDIR => size <= MAX_REPLY,
+        FUSE_IOMAP_END | FUSE_UNLINK | FUSE_RMDIR | FUSE_RENAME | FUSE_RELEASE
+        | FUSE_RELEASEDIR | FUSE_FSYNC | FUSE_FALLOCATE | FUSE_DESTROY => size == 0,
         FUSE_IOMAP_IOEND => size == 8,
         FUSE_GET_FMAP => (32..=MAX_REPLY).contains(&size),
         FUSE_GET_DAXDEV => size == 280,

@@ -9,8 +9,8 @@ use super::famfs::daxdev_dev;
 use super::Connection;
 use crate::abi::{
     DaxdevOut, IomapInvalMappingsOut, IomapUpsertMappingsOut, OutHeader, FUSE_GET_DAXDEV,
-    FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG, FUSE_IOMAP_IOEND,
-    NOTIFY_INVAL_MAPPINGS, NOTIFY_UPSERT_MAPPINGS,
+    FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG, FUSE_IOMAP_END,
+    FUSE_IOMAP_IOEND, NOTIFY_INVAL_MAPPINGS, NOTIFY_UPSERT_MAPPINGS,
 };
 use crate::channel::Payload;
 use crate::counters::Reject;
@@ -94,6 +94,8 @@ impl Connection {
         };
         match target.caller {
             Caller::Waiting => self.channel.answer(unique, answer),
+            // Freed when sent: no reply finds it.
+            Caller::NoReply => Err(ENOENT),
             Caller::Handshake => self.channel.handshake_reply(
                 unique,
                 answer,
@@ -138,7 +140,12 @@ impl Connection {
                     );
                 }));
             }
-            _ => Payload::Empty,
+            FUSE_IOMAP_END => Payload::Empty,
+            _ => {
+                let mut data = KVec::from_elem(0u8, size, GFP_KERNEL_ACCOUNT)?;
+                reader.read_slice(&mut data)?;
+                Payload::Data(data)
+            }
         }))
     }
 }

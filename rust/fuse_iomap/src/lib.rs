@@ -65,6 +65,15 @@ pub(crate) mod famfs;
 #[path = "../../../fs/fuse_iomap/fmap.rs"]
 pub(crate) mod fmap;
 #[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/fuse_abi.rs"]
+pub(crate) mod fuse_abi;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/iomap.rs"]
+pub(crate) mod iomap;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/namespace.rs"]
+pub(crate) mod namespace;
+#[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/handshake.rs"]
 pub(crate) mod handshake;
 #[cfg_attr(not(test), allow(dead_code))]

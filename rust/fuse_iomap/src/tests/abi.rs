@@ -12,7 +12,7 @@ use core::mem::{offset_of, size_of};
 use std::collections::HashMap;
 
 #[repr(C)]
-struct UapiValue {
+pub(super) struct UapiValue {
     name: *const c_char,
     value: u64,
 }
@@ -30,7 +30,7 @@ extern "C" {
 /// # Safety
 ///
 /// `first` starts an array of `len` entries.
-unsafe fn table(first: &'static UapiValue, len: usize) -> HashMap<String, u64> {
+pub(super) unsafe fn table(first: &'static UapiValue, len: usize) -> HashMap<String, u64> {
     // SAFETY: By the safety requirements.
     let values = unsafe { core::slice::from_raw_parts(first, len) };
     values
@@ -183,6 +183,16 @@ fn constants_match_the_header() {
         ("FUSE_IOMAP_IOC_IOEND", u64::from(abi::IOC_IOEND)),
         ("FUSE_IOMAP_IOC_SETSIZE", u64::from(abi::IOC_SETSIZE)),
         ("FUSE_IOMAP_IOC_COUNTERS", u64::from(abi::IOC_COUNTERS)),
+        (
+            "FUSE_IOMAP_IOC_BACKING_OPEN",
+            u64::from(abi::IOC_BACKING_OPEN),
+        ),
+        ("FUSE_IOMAP_IOEND_DIRECT", u64::from(abi::IOEND_DIRECT)),
+        ("FUSE_IOMAP_IOEND_APPEND", u64::from(abi::IOEND_APPEND)),
+        (
+            "FUSE_IOMAP_IOEND_WRITEBACK",
+            u64::from(abi::IOEND_WRITEBACK),
+        ),
     ] {
         rust.push((name.to_owned(), value));
     }
@@ -228,6 +238,7 @@ fn constants_match_the_header() {
     assert!((5..253).all(|raw| MappingType::from_raw(raw).is_none()));
 }
 
+#[macro_export]
 macro_rules! layout {
     ($rust:ty, $c:literal, [$($field:ident $(= $cfield:literal)?),*]) => {{
         let mut v = vec![(concat!("sizeof ", $c).to_owned(), size_of::<$rust>() as u64)];

@@ -2,7 +2,7 @@
 
 //! The device table.
 
-use crate::devices::{DeviceTable, MAX_DEVICES};
+use crate::devices::{Bdev, DeviceTable, MAX_DEVICES};
 use crate::mapping::Devices;
 use kernel::error::code::{EEXIST, EINVAL, ENOSPC};
 
@@ -28,4 +28,19 @@ fn rejects_null_duplicate_and_too_many() {
         t.add(dev, 1).unwrap();
     }
     assert_eq!(t.add(1000, 1), Err(ENOSPC));
+}
+
+#[test]
+fn block_devices_get_the_first_free_cookie() {
+    let mut t = DeviceTable::new();
+    t.add(1, 4096).unwrap();
+    t.add(3, 4096).unwrap();
+    let bdev = Bdev(8 as *mut core::ffi::c_void);
+    assert_eq!(t.add_bdev(1 << 20, bdev), Ok(2));
+    assert_eq!(t.add_bdev(1 << 20, bdev), Ok(4));
+    assert_eq!(t.size(2), Some(1 << 20));
+    assert_eq!(t.bdev(2), Some(bdev));
+    // A cookie registered without a block device has none to do I/O on.
+    assert_eq!(t.bdev(1), None);
+    assert_eq!(t.bdev(5), None);
 }

@@ -8,6 +8,10 @@ use crate::abi::{
     OutHeader, FUSE_GET_DAXDEV, FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG,
     FUSE_IOMAP_END, FUSE_IOMAP_IOEND,
 };
+use crate::fuse_abi::{
+    FUSE_CREATE, FUSE_DESTROY, FUSE_FORGET, FUSE_GETATTR, FUSE_LOOKUP, FUSE_MKDIR, FUSE_OPEN,
+    FUSE_OPENDIR, FUSE_READDIR, FUSE_RENAME, FUSE_SETATTR, FUSE_STATFS, FUSE_UNLINK,
+};
 use crate::request::{
     parse_header, reply_size_ok, Args, Caller, Creds, Message, Requests, MAX_ARGS,
 };
@@ -124,6 +128,29 @@ fn a_read_that_fails_puts_the_request_back() {
 fn arguments_longer_than_any_request_are_refused() {
     assert!(Args::new(&[0; MAX_ARGS]).is_ok());
     assert_eq!(Args::new(&[0; MAX_ARGS + 1]).err(), Some(EINVAL));
+    // RENAME's: its structure and two names of 255 bytes, NUL-terminated.
+    let name = [b'x'; 255];
+    let rename = Args::concat(&[&[0; 8], &name, b"\0", &name, b"\0"]).unwrap();
+    assert_eq!(rename.as_bytes().len(), MAX_ARGS);
+    assert_eq!(&rename.as_bytes()[8..10], b"xx");
+    assert_eq!(rename.as_bytes()[263], 0);
+    assert_eq!(
+        Args::concat(&[&[0; 9], &name, b"\0", &name, b"\0"]).err(),
+        Some(EINVAL)
+    );
+}
+
+#[test]
+fn a_request_without_reply_is_freed_once_read() {
+    let mut r = Requests::<u32>::new();
+    r.submit(FUSE_FORGET, 5, &[1; 8], Creds::default(), Caller::NoReply)
+        .unwrap();
+    assert!(r.has_queued());
+    let (h, _) = r.send_next().unwrap();
+    assert_eq!((h.opcode, h.nodeid), (FUSE_FORGET, 5));
+    assert!(!r.has_queued());
+    assert_eq!(r.len(), 0);
+    assert_eq!(r.target(h.unique), Err(ENOENT));
 }
 
 fn oh(len: u32, error: i32, unique: u64) -> OutHeader {
@@ -188,6 +215,17 @@ fn reply_sizes_by_opcode() {
         (FUSE_IOMAP_END, 0),
         (FUSE_IOMAP_IOEND, 8),
         (FUSE_GET_DAXDEV, 280),
+        (FUSE_LOOKUP, 128),
+        (FUSE_MKDIR, 128),
+        (FUSE_GETATTR, 104),
+        (FUSE_SETATTR, 104),
+        (FUSE_OPEN, 16),
+        (FUSE_OPENDIR, 16),
+        (FUSE_CREATE, 144),
+        (FUSE_STATFS, 80),
+        (FUSE_UNLINK, 0),
+        (FUSE_RENAME, 0),
+        (FUSE_DESTROY, 0),
     ] {
         assert!(reply_size_ok(op, size));
         assert!(!reply_size_ok(op, size + 8));
@@ -196,6 +234,9 @@ fn reply_sizes_by_opcode() {
     assert!(!reply_size_ok(FUSE_GET_FMAP, 31));
     assert!(reply_size_ok(FUSE_GET_FMAP, 32) && reply_size_ok(FUSE_GET_FMAP, 4096));
     assert!(!reply_size_ok(FUSE_GET_FMAP, 4097));
+    assert!(reply_size_ok(FUSE_READDIR, 0) && reply_size_ok(FUSE_READDIR, 4096));
+    assert!(!reply_size_ok(FUSE_READDIR, 4097));
+    assert!(!reply_size_ok(FUSE_FORGET, 0), "FORGET has no reply");
     assert!(!reply_size_ok(16, 0), "an opcode the kernel never sends");
 }
 

@@ -123,6 +123,10 @@ const struct uapi_value uapi_values[] = {
 	V(FUSE_IOMAP_IOC_IOEND),
 	V(FUSE_IOMAP_IOC_SETSIZE),
 	V(FUSE_IOMAP_IOC_COUNTERS),
+	V(FUSE_IOMAP_IOC_BACKING_OPEN),
+	V(FUSE_IOMAP_IOEND_DIRECT),
+	V(FUSE_IOMAP_IOEND_APPEND),
+	V(FUSE_IOMAP_IOEND_WRITEBACK),
 };
 const unsigned long uapi_values_len = sizeof(uapi_values) / sizeof(uapi_values[0]);
 
@@ -254,3 +258,76 @@ const struct uapi_value uapi_layout[] = {
 	OFF(fuse_iomap_counters, cache_budget),
 };
 const unsigned long uapi_layout_len = sizeof(uapi_layout) / sizeof(uapi_layout[0]);
+
+/* What the mount uses of <linux/fuse.h>, for tests/fuse_abi.rs. */
+const char fuse_fs_type[] = FUSE_IOMAP_FS_TYPE;
+
+const struct uapi_value fuse_values[] = {
+	V(FUSE_ROOT_ID),
+	V(FUSE_LOOKUP), V(FUSE_FORGET), V(FUSE_GETATTR), V(FUSE_SETATTR),
+	V(FUSE_MKDIR), V(FUSE_UNLINK), V(FUSE_RMDIR), V(FUSE_RENAME),
+	V(FUSE_OPEN), V(FUSE_STATFS), V(FUSE_RELEASE), V(FUSE_FSYNC),
+	V(FUSE_OPENDIR), V(FUSE_READDIR), V(FUSE_RELEASEDIR), V(FUSE_CREATE),
+	V(FUSE_DESTROY), V(FUSE_FALLOCATE), V(FATTR_SIZE),
+};
+const unsigned long fuse_values_len = sizeof(fuse_values) / sizeof(fuse_values[0]);
+
+const struct uapi_value fuse_layout[] = {
+	SIZE(fuse_attr),
+	OFF(fuse_attr, ino), OFF(fuse_attr, size), OFF(fuse_attr, blocks),
+	OFF(fuse_attr, atime), OFF(fuse_attr, mtime), OFF(fuse_attr, ctime),
+	OFF(fuse_attr, atimensec), OFF(fuse_attr, mtimensec),
+	OFF(fuse_attr, ctimensec), OFF(fuse_attr, mode), OFF(fuse_attr, nlink),
+	OFF(fuse_attr, uid), OFF(fuse_attr, gid), OFF(fuse_attr, rdev),
+	OFF(fuse_attr, blksize), OFF(fuse_attr, flags),
+	SIZE(fuse_entry_out),
+	OFF(fuse_entry_out, nodeid), OFF(fuse_entry_out, generation),
+	OFF(fuse_entry_out, entry_valid), OFF(fuse_entry_out, attr_valid),
+	OFF(fuse_entry_out, entry_valid_nsec), OFF(fuse_entry_out, attr_valid_nsec),
+	OFF(fuse_entry_out, attr),
+	SIZE(fuse_attr_out),
+	OFF(fuse_attr_out, attr_valid), OFF(fuse_attr_out, attr_valid_nsec),
+	OFF(fuse_attr_out, dummy), OFF(fuse_attr_out, attr),
+	SIZE(fuse_getattr_in),
+	OFF(fuse_getattr_in, getattr_flags), OFF(fuse_getattr_in, dummy),
+	OFF(fuse_getattr_in, fh),
+	SIZE(fuse_setattr_in),
+	OFF(fuse_setattr_in, valid), OFF(fuse_setattr_in, fh),
+	OFF(fuse_setattr_in, size), OFF(fuse_setattr_in, lock_owner),
+	OFF(fuse_setattr_in, atime), OFF(fuse_setattr_in, mtime),
+	OFF(fuse_setattr_in, ctime), OFF(fuse_setattr_in, atimensec),
+	OFF(fuse_setattr_in, mtimensec), OFF(fuse_setattr_in, ctimensec),
+	OFF(fuse_setattr_in, mode), OFF(fuse_setattr_in, uid),
+	OFF(fuse_setattr_in, gid),
+	SIZE(fuse_open_in), OFF(fuse_open_in, flags), OFF(fuse_open_in, open_flags),
+	SIZE(fuse_open_out), OFF(fuse_open_out, fh), OFF(fuse_open_out, open_flags),
+	SIZE(fuse_release_in),
+	OFF(fuse_release_in, fh), OFF(fuse_release_in, flags),
+	OFF(fuse_release_in, release_flags), OFF(fuse_release_in, lock_owner),
+	SIZE(fuse_create_in),
+	OFF(fuse_create_in, flags), OFF(fuse_create_in, mode),
+	OFF(fuse_create_in, umask), OFF(fuse_create_in, open_flags),
+	SIZE(fuse_mkdir_in), OFF(fuse_mkdir_in, mode), OFF(fuse_mkdir_in, umask),
+	SIZE(fuse_rename_in), OFF(fuse_rename_in, newdir),
+	SIZE(fuse_kstatfs),
+	OFF(fuse_kstatfs, blocks), OFF(fuse_kstatfs, bfree),
+	OFF(fuse_kstatfs, bavail), OFF(fuse_kstatfs, files),
+	OFF(fuse_kstatfs, ffree), OFF(fuse_kstatfs, bsize),
+	OFF(fuse_kstatfs, namelen), OFF(fuse_kstatfs, frsize),
+	SIZE(fuse_fsync_in), OFF(fuse_fsync_in, fh), OFF(fuse_fsync_in, fsync_flags),
+	SIZE(fuse_fallocate_in),
+	OFF(fuse_fallocate_in, fh), OFF(fuse_fallocate_in, offset),
+	OFF(fuse_fallocate_in, length), OFF(fuse_fallocate_in, mode),
+	SIZE(fuse_forget_in), OFF(fuse_forget_in, nlookup),
+	SIZE(fuse_read_in),
+	OFF(fuse_read_in, fh), OFF(fuse_read_in, offset), OFF(fuse_read_in, size),
+	OFF(fuse_read_in, read_flags), OFF(fuse_read_in, lock_owner),
+	OFF(fuse_read_in, flags),
+	{ "sizeof fuse_dirent", offsetof(struct fuse_dirent, name) },
+	OFF(fuse_dirent, ino), OFF(fuse_dirent, off), OFF(fuse_dirent, namelen),
+	OFF(fuse_dirent, type),
+	SIZE(fuse_iomap_backing_map),
+	OFF(fuse_iomap_backing_map, fd), OFF(fuse_iomap_backing_map, flags),
+	OFF(fuse_iomap_backing_map, padding),
+};
+const unsigned long fuse_layout_len = sizeof(fuse_layout) / sizeof(fuse_layout[0]);
