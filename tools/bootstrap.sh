@@ -32,13 +32,14 @@ fragments=("$repo/tools/vm/vm.config" "$repo/tools/testing/selftests/fuse_iomap/
 # guest's exit status, python3-venv for virtme-ng. Not everything is there
 # on a fresh Debian 12 (make fresh-check): git for fmtcheck's file list,
 # ca-certificates for cargo and pip, pkg-config for libbpf-sys's vendored
-# libbpf build (the sample server).
+# libbpf build (the sample server). The guest runs the host's programs: fio
+# and xfs_io (xfsprogs) are the outside clients of the mount's tests.
 packages=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web linux-source-6.12
 	gcc make bc flex bison cpio kmod xz-utils libelf-dev libssl-dev dwarves
 	clang llvm lld libclang-dev
 	qemu-system-x86 udev python3 python3-venv bpftool rsync
-	git ca-certificates pkg-config
+	git ca-certificates pkg-config fio xfsprogs
 )
 
 step() { printf '==> %s\n' "$*" >&2; }

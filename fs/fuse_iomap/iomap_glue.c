@@ -336,19 +336,9 @@ static vm_fault_t fuse_iomap_page_mkwrite(struct vm_fault *vmf)
 	return ret;
 }
 
-static vm_fault_t fuse_iomap_fault(struct vm_fault *vmf)
-{
-	struct inode *inode = file_inode(vmf->vma->vm_file);
-	vm_fault_t ret;
-
-	filemap_invalidate_lock_shared(inode->i_mapping);
-	ret = filemap_fault(vmf);
-	filemap_invalidate_unlock_shared(inode->i_mapping);
-	return ret;
-}
-
 static const struct vm_operations_struct fuse_iomap_vm_ops = {
-	.fault		= fuse_iomap_fault,
+	/* It takes the invalidate lock itself, to read a folio in. */
+	.fault		= filemap_fault,
 	.map_pages	= filemap_map_pages,
 	.page_mkwrite	= fuse_iomap_page_mkwrite,
 };

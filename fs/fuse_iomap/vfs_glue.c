@@ -114,6 +114,13 @@ static struct inode *fuse_iomap_iget(struct super_block *sb,
 	inode->i_mode = entry->attr.mode & S_IFMT;
 	fuse_iomap_rs_geometry(FSB(sb)->conn, &blkbits, &maxbytes);
 	inode->i_blkbits = blkbits;
+	/*
+	 * The handshake is done once an entry names an inode: the file size
+	 * limit it configured is the VFS's too (writes past it are EFBIG,
+	 * fiemap stops there). The root, made before, has no data.
+	 */
+	if (nodeid != FUSE_ROOT_ID)
+		WRITE_ONCE(sb->s_maxbytes, min_t(u64, maxbytes, MAX_LFS_FILESIZE));
 	if (S_ISDIR(inode->i_mode)) {
 		inode->i_op = &fuse_iomap_dir_iops;
 		inode->i_fop = &fuse_iomap_dir_ops;
@@ -750,7 +757,10 @@ static int fuse_iomap_fill_super(struct super_block *sb, struct fs_context *fsc)
 	sb->s_blocksize_bits = PAGE_SHIFT;
 	sb->s_time_gran = 1;
 	sb->s_iflags |= SB_I_NOEXEC;
-	err = fuse_iomap_make_root(sb, ctx->opts.rootmode);
+	/* A backing device info of its own: writeback runs for this sb. */
+	err = super_setup_bdi(sb);
+	if (!err)
+		err = fuse_iomap_make_root(sb, ctx->opts.rootmode);
 out_fput:
 	fput(file);
 	return err;

@@ -38,6 +38,13 @@ else
 	failed "no /dev/pmem0 (memmap= on the command line, CONFIG_X86_PMEM_LEGACY)"
 fi
 
+if [ -b /dev/vda ]; then
+	say "disk for the mount: /dev/vda, $(($(cat /sys/block/vda/size) / 2048)) MiB"
+	export FUSE_IOMAP_DISK=/dev/vda
+else
+	failed "no /dev/vda (the image run.sh attaches, CONFIG_VIRTIO_BLK)"
+fi
+
 say "loading $ko"
 if insmod "$ko"; then
 	case "$mode" in
@@ -58,6 +65,15 @@ if insmod "$ko"; then
 			logfile=/proc/self/fd/1
 			run_many $(sed -n 's/^fuse_iomap://p' "$BASE_DIR/tests.list")
 		) | tee "$out/tap.txt"
+		;;
+	exec)
+		say "running: $(cat "$out/command")"
+		(
+			export FUSE_IOMAP_KO=$ko FUSE_IOMAP_SERVER=$server FUSE_IOMAP_BPF_TEST=$bpftest
+			cd "$repo" && bash -e "$out/command"
+		)
+		echo $? >"$out/exec_status"
+		say "the command exited with $(cat "$out/exec_status")"
 		;;
 	demo)
 		say "the module registered:"

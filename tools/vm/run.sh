@@ -6,6 +6,15 @@
 #
 #   tools/vm/run.sh KDIR check   load the module, run the selftests, unload
 #   tools/vm/run.sh KDIR demo    load the module, show what it registered
+#   tools/vm/run.sh KDIR exec 'COMMAND'
+#                                load the module, run COMMAND (bash) as root
+#                                with the repository, the built server
+#                                ($FUSE_IOMAP_SERVER) and the disk
+#                                ($FUSE_IOMAP_DISK) at hand; exit with its
+#                                status
+#
+# The guest gets a fresh 512 MiB virtio-blk disk, /dev/vda, for the mount's
+# file data (a sparse image in the run's directory).
 #
 # The run fails when the guest does not finish within VM_TIMEOUT seconds
 # (default 2400), when a selftest fails, when dmesg holds a WARN, BUG, Oops,
@@ -21,10 +30,15 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=${FUSE_IOMAP_CACHE:-/var/cache/fuse-iomap-ref}
 vm_timeout=${VM_TIMEOUT:-2400}
 
-[ $# -eq 2 ] || { echo "usage: tools/vm/run.sh KDIR check|demo" >&2; exit 2; }
+usage() { echo "usage: tools/vm/run.sh KDIR check|demo|exec 'COMMAND'" >&2; exit 2; }
+[ $# -ge 2 ] || usage
 kdir=$(cd "$1" && pwd)
 mode=$2
-case "$mode" in check | demo) ;; *) echo "run.sh: unknown mode '$mode'" >&2; exit 2 ;; esac
+case "$mode" in
+check | demo) [ $# -eq 2 ] || usage ;;
+exec) [ $# -eq 3 ] || usage ;;
+*) echo "run.sh: unknown mode '$mode'" >&2; exit 2 ;;
+esac
 
 bzimage=$kdir/arch/x86/boot/bzImage
 [ -f "$bzimage" ] || { echo "run.sh: no $bzimage: build the tree first (tools/bootstrap.sh)" >&2; exit 1; }
@@ -62,8 +76,12 @@ cp -r "$kdir/tools/testing/selftests/kselftest" "$out/selftests/"
 # handed over, numbers only.
 fuzz_env=$(env | grep -E '^(FUSE_IOMAP_FUZZ_SEED|FUSE_IOMAP_FUZZ_SECONDS|kselftest_override_timeout)=[0-9]+$' |
 	tr '\n' ' ' || true)
+# The command of exec mode travels as a file: the guest's command line is
+# no place for quoting.
+[ "$mode" = exec ] && printf '%s\n' "$3" >"$out/command"
+truncate -s 512M "$out/disk.img"
 vng_args=(--run "$kdir" --disable-microvm --force-9p --verbose
-	--memory 2G --cpus 2 --rwdir "$out"
+	--memory 2G --cpus 2 --rwdir "$out" --disk "$out/disk.img"
 	# Emulated persistent memory: 256 MiB at 1 GiB is /dev/pmem0, 64 MiB at
 	# 1.25 GiB /dev/pmem1 (which the memory-failure test makes an fsdax
 	# namespace, with struct pages). Four-level paging: TCG offers LA57,
@@ -129,6 +147,13 @@ if [ "$mode" = check ]; then
 		fail "$failed_programs selftest program(s) failed"
 	}
 	[ "$programs" -gt 0 ] && [ "$passed" -gt 0 ] || fail "no selftest ran"
+fi
+if [ "$mode" = exec ]; then
+	rc=$(cat "$out/exec_status" 2>/dev/null || echo 1)
+	grep -q '^guest: ok$' "$out/status" || fail "the guest run failed: $(cat "$out/status")"
+	rm -rf "$out"
+	echo "VM: the command exited with $rc; dmesg clean, no leaks"
+	exit "$rc"
 fi
 grep -q '^guest: ok$' "$out/status" || fail "the guest run failed: $(cat "$out/status")"
 rm -rf "$out"

@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fuse_iomap mount, through system calls only: mount options, the
+ * namespace from the server's fuse.h replies, file data through the
+ * kernel's iomap library on a block device (buffered, direct, mmap,
+ * truncate, fiemap, SEEK_DATA), hostile replies, and a server that dies.
+ *
+ * A small server runs in a child process: a fixed namespace in memory
+ * whose files each own a preallocated 4 MiB region of the disk (file
+ * nodeid N at N * 4 MiB), answered as MAPPED extents. The disk is
+ * FUSE_IOMAP_DISK, by default /dev/vda, the image tools/vm/run.sh attaches.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <linux/fuse.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <linux/fuse_iomap.h>
+
+#include "kselftest_harness.h"
+#include "fuse_iomap_wire.h"
+
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 300
+
+#define DEV_PATH	"/dev/" FUSE_IOMAP_DEV_NAME
+#define BS		4096ULL
+#define REGION		(4ULL << 20)
+#define MAXBYTES	(1ULL << 30)
+#define MAX_INODES	16
+
+/* The ways the server can lie, one per fixture variant. */
+enum hostile {
+	HONEST,
+	ROOT_NODEID,	/* LOOKUP "bad" names the root */
+	TYPE_CHANGE,	/* GETATTR of "file" says it is a directory */
+	PAST_MAXBYTES,	/* LOOKUP "bad" is larger than maxbytes */
+	BAD_DIRENT,	/* READDIR gives "a/b" */
+	SHORT_ENTRY,	/* LOOKUP "bad" reply 8 bytes short, then an error */
+	NODEID_ZERO,	/* MKDIR answers nodeid 0 */
+};
+
+struct node {
+	char name[64];
+	__u64 parent;
+	__u32 mode;
+	__u64 size;
+	__u64 generation;
+	bool used;
+};
+
+struct req {
+	struct fuse_in_header h;
+	char args[8192 - sizeof(struct fuse_in_header)];
+};
+
+static const char *disk_path(void)
+{
+	const char *d = getenv("FUSE_IOMAP_DISK");
+
+	return d ? d : "/dev/vda";
+}
+
+static void attr_of(struct node *nodes, __u64 id, struct fuse_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = id;
+	a->mode = nodes[id].mode;
+	a->size = nodes[id].size;
+	a->nlink = S_ISDIR(nodes[id].mode) ? 2 : 1;
+	a->blksize = BS;
+}
+
+static void entry_of(struct node *nodes, __u64 id, struct fuse_entry_out *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->nodeid = id;
+	e->generation = nodes[id].generation;
+	e->entry_valid = 1;
+	e->attr_valid = 1;
+	attr_of(nodes, id, &e->attr);
+}
+
+/* How many GETATTRs the server answered, for TYPE_CHANGE's second one. */
+static int getattrs;
+
+static void lie_on_attributes(struct fuse_entry_out *e)
+{
+	/* The kernel must ask GETATTR for every stat. */
+	e->attr_valid = 0;
+}
+
+static __u64 find(struct node *nodes, __u64 parent, const char *name)
+{
+	for (__u64 i = 2; i < MAX_INODES; i++)
+		if (nodes[i].used && nodes[i].parent == parent &&
+		    !strcmp(nodes[i].name, name))
+			return i;
+	return 0;
+}
+
+static __u64 add(struct node *nodes, __u64 parent, const char *name, __u32 mode)
+{
+	for (__u64 i = 2; i < MAX_INODES; i++) {
+		if (nodes[i].used)
+			continue;
+		nodes[i] = (struct node){ .parent = parent, .mode = mode,
+					  .generation = i, .used = true };
+		snprintf(nodes[i].name, sizeof(nodes[i].name), "%.63s", name);
+		return i;
+	}
+	return 0;
+}
+
+/* A READDIR reply: every child of dir, from cookie off on. */
+static size_t dirents(struct node *nodes, __u64 dir, __u64 off, char *buf,
+		      enum hostile hostile)
+{
+	size_t len = 0;
+
+	for (__u64 i = off + 2; i < MAX_INODES; i++) {
+		struct fuse_dirent *d = (struct fuse_dirent *)(buf + len);
+		const char *name = nodes[i].name;
+
+		if (!nodes[i].used || nodes[i].parent != dir)
+			continue;
+		if (hostile == BAD_DIRENT)
+			name = "a/b";
+		d->ino = i;
+		d->off = i - 1;
+		d->namelen = strlen(name);
+		d->type = S_ISDIR(nodes[i].mode) ? DT_DIR : DT_REG;
+		memcpy(d->name, name, d->namelen);
+		len += FUSE_DIRENT_SIZE(d);
+	}
+	return len;
+}
+
+/* Answers one request; returns false on FUSE_DESTROY. */
+static bool serve_one(int fd, struct node *nodes, int cookie, struct req *r,
+		      enum hostile hostile)
+{
+	__u64 id = r->h.nodeid, unique = r->h.unique;
+	char out[4096];
+	int err = 0;
+	size_t len = 0;
+
+	memset(out, 0, sizeof(out));
+	switch (r->h.opcode) {
+	case FUSE_INIT: {
+		struct fuse_init_out *o = (void *)out;
+		__u64 flags = FUSE_INIT_EXT | FUSE_IOMAP;
+
+		o->major = 7;
+		o->minor = 41;
+		o->flags = flags;
+		o->flags2 = flags >> 32;
+		len = sizeof(*o);
+		break;
+	}
+	case FUSE_IOMAP_CONFIG: {
+		struct fuse_iomap_config_out *o = (void *)out;
+
+		o->flags = FUSE_IOMAP_CONFIG_BLOCKSIZE | FUSE_IOMAP_CONFIG_MAXBYTES;
+		o->blocksize = BS;
+		o->maxbytes = MAXBYTES;
+		len = sizeof(*o);
+		break;
+	}
+	case FUSE_LOOKUP: {
+		__u64 child = find(nodes, id, r->args);
+
+		if (!strcmp(r->args, "bad") && hostile != HONEST) {
+			entry_of(nodes, 2, (void *)out);
+			if (hostile == ROOT_NODEID)
+				((struct fuse_entry_out *)out)->nodeid = FUSE_ROOT_ID;
+			if (hostile == PAST_MAXBYTES)
+				((struct fuse_entry_out *)out)->attr.size = MAXBYTES + BS;
+			len = sizeof(struct fuse_entry_out);
+			if (hostile == SHORT_ENTRY) {
+				/* Refused by the kernel; then a proper error. */
+				if (send_msg(fd, unique, 0, out, len - 8) != -EINVAL)
+					return false;
+				len = 0;
+				err = -ENOENT;
+			}
+			break;
+		}
+		if (!child) {
+			err = -ENOENT;
+			break;
+		}
+		entry_of(nodes, child, (void *)out);
+		if (hostile == TYPE_CHANGE)
+			lie_on_attributes((void *)out);
+		len = sizeof(struct fuse_entry_out);
+		break;
+	}
+	case FUSE_FORGET:
+		return true;
+	case FUSE_GETATTR:
+	case FUSE_SETATTR: {
+		struct fuse_attr_out *o = (void *)out;
+
+		if (r->h.opcode == FUSE_SETATTR) {
+			struct fuse_setattr_in *in = (void *)r->args;
+
+			if (in->valid & FATTR_SIZE)
+				nodes[id].size = in->size;
+			if (in->valid & FATTR_MODE)
+				nodes[id].mode = (nodes[id].mode & S_IFMT) |
+						 (in->mode & 07777);
+		}
+		attr_of(nodes, id, &o->attr);
+		if (hostile == TYPE_CHANGE && id == 2 && getattrs++)
+			o->attr.mode = S_IFDIR | 0755;
+		o->attr_valid = 0;
+		len = sizeof(*o);
+		break;
+	}
+	case FUSE_OPEN:
+	case FUSE_OPENDIR:
+		((struct fuse_open_out *)out)->fh = id + 100;
+		len = sizeof(struct fuse_open_out);
+		break;
+	case FUSE_READDIR: {
+		struct fuse_read_in *in = (void *)r->args;
+
+		len = dirents(nodes, id, in->offset, out, hostile);
+		break;
+	}
+	case FUSE_CREATE:
+	case FUSE_MKDIR: {
+		bool dir = r->h.opcode == FUSE_MKDIR;
+		size_t skip = dir ? sizeof(struct fuse_mkdir_in) :
+				    sizeof(struct fuse_create_in);
+		const char *name = r->args + skip;
+		__u32 mode = dir ? ((struct fuse_mkdir_in *)r->args)->mode :
+				   ((struct fuse_create_in *)r->args)->mode;
+		__u64 child = find(nodes, id, name);
+
+		if (child) {
+			err = -EEXIST;
+			break;
+		}
+		child = add(nodes, id, name, (dir ? S_IFDIR : S_IFREG) | (mode & 07777));
+		if (!child) {
+			err = -ENOSPC;
+			break;
+		}
+		entry_of(nodes, child, (void *)out);
+		if (dir && hostile == NODEID_ZERO)
+			((struct fuse_entry_out *)out)->nodeid = 0;
+		len = sizeof(struct fuse_entry_out);
+		if (!dir) {
+			((struct fuse_open_out *)(out + len))->fh = child + 100;
+			len += sizeof(struct fuse_open_out);
+		}
+		break;
+	}
+	case FUSE_UNLINK:
+	case FUSE_RMDIR: {
+		__u64 child = find(nodes, id, r->args);
+
+		if (!child)
+			err = -ENOENT;
+		else
+			nodes[child].used = false;
+		break;
+	}
+	case FUSE_RENAME: {
+		struct fuse_rename_in *in = (void *)r->args;
+		const char *old = r->args + sizeof(*in);
+		const char *new = old + strlen(old) + 1;
+		__u64 child = find(nodes, id, old), target = find(nodes, in->newdir, new);
+
+		if (!child) {
+			err = -ENOENT;
+			break;
+		}
+		if (target)
+			nodes[target].used = false;
+		nodes[child].parent = in->newdir;
+		snprintf(nodes[child].name, sizeof(nodes[child].name), "%.63s", new);
+		break;
+	}
+	case FUSE_STATFS: {
+		struct fuse_statfs_out *o = (void *)out;
+
+		o->st.bsize = BS;
+		o->st.blocks = MAX_INODES * REGION / BS;
+		o->st.namelen = 255;
+		len = sizeof(*o);
+		break;
+	}
+	case FUSE_IOMAP_BEGIN: {
+		struct fuse_iomap_begin_in *in = (void *)r->args;
+		struct fuse_iomap_begin_out *o = (void *)out;
+
+		/* Every file's region is preallocated and mapped whole. */
+		o->read = (struct fuse_iomap_io){
+			.offset = 0, .length = REGION, .addr = id * REGION,
+			.type = FUSE_IOMAP_TYPE_MAPPED, .dev = cookie,
+		};
+		/* Past it, a hole up to the largest file size. */
+		if (in->pos >= REGION)
+			o->read = (struct fuse_iomap_io){
+				.offset = in->pos & ~(BS - 1),
+				.length = MAXBYTES - (in->pos & ~(BS - 1)),
+				.addr = FUSE_IOMAP_NULL_ADDR,
+				.type = FUSE_IOMAP_TYPE_HOLE,
+			};
+		o->write.type = FUSE_IOMAP_TYPE_NOCACHE;
+		len = sizeof(*o);
+		break;
+	}
+	case FUSE_IOMAP_IOEND: {
+		struct fuse_iomap_ioend_in *in = (void *)r->args;
+
+		if (!in->error && in->pos + in->written > nodes[id].size)
+			nodes[id].size = in->pos + in->written;
+		((struct fuse_iomap_ioend_out *)out)->newsize = nodes[id].size;
+		len = sizeof(struct fuse_iomap_ioend_out);
+		break;
+	}
+	case FUSE_DESTROY:
+		send_msg(fd, unique, 0, NULL, 0);
+		return false;
+	case FUSE_RELEASE:
+	case FUSE_RELEASEDIR:
+	case FUSE_FSYNC:
+	case FUSE_FALLOCATE:
+		break;
+	default:
+		err = -ENOSYS;
+	}
+	send_msg(fd, unique, err, out, err ? 0 : len);
+	return true;
+}
+
+static void serve(int fd, int cookie, enum hostile hostile)
+{
+	static struct node nodes[MAX_INODES];
+	static struct req r;
+
+	nodes[1] = (struct node){ .mode = S_IFDIR | 0755, .used = true };
+	nodes[2] = (struct node){ .name = "file", .parent = 1, .mode = S_IFREG | 0644,
+				  .size = REGION, .generation = 1, .used = true };
+	nodes[3] = (struct node){ .name = "dir", .parent = 1, .mode = S_IFDIR | 0755,
+				  .generation = 1, .used = true };
+	for (;;) {
+		if (read(fd, &r, sizeof(r)) < (ssize_t)sizeof(r.h))
+			_exit(0);
+		if (!serve_one(fd, nodes, cookie, &r, hostile))
+			_exit(0);
+	}
+}
+
+static int mount_fd(const char *dir, int fd, const char *extra)
+{
+	char opts[256];
+
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40755,user_id=0,group_id=0%s",
+		 fd, extra);
+	return mount("fuse_iomap", dir, FUSE_IOMAP_FS_TYPE, 0, opts) ? -errno : 0;
+}
+
+FIXTURE(mnt) {
+	char dir[64];
+	char path[128];
+	int disk;
+	pid_t server;
+	int client;
+};
+
+FIXTURE_VARIANT(mnt) {
+	enum hostile hostile;
+};
+
+FIXTURE_VARIANT_ADD(mnt, honest) { .hostile = HONEST };
+
+FIXTURE_SETUP(mnt)
+{
+	struct fuse_iomap_backing_map map = { 0 };
+	int dev, cookie;
+
+	self->server = -1;
+	self->client = -1;
+	self->disk = open(disk_path(), O_RDWR | O_DIRECT);
+	if (self->disk < 0)
+		SKIP(return, "no disk %s (set FUSE_IOMAP_DISK)", disk_path());
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		SKIP(return, "no %s (module not loaded)", DEV_PATH);
+	map.fd = self->disk;
+	cookie = ioctl(dev, FUSE_IOMAP_IOC_BACKING_OPEN, &map);
+	ASSERT_LT(0, cookie);
+	self->server = fork();
+	ASSERT_LE(0, self->server);
+	if (!self->server)
+		serve(dev, cookie, variant->hostile);
+	strcpy(self->dir, "/tmp/fuse_iomap_mnt.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, mount_fd(self->dir, dev, ""));
+	/* Counters, through a handle that does not keep the server's file open. */
+	self->client = ioctl(dev, FUSE_IOMAP_IOC_CLIENT);
+	ASSERT_LE(0, self->client);
+	/* From here the server's file is the child's alone. */
+	close(dev);
+}
+
+FIXTURE_TEARDOWN(mnt)
+{
+	if (self->server > 0) {
+		umount2(self->dir, MNT_DETACH);
+		kill(self->server, SIGKILL);
+		waitpid(self->server, NULL, 0);
+		rmdir(self->dir);
+	}
+	if (self->client >= 0)
+		close(self->client);
+	if (self->disk >= 0)
+		close(self->disk);
+}
+
+static const char *at(FIXTURE_DATA(mnt) *self, const char *name)
+{
+	snprintf(self->path, sizeof(self->path), "%s/%s", self->dir, name);
+	return self->path;
+}
+
+/* Reads len bytes of the disk at addr, as the device has them. */
+static int disk_read(int disk, void *buf, size_t len, off_t addr)
+{
+	return pread(disk, buf, len, addr) == (ssize_t)len ? 0 : -1;
+}
+
+static void pattern(char *buf, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)(seed + i * 7 + i / 4096);
+}
+
+TEST_F(mnt, names_attributes_and_directories_come_from_the_server)
+{
+	struct statfs sfs;
+	struct stat st;
+	struct dirent *d;
+	int seen = 0, fd;
+	DIR *dir;
+
+	ASSERT_EQ(0, stat(at(self, "file"), &st));
+	ASSERT_TRUE(S_ISREG(st.st_mode));
+	ASSERT_EQ(REGION, st.st_size);
+	ASSERT_EQ(2, st.st_ino);
+	ASSERT_EQ(0, stat(at(self, "dir"), &st));
+	ASSERT_TRUE(S_ISDIR(st.st_mode));
+	ASSERT_EQ(-1, stat(at(self, "none"), &st));
+	ASSERT_EQ(ENOENT, errno);
+
+	dir = opendir(self->dir);
+	ASSERT_NE(NULL, dir);
+	while ((d = readdir(dir)))
+		seen |= (!strcmp(d->d_name, "file")) | (!strcmp(d->d_name, "dir")) << 1;
+	closedir(dir);
+	ASSERT_EQ(3, seen);
+
+	ASSERT_EQ(0, mkdir(at(self, "made"), 0700));
+	ASSERT_EQ(0, stat(at(self, "made"), &st));
+	ASSERT_TRUE(S_ISDIR(st.st_mode));
+	fd = open(at(self, "made/new"), O_CREAT | O_EXCL | O_RDWR, 0600);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(-1, open(at(self, "made/new"), O_CREAT | O_EXCL | O_RDWR, 0600));
+	ASSERT_EQ(EEXIST, errno);
+	ASSERT_EQ(0, rename(at(self, "made/new"), at(self, "renamed")));
+	ASSERT_EQ(0, stat(at(self, "renamed"), &st)) TH_LOG("errno %d", errno);
+	ASSERT_TRUE(S_ISREG(st.st_mode));
+	ASSERT_EQ(0, chmod(at(self, "renamed"), 0640));
+	ASSERT_EQ(0, stat(at(self, "renamed"), &st));
+	ASSERT_EQ(0640, st.st_mode & 07777);
+	ASSERT_EQ(0, unlink(at(self, "renamed")));
+	ASSERT_EQ(0, rmdir(at(self, "made")));
+	ASSERT_EQ(-1, stat(at(self, "made"), &st));
+	ASSERT_EQ(0, statfs(self->dir, &sfs));
+	ASSERT_EQ(BS, sfs.f_bsize);
+	ASSERT_EQ(255, sfs.f_namelen);
+}
+
+TEST_F(mnt, buffered_and_direct_io_land_where_the_server_mapped_them)
+{
+	size_t len = 256 << 10;
+	char *buf, *back;
+	int fd;
+
+	ASSERT_EQ(0, posix_memalign((void **)&buf, BS, len));
+	ASSERT_EQ(0, posix_memalign((void **)&back, BS, len));
+
+	/* Buffered: written back by fsync, to nodeid 2's region. */
+	pattern(buf, len, 1);
+	fd = open(at(self, "file"), O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(len, pwrite(fd, buf, len, 8192));
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, disk_read(self->disk, back, len, 2 * REGION + 8192));
+	ASSERT_EQ(0, memcmp(buf, back, len));
+	close(fd);
+
+	/* Direct: straight to the disk, and read back the same way. */
+	pattern(buf, len, 2);
+	fd = open(at(self, "file"), O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(len, pwrite(fd, buf, len, 1 << 20));
+	ASSERT_EQ(0, disk_read(self->disk, back, len, 2 * REGION + (1 << 20)));
+	ASSERT_EQ(0, memcmp(buf, back, len));
+	memset(back, 0, len);
+	ASSERT_EQ(len, pread(fd, back, len, 1 << 20));
+	ASSERT_EQ(0, memcmp(buf, back, len));
+	close(fd);
+
+	/* Buffered reads see what was written directly. */
+	fd = open(at(self, "file"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	memset(back, 0, len);
+	ASSERT_EQ(len, pread(fd, back, len, 1 << 20));
+	ASSERT_EQ(0, memcmp(buf, back, len));
+	close(fd);
+	free(buf);
+	free(back);
+}
+
+TEST_F(mnt, mmap_reads_and_writes_go_through_the_page_cache_to_the_disk)
+{
+	char buf[BS], back[BS] __attribute__((aligned(4096)));
+	char *p;
+	int fd;
+
+	fd = open(at(self, "file"), O_RDWR);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 4 * BS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	pattern(buf, BS, 3);
+	memcpy(p + BS, buf, BS);
+	ASSERT_EQ(0, msync(p, 4 * BS, MS_SYNC));
+	ASSERT_EQ(0, disk_read(self->disk, back, BS, 2 * REGION + BS));
+	ASSERT_EQ(0, memcmp(buf, back, BS));
+	ASSERT_EQ(0, munmap(p, 4 * BS));
+	close(fd);
+}
+
+TEST_F(mnt, fiemap_and_seek_report_the_servers_extents)
+{
+	char fbuf[sizeof(struct fiemap) + 4 * sizeof(struct fiemap_extent)];
+	struct fiemap *fm = (void *)fbuf;
+	int fd;
+
+	fd = open(at(self, "file"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	memset(fbuf, 0, sizeof(fbuf));
+	fm->fm_length = FIEMAP_MAX_OFFSET;
+	fm->fm_extent_count = 4;
+	ASSERT_EQ(0, ioctl(fd, FS_IOC_FIEMAP, fm));
+	ASSERT_EQ(1, fm->fm_mapped_extents);
+	ASSERT_EQ(0, fm->fm_extents[0].fe_logical);
+	ASSERT_EQ(2 * REGION, fm->fm_extents[0].fe_physical);
+	ASSERT_EQ(REGION, fm->fm_extents[0].fe_length);
+	ASSERT_EQ(0, lseek(fd, 0, SEEK_DATA));
+	ASSERT_EQ(REGION, lseek(fd, 0, SEEK_HOLE));
+	close(fd);
+}
+
+TEST_F(mnt, truncate_zeroes_the_tail_and_reaches_the_server)
+{
+	char buf[BS];
+	struct stat st;
+	int fd;
+
+	fd = open(at(self, "file"), O_RDWR);
+	ASSERT_LE(0, fd);
+	memset(buf, 'x', BS);
+	ASSERT_EQ(BS, pwrite(fd, buf, BS, 0));
+	ASSERT_EQ(0, ftruncate(fd, 100));
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(100, st.st_size);
+	ASSERT_EQ(0, ftruncate(fd, BS));
+	ASSERT_EQ(BS, pread(fd, buf, BS, 0));
+	ASSERT_EQ('x', buf[99]);
+	ASSERT_EQ(0, buf[100]);
+	ASSERT_EQ(0, buf[BS - 1]);
+	close(fd);
+}
+
+TEST_F(mnt, direct_reads_ask_the_server_for_their_mapping)
+{
+	struct fuse_iomap_counters before, after;
+	char *buf;
+	int fd;
+
+	/* This server does not upsert: every miss is an upcall. */
+	fd = open(at(self, "file"), O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(self->client, FUSE_IOMAP_IOC_COUNTERS, &before));
+	ASSERT_EQ(0, posix_memalign((void **)&buf, BS, BS));
+	ASSERT_EQ(BS, pread(fd, buf, BS, 0));
+	ASSERT_EQ(0, ioctl(self->client, FUSE_IOMAP_IOC_COUNTERS, &after));
+	ASSERT_LT(before.upcalls[FUSE_IOMAP_UPCALL_BEGIN],
+		  after.upcalls[FUSE_IOMAP_UPCALL_BEGIN]);
+	free(buf);
+	close(fd);
+}
+
+TEST_F(mnt, a_dead_server_leaves_enotconn_and_an_unmountable_mount)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(at(self, "file"), &st));
+	kill(self->server, SIGKILL);
+	waitpid(self->server, NULL, 0);
+	self->server = 0;
+	ASSERT_EQ(-1, stat(at(self, "other"), &st));
+	ASSERT_EQ(ENOTCONN, errno);
+	ASSERT_EQ(0, umount(self->dir));
+	rmdir(self->dir);
+}
+
+FIXTURE(hostile) {
+	char dir[64];
+	char path[128];
+	int disk;
+	pid_t server;
+};
+
+FIXTURE_VARIANT(hostile) {
+	enum hostile hostile;
+};
+
+FIXTURE_VARIANT_ADD(hostile, root_nodeid) { .hostile = ROOT_NODEID };
+FIXTURE_VARIANT_ADD(hostile, type_change) { .hostile = TYPE_CHANGE };
+FIXTURE_VARIANT_ADD(hostile, past_maxbytes) { .hostile = PAST_MAXBYTES };
+FIXTURE_VARIANT_ADD(hostile, bad_dirent) { .hostile = BAD_DIRENT };
+FIXTURE_VARIANT_ADD(hostile, short_entry) { .hostile = SHORT_ENTRY };
+FIXTURE_VARIANT_ADD(hostile, nodeid_zero) { .hostile = NODEID_ZERO };
+
+FIXTURE_SETUP(hostile)
+{
+	struct fuse_iomap_backing_map map = { 0 };
+	int dev, cookie;
+
+	self->server = -1;
+	self->disk = open(disk_path(), O_RDWR);
+	if (self->disk < 0)
+		SKIP(return, "no disk %s (set FUSE_IOMAP_DISK)", disk_path());
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		SKIP(return, "no %s (module not loaded)", DEV_PATH);
+	map.fd = self->disk;
+	cookie = ioctl(dev, FUSE_IOMAP_IOC_BACKING_OPEN, &map);
+	ASSERT_LT(0, cookie);
+	self->server = fork();
+	ASSERT_LE(0, self->server);
+	if (!self->server)
+		serve(dev, cookie, variant->hostile);
+	strcpy(self->dir, "/tmp/fuse_iomap_hostile.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, mount_fd(self->dir, dev, ""));
+	close(dev);
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+	if (self->server > 0) {
+		umount2(self->dir, MNT_DETACH);
+		kill(self->server, SIGKILL);
+		waitpid(self->server, NULL, 0);
+		rmdir(self->dir);
+	}
+	if (self->disk >= 0)
+		close(self->disk);
+}
+
+TEST_F(hostile, a_lying_reply_fails_its_call_with_eio_and_nothing_else)
+{
+	char path[160];
+	struct stat st;
+	DIR *dir;
+	int ret;
+
+	/* An honest call first: the file the lies would touch. */
+	snprintf(path, sizeof(path), "%s/file", self->dir);
+	ASSERT_EQ(0, stat(path, &st));
+	ASSERT_EQ(REGION, st.st_size);
+
+	switch (variant->hostile) {
+	case BAD_DIRENT:
+		dir = opendir(self->dir);
+		ASSERT_NE(NULL, dir);
+		errno = 0;
+		ASSERT_EQ(NULL, readdir(dir));
+		ASSERT_EQ(EIO, errno);
+		closedir(dir);
+		break;
+	case TYPE_CHANGE:
+		/* Attributes time out at once: stat asks GETATTR again. */
+		ASSERT_EQ(-1, stat(path, &st));
+		ASSERT_EQ(EIO, errno);
+		break;
+	case NODEID_ZERO:
+		snprintf(path, sizeof(path), "%s/newdir", self->dir);
+		ASSERT_EQ(-1, mkdir(path, 0755));
+		ASSERT_EQ(EIO, errno);
+		break;
+	default:
+		snprintf(path, sizeof(path), "%s/bad", self->dir);
+		ret = stat(path, &st);
+		ASSERT_EQ(-1, ret);
+		ASSERT_EQ(variant->hostile == SHORT_ENTRY ? ENOENT : EIO, errno);
+	}
+	/* The file the lie named is untouched. */
+	if (variant->hostile != TYPE_CHANGE) {
+		snprintf(path, sizeof(path), "%s/file", self->dir);
+		ASSERT_EQ(0, stat(path, &st));
+		ASSERT_TRUE(S_ISREG(st.st_mode));
+		ASSERT_EQ(REGION, st.st_size);
+	}
+}
+
+TEST(mount_options_and_fds_are_checked)
+{
+	char dir[] = "/tmp/fuse_iomap_opts.XXXXXX";
+	int dev, other, notdev;
+
+	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		SKIP(return, "no %s (module not loaded)", DEV_PATH);
+	ASSERT_NE(NULL, mkdtemp(dir));
+	notdev = open("/proc/self/status", O_RDONLY);
+	ASSERT_LE(0, notdev);
+
+	ASSERT_EQ(-EINVAL, mount("x", dir, FUSE_IOMAP_FS_TYPE, 0,
+				 "rootmode=40755,user_id=0,group_id=0") ? -errno : 0);
+	ASSERT_EQ(-EINVAL, mount_fd(dir, dev, ",rootmode=100644"));
+	ASSERT_EQ(-EINVAL, mount_fd(dir, dev, ",fd=3"));
+	ASSERT_EQ(-EINVAL, mount_fd(dir, dev, ",bogus=1"));
+	ASSERT_EQ(-EINVAL, mount_fd(dir, notdev, ""));
+	ASSERT_EQ(-EBADF, mount_fd(dir, 1000, ""));
+
+	/* A connection is mounted once. */
+	ASSERT_EQ(0, mount_fd(dir, dev, ""));
+	other = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(-EBUSY, mount_fd("/mnt", dev, ""));
+	/* Without a handshake there is nothing to destroy: unmount at once. */
+	ASSERT_EQ(0, umount(dir));
+	close(dev);
+	/* Another connection mounts there again. */
+	ASSERT_EQ(0, mount_fd(dir, other, ""));
+	ASSERT_EQ(0, umount(dir));
+	close(other);
+	close(notdev);
+	rmdir(dir);
+}
+
+TEST_HARNESS_MAIN
