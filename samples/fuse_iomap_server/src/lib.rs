@@ -6,6 +6,7 @@
 pub mod bpf;
 pub mod channel;
 pub mod disk;
+pub mod diskfs;
 pub mod famfs;
 pub mod uapi;
 
