@@ -126,7 +126,7 @@ fn main() {
         .header(header)
         .clang_arg(format!("-I{include}"))
         .allowlist_type("fuse_.*")
-        .allowlist_var("FUSE_.*|FAMFS_.*")
+        .allowlist_var("FUSE_.*|FAMFS_.*|FATTR_.*")
         .derive_default(true)
         .layout_tests(false)
         .parse_callbacks(Box::new(Pod))

@@ -85,10 +85,11 @@ impl Store {
     }
 
     /// Stores `fs` if it changed: its metadata in the other slot, then the
-    /// superblock. `ENOSPC` if the metadata outgrew its slot.
+    /// superblock; flushes the device either way, for the file data the
+    /// kernel wrote. `ENOSPC` if the metadata outgrew its slot.
     pub fn save(&mut self, fs: &mut Fs) -> io::Result<()> {
         if !fs.is_dirty() {
-            return Ok(());
+            return self.file.sync_data();
         }
         let layout = fs.layout();
         let meta = codec::encode(fs);
