@@ -122,11 +122,12 @@ mod tests {
         let mut a = Allocator::new(10, 20);
         assert_eq!(a.alloc(0, 4), Some((10, 4)));
         assert_eq!(a.alloc(14, 2), Some((14, 2)));
-        a.free(10, 4);
-        // 10..14 and 16..20 free: 5 fits neither, the first takes 4.
-        assert_eq!(a.alloc(0, 5), Some((10, 4)));
-        assert_eq!(a.free_blocks(), 4);
-        assert_eq!(a.alloc(0, 9), Some((16, 4)));
+        a.free(10, 2);
+        // 10..12 and 16..20 free: the first that holds 3, then the first.
+        assert_eq!(a.alloc(0, 3), Some((16, 3)));
+        assert_eq!(a.alloc(0, 5), Some((10, 2)));
+        assert_eq!(a.free_blocks(), 1);
+        assert_eq!(a.alloc(0, 9), Some((19, 1)));
         assert_eq!(a.alloc(0, 1), None);
     }
 

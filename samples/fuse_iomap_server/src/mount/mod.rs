@@ -14,6 +14,8 @@
 mod log;
 mod reply;
 mod serve;
+#[cfg(test)]
+mod tests;
 
 use clap::{ArgGroup, Subcommand};
 use fuse_iomap_server::channel::Channel;
