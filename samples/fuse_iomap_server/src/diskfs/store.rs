@@ -114,8 +114,11 @@ impl Store {
         Ok(())
     }
 
-    /// Writes zeroes over `len` bytes at device address `addr`.
+    /// Writes zeroes over `len` bytes at device address `addr`, and flushes
+    /// them now: the kernel writes file data around the device's page
+    /// cache, and a late writeback of ours must never overwrite it.
     pub fn zero(&self, addr: u64, len: u64) -> io::Result<()> {
-        self.file.write_all_at(&vec![0; len as usize], addr)
+        self.file.write_all_at(&vec![0; len as usize], addr)?;
+        self.file.sync_data()
     }
 }

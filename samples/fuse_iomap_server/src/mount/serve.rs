@@ -152,17 +152,10 @@ impl Server<'_> {
         let args = &req.args[..];
         match req.header.opcode {
             fuse_opcode_FUSE_LOOKUP => pod(&reply::entry(&self.fs.lookup(nodeid, name(args)?.0)?)),
-            fuse_opcode_FUSE_FORGET => {
-                let (forget, _) = split::<fuse_forget_in>(args)?;
-                self.fs.forget(nodeid, forget.nlookup);
-                Ok(Answer::None)
-            }
-            fuse_opcode_FUSE_BATCH_FORGET => {
-                let (batch, mut rest) = split::<fuse_batch_forget_in>(args)?;
-                for _ in 0..batch.count {
-                    let (one, more) = split::<fuse_forget_one>(rest)?;
-                    self.fs.forget(one.nodeid, one.nlookup);
-                    rest = more;
+            // Never answered, not even with an error.
+            fuse_opcode_FUSE_FORGET | fuse_opcode_FUSE_BATCH_FORGET => {
+                if let Err(e) = self.forget(req.header.opcode, nodeid, args) {
+                    self.log.line(&format!("a malformed FORGET: {e}"));
                 }
                 Ok(Answer::None)
             }
@@ -242,6 +235,22 @@ impl Server<'_> {
         }
     }
 
+    /// `FORGET` of `nodeid`, or `BATCH_FORGET`.
+    fn forget(&mut self, opcode: u32, nodeid: u64, args: &[u8]) -> Result<(), Errno> {
+        if opcode == fuse_opcode_FUSE_FORGET {
+            let (forget, _) = split::<fuse_forget_in>(args)?;
+            self.fs.forget(nodeid, forget.nlookup);
+            return Ok(());
+        }
+        let (batch, mut rest) = split::<fuse_batch_forget_in>(args)?;
+        for _ in 0..batch.count {
+            let (one, more) = split::<fuse_forget_one>(rest)?;
+            self.fs.forget(one.nodeid, one.nlookup);
+            rest = more;
+        }
+        Ok(())
+    }
+
     /// Stores the metadata and flushes the device (the kernel's writes of
     /// file data with it).
     fn sync(&mut self) -> Result<(), Errno> {
@@ -305,7 +314,12 @@ impl Server<'_> {
         let (b, _) = split::<fuse_iomap_begin_in>(args)?;
         let op = |bit: u32| b.opflags & bit != 0;
         let writes = op(FUSE_IOMAP_OP_WRITE) || op(FUSE_IOMAP_OP_WRITEBACK);
-        let allocate = writes && !op(FUSE_IOMAP_OP_ZERO) && !op(FUSE_IOMAP_OP_REPORT);
+        // Zeroing a hole, reporting, or a write that may only overwrite
+        // allocates nothing.
+        let allocate = writes
+            && !op(FUSE_IOMAP_OP_ZERO)
+            && !op(FUSE_IOMAP_OP_REPORT)
+            && !op(FUSE_IOMAP_OP_OVERWRITE_ONLY);
         let m = self.fs.map(nodeid, b.pos, b.count, allocate)?;
         if op(FUSE_IOMAP_OP_OVERWRITE_ONLY) && m.kind != MapKind::Mapped {
             return Err(Errno::EAGAIN);

@@ -209,7 +209,9 @@ fn requests_end_to_end() {
         let notempty = -(nix::errno::Errno::ENOTEMPTY as i32);
         assert_eq!(k.call(fuse_opcode_FUSE_RMDIR, ROOT, b"d\0").error, notempty);
 
-        // FORGET gets no reply: the next reply is the next request's.
+        // FORGET gets no reply, even malformed: the next reply is the
+        // next request's.
+        k.send(fuse_opcode_FUSE_BATCH_FORGET, 0, &[0; 4]);
         k.send(
             fuse_opcode_FUSE_FORGET,
             f,
@@ -229,5 +231,6 @@ fn requests_end_to_end() {
     assert_eq!(fs.lookup(d, b"g").unwrap().attr.size, 8100);
     let log = std::fs::read_to_string(&log_path).unwrap();
     std::fs::remove_file(&log_path).unwrap();
+    assert!(log.contains("a malformed FORGET"), "{log}");
     assert!(log.contains("destroyed"), "{log}");
 }
