@@ -87,7 +87,8 @@ impl Fs {
     }
 
     /// `IOMAP_BEGIN`: the mapping of file `nodeid` that holds byte `pos`.
-    /// A hole runs to the next extent, or past `pos + count` and the size.
+    /// A hole runs to the next extent, or past `pos + count` (cut at
+    /// `MAX_BYTES`) and the size.
     /// With `allocate` (a write), a hole gets unwritten blocks for what of
     /// `[pos, pos + count)` it holds, and the answer is marked new.
     pub fn map(
@@ -97,7 +98,9 @@ impl Fs {
         count: u64,
         allocate: bool,
     ) -> Result<Mapping, Errno> {
-        let (first, end) = blocks(pos, count.max(1))?;
+        // A report (fiemap) may ask up to the largest offset: cut there.
+        let count = count.clamp(1, MAX_BYTES.saturating_sub(pos).max(1));
+        let (first, end) = blocks(pos, count)?;
         let size = self.inode(nodeid)?.attr.size;
         let extents = self.file(nodeid)?;
         if let Some((s, e)) = extents.find(first) {

@@ -59,9 +59,12 @@ fn write_into_hole_allocates_unwritten() {
     // Asked again, it is there and no longer new.
     let again = fs.map(f, 9000, 1, true).unwrap();
     assert_eq!((again.offset, again.new, again.addr), (4096, false, m.addr));
-    // The hole before it runs up to it.
-    let before = fs.map(f, 0, 1, false).unwrap();
+    // The hole before it runs up to it, however far a report asks.
+    let before = fs.map(f, 0, u64::MAX, false).unwrap();
     assert_eq!((before.kind, before.length), (MapKind::Hole, 4096));
+    let after = fs.map(f, 4 * 4096, u64::MAX, false).unwrap();
+    assert_eq!(after.offset + after.length, MAX_BYTES);
+    assert_eq!(fs.map(f, MAX_BYTES, 1, false), Err(Errno::EFBIG));
 }
 
 #[test]

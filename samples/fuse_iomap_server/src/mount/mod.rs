@@ -104,6 +104,10 @@ fn setup(
     dir: &std::path::Path,
     log: &Log,
 ) -> Result<Mounted, String> {
+    // Before anything is formatted.
+    if !dir.is_dir() {
+        return Err(format!("{}: not a directory", dir.display()));
+    }
     let server = open_rw("/dev/fuse-iomap".as_ref()).map_err(with("/dev/fuse-iomap"))?;
     let (path, mut disk) = match (device, image) {
         (Some(d), _) => (d.clone(), open_rw(d).map_err(with(d.display()))?),
