@@ -14,6 +14,7 @@
 mod log;
 mod reply;
 mod serve;
+mod signal;
 #[cfg(test)]
 mod tests;
 
@@ -211,6 +212,9 @@ impl Mounted {
                 log.line(&format!("the handshake: {e}"));
                 return 1;
             }
+        }
+        if let Err(e) = signal::catch_termination() {
+            log.line(&format!("catching SIGTERM: {e}"));
         }
         if write(&ready, &[1]).is_err() {
             log.line("the mounting process is gone");

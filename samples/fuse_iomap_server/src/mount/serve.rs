@@ -4,6 +4,7 @@
 
 use super::log::Log;
 use super::reply::{self, name, split};
+use super::signal;
 use bytemuck::{bytes_of, Pod};
 use fuse_iomap_server::channel::{Channel, Request};
 use fuse_iomap_server::diskfs::store::Store;
@@ -44,10 +45,14 @@ pub struct Server<'a> {
 }
 
 impl Server<'_> {
-    /// Serves until `DESTROY`, or the connection's end; stores the
+    /// Serves until `DESTROY`, the connection's end, or SIGTERM; stores the
     /// metadata either way. Returns the exit status.
     pub fn run(mut self) -> i32 {
         loop {
+            if signal::terminated() {
+                self.log.line("terminated by a signal");
+                return self.save_and_exit();
+            }
             let req = match self.channel.read() {
                 Ok(req) => req,
                 Err(Errno::EINTR | Errno::EAGAIN) => continue,
