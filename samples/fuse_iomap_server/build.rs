@@ -39,6 +39,30 @@ const WIRE: &[&str] = &[
     "fuse_iomap_ioend_out",
     "fuse_iomap_upsert_mappings_out",
     "fuse_daxdev_out",
+    "fuse_iomap_inval_mappings_out",
+    "fuse_range",
+    "fuse_iomap_backing_map",
+    // The namespace requests of the mount.
+    "fuse_attr",
+    "fuse_entry_out",
+    "fuse_forget_in",
+    "fuse_forget_one",
+    "fuse_batch_forget_in",
+    "fuse_getattr_in",
+    "fuse_attr_out",
+    "fuse_setattr_in",
+    "fuse_open_in",
+    "fuse_open_out",
+    "fuse_create_in",
+    "fuse_mkdir_in",
+    "fuse_rename_in",
+    "fuse_rename2_in",
+    "fuse_read_in",
+    "fuse_release_in",
+    "fuse_kstatfs",
+    "fuse_statfs_out",
+    "fuse_fsync_in",
+    "fuse_fallocate_in",
 ];
 
 #[derive(Debug)]
@@ -102,7 +126,7 @@ fn main() {
         .header(header)
         .clang_arg(format!("-I{include}"))
         .allowlist_type("fuse_.*")
-        .allowlist_var("FUSE_.*|FAMFS_.*")
+        .allowlist_var("FUSE_.*|FAMFS_.*|FATTR_.*")
         .derive_default(true)
         .layout_tests(false)
         .parse_callbacks(Box::new(Pod))
@@ -111,4 +135,18 @@ fn main() {
     bindings
         .write_to_file(out.join("uapi.rs"))
         .expect("writing uapi.rs");
+    loop_h(&out);
+}
+
+/// `loop.rs`: the loop device's ioctl structures, for `mount --image`.
+fn loop_h(out: &Path) {
+    bindgen::Builder::default()
+        .header_contents("loop.h", "#include <linux/loop.h>")
+        .allowlist_item("loop_config|LO_FLAGS_AUTOCLEAR")
+        .derive_default(true)
+        .layout_tests(false)
+        .generate()
+        .expect("bindgen of <linux/loop.h>")
+        .write_to_file(out.join("loop.rs"))
+        .expect("writing loop.rs");
 }

@@ -6,7 +6,9 @@
 pub mod bpf;
 pub mod channel;
 pub mod disk;
+pub mod diskfs;
 pub mod famfs;
+pub mod loopdev;
 pub mod uapi;
 
 /// The block size the server configures.

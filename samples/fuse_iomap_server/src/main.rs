@@ -20,7 +20,12 @@
 //!   answers, and with `--preload` pushes every extent into the cache before
 //!   the client starts; with `--bpf` the disk BPF program answers for
 //!   nodeid 1.
+//!
+//! `mount disk` is another kind of server: a file system mounted on a
+//! directory and served in the background, without a client command
+//! (see `mount/mod.rs`).
 
+mod mount;
 mod serve;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
@@ -117,15 +122,27 @@ pub enum Mode {
     },
 }
 
+/// What the server does: serve a client command, or mount.
+#[derive(Debug, Subcommand)]
+enum Action {
+    #[command(flatten)]
+    Client(Mode),
+    /// Mount a file system on a directory and serve it in the background,
+    /// until it is unmounted.
+    #[command(subcommand)]
+    Mount(mount::MountMode),
+}
+
 /// A sample fuse-iomap server.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Misbehave on the first request after the handshake.
+    /// Misbehave on the first request after the handshake (not with
+    /// `mount`).
     #[arg(long, value_enum)]
     misbehave: Option<Misbehave>,
     #[command(subcommand)]
-    mode: Mode,
+    action: Action,
 }
 
 impl Mode {
@@ -143,13 +160,20 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
 
 fn main() {
     let args = Args::parse();
+    let mode = match args.action {
+        Action::Client(mode) => mode,
+        Action::Mount(_) if args.misbehave.is_some() => {
+            fail("mount", "--misbehave is for the client modes")
+        }
+        Action::Mount(mount) => exit(mount::run(&mount)),
+    };
     let device = File::options()
         .read(true)
         .write(true)
         .open("/dev/fuse-iomap")
         .unwrap_or_else(|e| fail("/dev/fuse-iomap", e));
     let channel = Channel::new(OwnedFd::from(device));
-    let server = serve::Server::new(&args.mode, args.misbehave, &channel)
+    let server = serve::Server::new(&mode, args.misbehave, &channel)
         .unwrap_or_else(|e| fail("setting up", e));
 
     // SAFETY: The ioctl takes no argument and returns a new descriptor.
@@ -175,7 +199,7 @@ fn main() {
     }
 
     let fd = client.as_raw_fd();
-    let argv = args.mode.client();
+    let argv = mode.client();
     let mut command = Command::new(&argv[0]);
     command
         .args(&argv[1..])

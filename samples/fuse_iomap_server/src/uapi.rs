@@ -18,3 +18,4 @@ nix::ioctl_readwrite!(iomap_begin, MAGIC, 0x88, fuse_iomap_ioc_begin);
 nix::ioctl_read!(counters, MAGIC, 0x94, fuse_iomap_counters);
 nix::ioctl_write_ptr!(iomap_end, MAGIC, 0x91, fuse_iomap_ioc_end);
 nix::ioctl_readwrite!(iomap_ioend, MAGIC, 0x92, fuse_iomap_ioc_ioend);
+nix::ioctl_write_ptr!(backing_open, MAGIC, 0x95, fuse_iomap_backing_map);

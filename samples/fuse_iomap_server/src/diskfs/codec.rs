@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The metadata's byte format: little-endian integers, counted lists.
+//!
+//! A hand format rather than serde and a binary codec: it is a few dozen
+//! lines, its bytes are fixed by this file (not by a crate's version), and
+//! it needs no crate beyond those the server has. Decoding checks
+//! everything a corrupt device could get wrong, and fails with `EUCLEAN`.
+//!
+//! ```text
+//! next_nodeid u64, next_generation u64, count u64, then per inode:
+//!   nodeid u64, generation u64, mode u32, uid u32, gid u32, nlink u32,
+//!   size u64, atime, mtime, ctime (sec u64, nsec u32), then
+//!   a directory: parent u64, next_cookie u64, count u64,
+//!                (cookie u64, nodeid u64, name_len u16, name)*
+//!   a file:      count u64, (file_block u64, dev_block u64, len u64,
+//!                unwritten u8)*
+//! ```
+
+use super::alloc::Allocator;
+use super::extents::{Extent, ExtentMap};
+use super::inode::{Attr, Body, Dir, Inode, Time, S_IFDIR, S_IFMT, S_IFREG};
+use super::layout::Layout;
+use super::{check_name, Fs, ROOT};
+use nix::errno::Errno;
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn time(&mut self, t: Time) {
+        self.u64(t.sec);
+        self.u32(t.nsec);
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], Errno> {
+        let (head, rest) = self.0.split_first_chunk::<N>().ok_or(Errno::EUCLEAN)?;
+        self.0 = rest;
+        Ok(*head)
+    }
+    fn u8(&mut self) -> Result<u8, Errno> {
+        Ok(self.take::<1>()?[0])
+    }
+    fn u16(&mut self) -> Result<u16, Errno> {
+        self.take().map(u16::from_le_bytes)
+    }
+    fn u32(&mut self) -> Result<u32, Errno> {
+        self.take().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Result<u64, Errno> {
+        self.take().map(u64::from_le_bytes)
+    }
+    fn time(&mut self) -> Result<Time, Errno> {
+        let sec = self.u64()?;
+        let nsec = self.u32()?;
+        if nsec >= 1_000_000_000 {
+            return Err(Errno::EUCLEAN);
+        }
+        Ok(Time { sec, nsec })
+    }
+    fn bytes(&mut self, n: usize) -> Result<&[u8], Errno> {
+        if n > self.0.len() {
+            return Err(Errno::EUCLEAN);
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    /// A count of records of at least `min` bytes each, checked against
+    /// what is left, so that a corrupt count cannot make us allocate.
+    fn count(&mut self, min: usize) -> Result<u64, Errno> {
+        let n = self.u64()?;
+        if n > (self.0.len() / min) as u64 {
+            return Err(Errno::EUCLEAN);
+        }
+        Ok(n)
+    }
+}
+
+/// The metadata of `fs`; orphans (unlinked, still open) are left out, so
+/// that loading never sees them.
+pub fn encode(fs: &Fs) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u64(fs.next_nodeid);
+    w.u64(fs.next_generation);
+    let live = fs.inodes.iter().filter(|(_, i)| i.attr.nlink > 0);
+    w.u64(live.clone().count() as u64);
+    for (&nodeid, inode) in live {
+        let a = &inode.attr;
+        w.u64(nodeid);
+        w.u64(a.generation);
+        w.u32(a.mode);
+        w.u32(a.uid);
+        w.u32(a.gid);
+        w.u32(a.nlink);
+        w.u64(a.size);
+        w.time(a.atime);
+        w.time(a.mtime);
+        w.time(a.ctime);
+        match &inode.body {
+            Body::Dir(d) => {
+                w.u64(d.parent);
+                w.u64(d.next_cookie);
+                w.u64(d.entries.len() as u64);
+                for (&cookie, (name, child)) in &d.entries {
+                    w.u64(cookie);
+                    w.u64(*child);
+                    w.u16(name.len() as u16);
+                    w.0.extend_from_slice(name);
+                }
+            }
+            Body::File(f) => {
+                w.u64(f.iter().count() as u64);
+                for (start, e) in f.iter() {
+                    w.u64(start);
+                    w.u64(e.dev);
+                    w.u64(e.len);
+                    w.u8(u8::from(e.unwritten));
+                }
+            }
+        }
+    }
+    w.0
+}
+
+fn decode_inode(r: &mut Reader, layout: Layout, alloc: &mut Allocator) -> Result<Inode, Errno> {
+    let generation = r.u64()?;
+    let mode = r.u32()?;
+    let (uid, gid, nlink, size) = (r.u32()?, r.u32()?, r.u32()?, r.u64()?);
+    let (atime, mtime, ctime) = (r.time()?, r.time()?, r.time()?);
+    let body = match mode & S_IFMT {
+        S_IFDIR => {
+            let mut d = Dir::new(r.u64()?);
+            d.next_cookie = r.u64()?;
+            for _ in 0..r.count(18)? {
+                let (cookie, child) = (r.u64()?, r.u64()?);
+                let len = usize::from(r.u16()?);
+                let name = r.bytes(len)?;
+                check_name(name).map_err(|_| Errno::EUCLEAN)?;
+                if cookie >= d.next_cookie || d.names.contains_key(name) {
+                    return Err(Errno::EUCLEAN);
+                }
+                d.names.insert(name.to_vec(), cookie);
+                d.entries.insert(cookie, (name.to_vec(), child));
+            }
+            Body::Dir(d)
+        }
+        S_IFREG => {
+            let mut f = ExtentMap::default();
+            let mut end = 0;
+            for _ in 0..r.count(25)? {
+                let (start, dev, len) = (r.u64()?, r.u64()?, r.u64()?);
+                let unwritten = match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(Errno::EUCLEAN),
+                };
+                // In order, not overlapping, on the data area, once.
+                if start < end || dev < layout.meta_blocks {
+                    return Err(Errno::EUCLEAN);
+                }
+                alloc.reserve(dev, len)?;
+                end = start.checked_add(len).ok_or(Errno::EUCLEAN)?;
+                f.insert(
+                    start,
+                    Extent {
+                        dev,
+                        len,
+                        unwritten,
+                    },
+                );
+            }
+            Body::File(f)
+        }
+        _ => return Err(Errno::EUCLEAN),
+    };
+    Ok(Inode {
+        attr: Attr {
+            generation,
+            mode,
+            uid,
+            gid,
+            nlink,
+            size,
+            atime,
+            mtime,
+            ctime,
+        },
+        body,
+        lookups: 0,
+    })
+}
+
+/// Loads the metadata `bytes` of a device laid out as `layout`.
+pub fn decode(layout: Layout, bytes: &[u8]) -> Result<Fs, Errno> {
+    let mut r = Reader(bytes);
+    let next_nodeid = r.u64()?;
+    let next_generation = r.u64()?;
+    let mut alloc = Allocator::new(layout.meta_blocks, layout.device_blocks);
+    let mut inodes = BTreeMap::new();
+    for _ in 0..r.count(64)? {
+        let nodeid = r.u64()?;
+        let inode = decode_inode(&mut r, layout, &mut alloc)?;
+        if nodeid == 0 || nodeid >= next_nodeid || inodes.insert(nodeid, inode).is_some() {
+            return Err(Errno::EUCLEAN);
+        }
+    }
+    // Every entry names a live inode, and a directory's `..` is the one
+    // directory that holds it.
+    for (&nodeid, inode) in &inodes {
+        if let Body::Dir(d) = &inode.body {
+            for (_, child) in d.entries.values() {
+                match inodes.get(child).map(|i| &i.body) {
+                    Some(Body::Dir(c)) if c.parent == nodeid => {}
+                    Some(Body::File(_)) => {}
+                    _ => return Err(Errno::EUCLEAN),
+                }
+            }
+        }
+    }
+    if !inodes.get(&ROOT).is_some_and(Inode::is_dir) || !r.0.is_empty() {
+        return Err(Errno::EUCLEAN);
+    }
+    Ok(Fs {
+        layout,
+        inodes,
+        next_nodeid,
+        next_generation,
+        alloc,
+        dirty: false,
+    })
+}

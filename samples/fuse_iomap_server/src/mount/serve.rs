@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Serving the mount: each request of the kernel, mapped to the model.
+
+use super::log::Log;
+use super::reply::{self, name, split};
+use super::signal;
+use bytemuck::{bytes_of, Pod};
+use fuse_iomap_server::channel::{Channel, Request};
+use fuse_iomap_server::diskfs::store::Store;
+use fuse_iomap_server::diskfs::{Fs, MapKind, Mapping, SetAttr, BLOCK};
+use fuse_iomap_server::uapi::*;
+use nix::errno::Errno;
+
+const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
+const FALLOC_FL_PUNCH_HOLE: u32 = 0x02;
+/// `FUSE_IOMAP_INVAL_TO_EOF`, `~0ULL`, which bindgen types as an int.
+const TO_EOF: u64 = FUSE_IOMAP_INVAL_TO_EOF as u64;
+
+/// A request's answer.
+enum Answer {
+    Bytes(Vec<u8>),
+    /// `FORGET` and `BATCH_FORGET` get none.
+    None,
+    /// `DESTROY`: answered, and the server ends.
+    Destroy,
+}
+
+fn pod<T: Pod>(v: &T) -> Result<Answer, Errno> {
+    Ok(Answer::Bytes(bytes_of(v).to_vec()))
+}
+
+fn empty() -> Result<Answer, Errno> {
+    Ok(Answer::Bytes(Vec::new()))
+}
+
+/// The server of a mounted file system.
+pub struct Server<'a> {
+    pub channel: &'a Channel,
+    pub fs: Fs,
+    pub store: Store,
+    /// The device cookie of `BACKING_OPEN`.
+    pub dev: u32,
+    pub log: Log,
+}
+
+impl Server<'_> {
+    /// Serves until `DESTROY`, the connection's end, or SIGTERM; stores the
+    /// metadata either way. Returns the exit status.
+    pub fn run(mut self) -> i32 {
+        loop {
+            if signal::terminated() {
+                self.log.line("terminated by a signal");
+                return self.save_and_exit();
+            }
+            let req = match self.channel.read() {
+                Ok(req) => req,
+                Err(Errno::EINTR | Errno::EAGAIN) => continue,
+                Err(Errno::ENODEV) => {
+                    self.log.line("the connection was aborted");
+                    return self.save_and_exit();
+                }
+                Err(e) => {
+                    self.log.line(&format!("reading a request: {e}"));
+                    self.save_and_exit();
+                    return 2;
+                }
+            };
+            let unique = req.header.unique;
+            let sent = match self.handle(&req) {
+                Ok(Answer::Bytes(b)) => self.channel.reply_bytes(unique, &b),
+                Ok(Answer::None) => Ok(()),
+                Ok(Answer::Destroy) => {
+                    let status = self.save_and_exit();
+                    let _ = self.channel.reply_bytes(unique, &[]);
+                    self.log.line("destroyed: unmounted");
+                    return status;
+                }
+                Err(errno) => self.channel.reply_error(unique, errno),
+            };
+            match sent {
+                Ok(()) => {}
+                Err(Errno::ENODEV) => {
+                    self.log.line("the connection was aborted");
+                    return self.save_and_exit();
+                }
+                // An interrupted request is gone: nothing to do.
+                Err(e) => self
+                    .log
+                    .line(&format!("replying to opcode {}: {e}", req.header.opcode)),
+            }
+        }
+    }
+
+    /// Stores the metadata; the exit status.
+    fn save_and_exit(&mut self) -> i32 {
+        match self.store.save(&mut self.fs) {
+            Ok(()) => 0,
+            Err(e) => {
+                self.log.line(&format!("storing the metadata: {e}"));
+                1
+            }
+        }
+    }
+
+    /// Sends a notification; a refused one is logged, not fatal.
+    fn notify<T: Pod>(&self, code: u32, payload: &T) {
+        if let Err(e) = self.channel.notify(code, payload) {
+            self.log.line(&format!("notification {code}: {e}"));
+        }
+    }
+
+    /// Drops the kernel's cached mappings of `nodeid` from byte `offset`
+    /// for `length` bytes (`TO_EOF`: to the end), both
+    /// forks.
+    fn inval(&self, nodeid: u64, offset: u64, length: u64) {
+        let start = offset / BLOCK * BLOCK;
+        let length = if length == TO_EOF {
+            length
+        } else {
+            (offset + length).div_ceil(BLOCK) * BLOCK - start
+        };
+        let range = fuse_range {
+            offset: start,
+            length,
+        };
+        let out = fuse_iomap_inval_mappings_out {
+            nodeid,
+            attr_ino: nodeid,
+            read: range,
+            write: range,
+        };
+        self.notify(FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS, &out);
+    }
+
+    fn io(&self, m: &Mapping) -> fuse_iomap_io {
+        let (type_, addr, dev) = match m.kind {
+            MapKind::Hole => (FUSE_IOMAP_TYPE_HOLE, FUSE_IOMAP_NULL_ADDR as u64, 0),
+            MapKind::Mapped => (FUSE_IOMAP_TYPE_MAPPED, m.addr, self.dev),
+            MapKind::Unwritten => (FUSE_IOMAP_TYPE_UNWRITTEN, m.addr, self.dev),
+        };
+        fuse_iomap_io {
+            offset: m.offset,
+            length: m.length,
+            addr,
+            type_: type_ as u16,
+            flags: if m.new { FUSE_IOMAP_F_NEW as u16 } else { 0 },
+            dev,
+        }
+    }
+
+    // The opcodes are bindgen's constants of C's enum, named as C names
+    // them.
+    #[allow(non_upper_case_globals)]
+    fn handle(&mut self, req: &Request) -> Result<Answer, Errno> {
+        let nodeid = req.header.nodeid;
+        let args = &req.args[..];
+        match req.header.opcode {
+            fuse_opcode_FUSE_LOOKUP => pod(&reply::entry(&self.fs.lookup(nodeid, name(args)?.0)?)),
+            // Never answered, not even with an error.
+            fuse_opcode_FUSE_FORGET | fuse_opcode_FUSE_BATCH_FORGET => {
+                if let Err(e) = self.forget(req.header.opcode, nodeid, args) {
+                    self.log.line(&format!("a malformed FORGET: {e}"));
+                }
+                Ok(Answer::None)
+            }
+            fuse_opcode_FUSE_GETATTR => pod(&reply::attr_out(&self.fs.stat(nodeid)?)),
+            fuse_opcode_FUSE_SETATTR => self.setattr(nodeid, args),
+            fuse_opcode_FUSE_OPEN | fuse_opcode_FUSE_OPENDIR => {
+                self.fs
+                    .open(nodeid, req.header.opcode == fuse_opcode_FUSE_OPENDIR)?;
+                pod(&fuse_open_out::default())
+            }
+            fuse_opcode_FUSE_READDIR => {
+                let (read, _) = split::<fuse_read_in>(args)?;
+                let entries = self.fs.readdir(nodeid, read.offset)?;
+                Ok(Answer::Bytes(reply::dirents(entries, read.size as usize)))
+            }
+            fuse_opcode_FUSE_RELEASE | fuse_opcode_FUSE_RELEASEDIR => empty(),
+            fuse_opcode_FUSE_CREATE => {
+                let (create, rest) = split::<fuse_create_in>(args)?;
+                let (uid, gid) = (req.header.uid, req.header.gid);
+                let mode = create.mode & !create.umask;
+                let stat = self
+                    .fs
+                    .create(nodeid, name(rest)?.0, mode, uid, gid, false)?;
+                Ok(Answer::Bytes(reply::created(&stat)))
+            }
+            fuse_opcode_FUSE_MKDIR => {
+                let (mkdir, rest) = split::<fuse_mkdir_in>(args)?;
+                let (uid, gid) = (req.header.uid, req.header.gid);
+                let mode = mkdir.mode & !mkdir.umask;
+                let stat = self
+                    .fs
+                    .create(nodeid, name(rest)?.0, mode, uid, gid, true)?;
+                pod(&reply::entry(&stat))
+            }
+            fuse_opcode_FUSE_UNLINK | fuse_opcode_FUSE_RMDIR => {
+                let dir = req.header.opcode == fuse_opcode_FUSE_RMDIR;
+                self.fs.remove(nodeid, name(args)?.0, dir)?;
+                empty()
+            }
+            fuse_opcode_FUSE_RENAME => {
+                let (rename, rest) = split::<fuse_rename_in>(args)?;
+                self.rename(nodeid, rename.newdir, rest)
+            }
+            fuse_opcode_FUSE_RENAME2 => {
+                let (rename, rest) = split::<fuse_rename2_in>(args)?;
+                if rename.flags != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                self.rename(nodeid, rename.newdir, rest)
+            }
+            fuse_opcode_FUSE_STATFS => {
+                let s = self.fs.statfs();
+                pod(&fuse_statfs_out {
+                    st: fuse_kstatfs {
+                        blocks: s.blocks,
+                        bfree: s.bfree,
+                        bavail: s.bfree,
+                        files: s.files + s.bfree,
+                        ffree: s.bfree,
+                        bsize: BLOCK as u32,
+                        namelen: fuse_iomap_server::diskfs::NAME_MAX as u32,
+                        frsize: BLOCK as u32,
+                        ..Default::default()
+                    },
+                })
+            }
+            fuse_opcode_FUSE_FSYNC | fuse_opcode_FUSE_FSYNCDIR => {
+                self.sync()?;
+                empty()
+            }
+            fuse_opcode_FUSE_FALLOCATE => self.fallocate(nodeid, args),
+            fuse_opcode_FUSE_DESTROY => Ok(Answer::Destroy),
+            FUSE_IOMAP_BEGIN => self.iomap_begin(nodeid, args),
+            FUSE_IOMAP_END => empty(),
+            FUSE_IOMAP_IOEND => self.iomap_ioend(nodeid, args),
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    /// `FORGET` of `nodeid`, or `BATCH_FORGET`.
+    fn forget(&mut self, opcode: u32, nodeid: u64, args: &[u8]) -> Result<(), Errno> {
+        if opcode == fuse_opcode_FUSE_FORGET {
+            let (forget, _) = split::<fuse_forget_in>(args)?;
+            self.fs.forget(nodeid, forget.nlookup);
+            return Ok(());
+        }
+        let (batch, mut rest) = split::<fuse_batch_forget_in>(args)?;
+        for _ in 0..batch.count {
+            let (one, more) = split::<fuse_forget_one>(rest)?;
+            self.fs.forget(one.nodeid, one.nlookup);
+            rest = more;
+        }
+        Ok(())
+    }
+
+    /// Stores the metadata and flushes the device (the kernel's writes of
+    /// file data with it).
+    fn sync(&mut self) -> Result<(), Errno> {
+        self.store.save(&mut self.fs).map_err(|e| {
+            self.log.line(&format!("storing the metadata: {e}"));
+            e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
+        })
+    }
+
+    fn setattr(&mut self, nodeid: u64, args: &[u8]) -> Result<Answer, Errno> {
+        let (s, _) = split::<fuse_setattr_in>(args)?;
+        let has = |bit: u32| s.valid & bit != 0;
+        let set = SetAttr {
+            mode: has(FATTR_MODE).then_some(s.mode),
+            uid: has(FATTR_UID).then_some(s.uid),
+            gid: has(FATTR_GID).then_some(s.gid),
+            size: has(FATTR_SIZE).then_some(s.size),
+            atime: (has(FATTR_ATIME) || has(FATTR_ATIME_NOW))
+                .then(|| reply::time(has(FATTR_ATIME_NOW), s.atime, s.atimensec)),
+            mtime: (has(FATTR_MTIME) || has(FATTR_MTIME_NOW))
+                .then(|| reply::time(has(FATTR_MTIME_NOW), s.mtime, s.mtimensec)),
+            ctime: has(FATTR_CTIME).then_some(reply::time(false, s.ctime, s.ctimensec)),
+        };
+        let old = self.fs.stat(nodeid)?.attr.size;
+        let stat = self.fs.setattr(nodeid, set)?;
+        if stat.attr.size < old {
+            self.inval(nodeid, stat.attr.size, TO_EOF);
+        }
+        pod(&reply::attr_out(&stat))
+    }
+
+    fn rename(&mut self, parent: u64, newdir: u64, names: &[u8]) -> Result<Answer, Errno> {
+        let (old, rest) = name(names)?;
+        let (new, _) = name(rest)?;
+        self.fs.rename(parent, old, newdir, new)?;
+        empty()
+    }
+
+    fn fallocate(&mut self, nodeid: u64, args: &[u8]) -> Result<Answer, Errno> {
+        let (f, _) = split::<fuse_fallocate_in>(args)?;
+        match f.mode {
+            0 | FALLOC_FL_KEEP_SIZE => {
+                let keep = f.mode == FALLOC_FL_KEEP_SIZE;
+                self.fs.allocate(nodeid, f.offset, f.length, keep)?;
+            }
+            m if m == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE => {
+                for (addr, len) in self.fs.punch(nodeid, f.offset, f.length)? {
+                    self.store.zero(addr, len).map_err(|e| {
+                        self.log.line(&format!("zeroing a punched block: {e}"));
+                        Errno::EIO
+                    })?;
+                }
+            }
+            _ => return Err(Errno::EOPNOTSUPP),
+        }
+        self.inval(nodeid, f.offset, f.length);
+        empty()
+    }
+
+    fn iomap_begin(&mut self, nodeid: u64, args: &[u8]) -> Result<Answer, Errno> {
+        let (b, _) = split::<fuse_iomap_begin_in>(args)?;
+        let op = |bit: u32| b.opflags & bit != 0;
+        let writes = op(FUSE_IOMAP_OP_WRITE) || op(FUSE_IOMAP_OP_WRITEBACK);
+        // Zeroing a hole, reporting, or a write that may only overwrite
+        // allocates nothing.
+        let allocate = writes
+            && !op(FUSE_IOMAP_OP_ZERO)
+            && !op(FUSE_IOMAP_OP_REPORT)
+            && !op(FUSE_IOMAP_OP_OVERWRITE_ONLY);
+        let m = self.fs.map(nodeid, b.pos, b.count, allocate)?;
+        if op(FUSE_IOMAP_OP_OVERWRITE_ONLY) && m.kind != MapKind::Mapped {
+            return Err(Errno::EAGAIN);
+        }
+        let read = self.io(&m);
+        let write = fuse_iomap_io {
+            type_: FUSE_IOMAP_TYPE_NOCACHE as u16,
+            ..Default::default()
+        };
+        if m.kind == MapKind::Mapped {
+            let upsert = fuse_iomap_upsert_mappings_out {
+                nodeid,
+                attr_ino: nodeid,
+                read,
+                write,
+            };
+            self.notify(FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS, &upsert);
+        }
+        pod(&fuse_iomap_begin_out { read, write })
+    }
+
+    fn iomap_ioend(&mut self, nodeid: u64, args: &[u8]) -> Result<Answer, Errno> {
+        let (e, _) = split::<fuse_iomap_ioend_in>(args)?;
+        let newsize = if e.error == 0 {
+            let unwritten = e.flags & FUSE_IOMAP_IOEND_UNWRITTEN != 0;
+            let size = self.fs.ioend(nodeid, e.pos, e.written, unwritten)?;
+            if unwritten {
+                self.inval(nodeid, e.pos, e.written);
+            }
+            size
+        } else {
+            self.fs.stat(nodeid)?.attr.size
+        };
+        pod(&fuse_iomap_ioend_out { newsize })
+    }
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The server end to end, without a kernel: requests framed as the kernel
+//! frames them, through a datagram socket pair (which keeps message
+//! boundaries as the device does), answered from a file playing the disk.
+
+use super::log::Log;
+use super::serve::Server;
+use bytemuck::{bytes_of, Pod};
+use fuse_iomap_server::channel::Channel;
+use fuse_iomap_server::diskfs::store::Store;
+use fuse_iomap_server::diskfs::ROOT;
+use fuse_iomap_server::uapi::*;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixDatagram;
+
+const BYTES: u64 = 8 << 20;
+const DEV: u32 = 3;
+
+/// A scratch file, unlinked, of `BYTES`.
+fn scratch(what: &str) -> File {
+    let path = std::env::temp_dir().join(format!("mount-test-{what}-{}", std::process::id()));
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    file.set_len(BYTES).unwrap();
+    file
+}
+
+/// The kernel's end.
+struct Kernel {
+    sock: UnixDatagram,
+    unique: u64,
+}
+
+/// A reply: its error, its payload, and the notifications sent before it.
+struct Reply {
+    error: i32,
+    payload: Vec<u8>,
+    notes: Vec<i32>,
+}
+
+impl Reply {
+    fn get<T: Pod>(&self) -> T {
+        assert_eq!(self.error, 0);
+        bytemuck::pod_read_unaligned(&self.payload[..std::mem::size_of::<T>()])
+    }
+}
+
+impl Kernel {
+    fn send(&mut self, opcode: u32, nodeid: u64, args: &[u8]) -> u64 {
+        self.unique += 2;
+        let header = fuse_in_header {
+            len: (std::mem::size_of::<fuse_in_header>() + args.len()) as u32,
+            opcode,
+            unique: self.unique,
+            nodeid,
+            ..Default::default()
+        };
+        let mut msg = bytes_of(&header).to_vec();
+        msg.extend_from_slice(args);
+        self.sock.send(&msg).unwrap();
+        self.unique
+    }
+
+    fn call(&mut self, opcode: u32, nodeid: u64, args: &[u8]) -> Reply {
+        let unique = self.send(opcode, nodeid, args);
+        let mut notes = Vec::new();
+        loop {
+            let mut buf = vec![0; 8192];
+            let n = self.sock.recv(&mut buf).unwrap();
+            let h: fuse_out_header = bytemuck::pod_read_unaligned(&buf[..16]);
+            assert_eq!(h.len as usize, n);
+            if h.unique == 0 {
+                notes.push(h.error);
+                continue;
+            }
+            assert_eq!(h.unique, unique);
+            return Reply {
+                error: h.error,
+                payload: buf[16..n].to_vec(),
+                notes,
+            };
+        }
+    }
+}
+
+fn with_name<T: Pod>(arg: &T, names: &[&str]) -> Vec<u8> {
+    let mut v = bytes_of(arg).to_vec();
+    for n in names {
+        v.extend_from_slice(n.as_bytes());
+        v.push(0);
+    }
+    v
+}
+
+fn begin(opflags: u32, pos: u64, count: u64) -> fuse_iomap_begin_in {
+    fuse_iomap_begin_in {
+        opflags,
+        pos,
+        count,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn requests_end_to_end() {
+    let disk = scratch("disk");
+    let (store, fs) = Store::format(disk.try_clone().unwrap(), BYTES).unwrap();
+    let (ours, theirs) = UnixDatagram::pair().unwrap();
+    let log_path = std::env::temp_dir().join(format!("mount-test-log-{}", std::process::id()));
+    let mut log = Log::open(&log_path).unwrap();
+    log.quiet();
+    // Not a scoped thread: a failed assertion must end the test, not wait
+    // for a server that waits for the next request.
+    let serving = std::thread::spawn(move || {
+        let channel = Channel::new(OwnedFd::from(ours));
+        Server {
+            channel: &channel,
+            fs,
+            store,
+            dev: DEV,
+            log,
+        }
+        .run()
+    });
+    let mut k = Kernel {
+        sock: theirs,
+        unique: 0,
+    };
+    {
+        let create = fuse_create_in {
+            mode: 0o100666,
+            umask: 0o022,
+            ..Default::default()
+        };
+        let r = k.call(fuse_opcode_FUSE_CREATE, ROOT, &with_name(&create, &["f"]));
+        assert_eq!(r.payload.len(), 128 + 16);
+        let entry: fuse_entry_out = r.get();
+        let f = entry.nodeid;
+        assert_eq!((f, entry.attr.mode), (2, 0o100644));
+
+        // A write into the hole: new unwritten blocks.
+        let r = k.call(FUSE_IOMAP_BEGIN, f, bytes_of(&begin(1, 100, 8000)));
+        let out: fuse_iomap_begin_out = r.get();
+        assert_eq!(u32::from(out.read.type_), FUSE_IOMAP_TYPE_UNWRITTEN);
+        assert_eq!(u32::from(out.read.flags), FUSE_IOMAP_F_NEW);
+        assert_eq!(
+            (out.read.offset, out.read.length, out.read.dev),
+            (0, 8192, DEV)
+        );
+        assert_eq!(u32::from(out.write.type_), FUSE_IOMAP_TYPE_NOCACHE);
+        assert!(r.notes.is_empty(), "unwritten is never upserted");
+
+        // Its end converts it, invalidating the range, and sets the size.
+        let ioend = fuse_iomap_ioend_in {
+            flags: FUSE_IOMAP_IOEND_UNWRITTEN,
+            pos: 0,
+            written: 8100,
+            ..Default::default()
+        };
+        let r = k.call(FUSE_IOMAP_IOEND, f, bytes_of(&ioend));
+        assert_eq!(r.get::<fuse_iomap_ioend_out>().newsize, 8100);
+        assert_eq!(r.notes, [FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS as i32]);
+
+        // A read now gets it mapped, and the cache gets it first.
+        let r = k.call(FUSE_IOMAP_BEGIN, f, bytes_of(&begin(0, 4096, 1)));
+        let out: fuse_iomap_begin_out = r.get();
+        assert_eq!(u32::from(out.read.type_), FUSE_IOMAP_TYPE_MAPPED);
+        assert_eq!(r.notes, [FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS as i32]);
+
+        let mkdir = fuse_mkdir_in {
+            mode: 0o755,
+            umask: 0,
+        };
+        let r = k.call(fuse_opcode_FUSE_MKDIR, ROOT, &with_name(&mkdir, &["d"]));
+        let d = r.get::<fuse_entry_out>().nodeid;
+        let rename = fuse_rename_in { newdir: d };
+        let r = k.call(
+            fuse_opcode_FUSE_RENAME,
+            ROOT,
+            &with_name(&rename, &["f", "g"]),
+        );
+        assert_eq!(r.error, 0);
+
+        let read = fuse_read_in {
+            size: 4096,
+            ..Default::default()
+        };
+        let r = k.call(fuse_opcode_FUSE_READDIR, d, bytes_of(&read));
+        assert_eq!(r.payload.len(), 32);
+        assert_eq!(&r.payload[24..25], b"g");
+
+        // Errors: no such name, no NUL, no such node, short args, unknown.
+        let enoent = -(nix::errno::Errno::ENOENT as i32);
+        let einval = -(nix::errno::Errno::EINVAL as i32);
+        assert_eq!(k.call(fuse_opcode_FUSE_LOOKUP, ROOT, b"f\0").error, enoent);
+        assert_eq!(k.call(fuse_opcode_FUSE_LOOKUP, d, b"g").error, einval);
+        assert_eq!(k.call(fuse_opcode_FUSE_GETATTR, 99, &[0; 16]).error, enoent);
+        assert_eq!(k.call(fuse_opcode_FUSE_MKDIR, ROOT, &[0; 4]).error, einval);
+        let enosys = -(nix::errno::Errno::ENOSYS as i32);
+        assert_eq!(k.call(fuse_opcode_FUSE_LINK, ROOT, &[0; 8]).error, enosys);
+        let notempty = -(nix::errno::Errno::ENOTEMPTY as i32);
+        assert_eq!(k.call(fuse_opcode_FUSE_RMDIR, ROOT, b"d\0").error, notempty);
+
+        // FORGET gets no reply, even malformed: the next reply is the
+        // next request's.
+        k.send(fuse_opcode_FUSE_BATCH_FORGET, 0, &[0; 4]);
+        k.send(
+            fuse_opcode_FUSE_FORGET,
+            f,
+            bytes_of(&fuse_forget_in { nlookup: 1 }),
+        );
+        let r = k.call(fuse_opcode_FUSE_LOOKUP, d, b"g\0");
+        assert_eq!(r.get::<fuse_entry_out>().attr.size, 8100);
+
+        let r = k.call(fuse_opcode_FUSE_DESTROY, 0, &[]);
+        assert_eq!((r.error, r.payload.len()), (0, 0));
+    }
+    assert_eq!(serving.join().unwrap(), 0);
+
+    // DESTROY stored the tree.
+    let (_, mut fs) = Store::load(disk, BYTES).unwrap();
+    let d = fs.lookup(ROOT, b"d").unwrap().nodeid;
+    assert_eq!(fs.lookup(d, b"g").unwrap().attr.size, 8100);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    std::fs::remove_file(&log_path).unwrap();
+    assert!(log.contains("a malformed FORGET"), "{log}");
+    assert!(log.contains("destroyed"), "{log}");
+}
