@@ -4,6 +4,7 @@
 #
 #   make            build fs/fuse_iomap/fuse_iomap.ko (bootstraps the tree)
 #   make run        boot the guest, load the module, run the demo
+#   make shell      an interactive shell in the guest, the module loaded
 #   make check      host tests, module build and clippy, VM selftests
 #   make tools      host tools (cache replay) in rust/target/release
 #   make samples    the sample server, samples/fuse_iomap_server
@@ -43,7 +44,7 @@ SELFTESTS := tools/testing/selftests/fuse_iomap
 kbuild = set -o pipefail; $(KMAKE) $(1) 2>&1 | tee -a /dev/stderr | (! grep 'warning: objtool:' >/dev/null)
 
 .PHONY: all modules bootstrap clippy fmtcheck rust-analyzer host-test selftests \
-	samples tools bench fuzz check run fresh-check clean
+	samples tools bench fuzz check run shell fresh-check clean
 
 all: modules
 
@@ -88,6 +89,7 @@ samples: modules
 	cd $(SERVER) && FUSE_IOMAP_KDIR=$(KDIR) RUSTFLAGS="-D warnings" cargo build --release
 	cd $(SERVER) && FUSE_IOMAP_KDIR=$(KDIR) RUSTFLAGS="-D warnings" \
 		cargo clippy --release --all-targets -- -D warnings
+	cd $(SERVER) && FUSE_IOMAP_KDIR=$(KDIR) RUSTFLAGS="-D warnings" cargo test --release
 
 bench:
 	cd rust && cargo bench --bench cache --bench fmap
@@ -111,6 +113,11 @@ check: $(BOOTSTRAP) fmtcheck host-test clippy selftests samples
 
 run: modules samples
 	$(REPO)/tools/vm/run.sh $(KDIR) demo
+
+# An interactive shell in the guest, with the module loaded and the sample
+# server built (tools/vm/run.sh's shell mode).
+shell: modules samples
+	$(REPO)/tools/vm/run.sh $(KDIR) shell
 
 # tools/fresh-check.sh: a minimal Debian 12 root, a clean clone of HEAD in
 # it, and the README's commands run there in a chroot. Run it whenever the

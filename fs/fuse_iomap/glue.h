@@ -141,6 +141,7 @@ int fuse_iomap_rs_fsync(void *conn, u64 nodeid, u64 fh, bool datasync);
 int fuse_iomap_rs_fallocate(void *conn, u64 nodeid, u64 fh, u64 offset,
 			    u64 length, u32 mode);
 void fuse_iomap_rs_forget(void *conn, u64 nodeid, u64 nlookup);
+long fuse_iomap_rs_file_ioctl(void *conn, unsigned int cmd, unsigned long arg);
 typedef bool (*fuse_iomap_emit_t)(void *ctx, const char *name, u32 len,
 				  u64 ino, u32 type, u64 next);
 int fuse_iomap_rs_readdir(void *conn, u64 nodeid, u64 fh, u64 pos, void *ctx,

@@ -463,7 +463,14 @@ int fuse_iomap_setsize(struct inode *inode, loff_t newsize)
 	return 0;
 }
 
+static long fuse_iomap_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	return fuse_iomap_rs_file_ioctl(fi_conn(file_inode(file)), cmd, arg);
+}
+
 const struct file_operations fuse_iomap_file_ops = {
+	.unlocked_ioctl	= fuse_iomap_ioctl,
 	.open		= fuse_iomap_file_open,
 	.release	= fuse_iomap_file_release,
 	.llseek		= fuse_iomap_llseek,

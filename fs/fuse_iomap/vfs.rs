@@ -18,9 +18,10 @@ use crate::namespace::{self, Dirents, Entry};
 use core::ffi::c_void;
 use kernel::{
     c_str,
-    ffi::{c_char, c_int},
+    ffi::{c_char, c_int, c_long},
     prelude::*,
     sync::{Arc, ArcBorrow},
+    uaccess::UserSlice,
 };
 
 extern "C" {
@@ -200,7 +201,9 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_unmount(conn: *const c_void) {
 }
 
 /// The block size, as a shift, and the largest file size that new inodes
-/// get: the handshake's geometry, or its defaults before the handshake.
+/// get: the handshake's geometry, or its defaults before the handshake. The
+/// size is whole blocks, so that no mapping is asked for a partial block
+/// past the largest offset (fiemap walks up to it).
 ///
 /// # Safety
 ///
@@ -216,7 +219,7 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_geometry(
     // SAFETY: By the safety requirements.
     unsafe {
         *blkbits = geo.blocksize.trailing_zeros();
-        *maxbytes = geo.maxbytes;
+        *maxbytes = geo.round_down(geo.maxbytes);
     }
 }
 
@@ -524,6 +527,31 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_forget(
 ) {
     // SAFETY: By the safety requirements.
     unsafe { borrow(conn) }.vfs_forget(nodeid, nlookup);
+}
+
+/// `ioctl(2)` on a file of the mount: `FUSE_IOMAP_IOC_COUNTERS` copies out
+/// the connection's counters (what its I/O cost in upcalls, what the cache
+/// answered); any other is `ENOTTY`.
+///
+/// # Safety
+///
+/// As for [`borrow`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_file_ioctl(
+    conn: *const c_void,
+    cmd: u32,
+    arg: usize,
+) -> c_long {
+    if cmd != crate::abi::IOC_COUNTERS {
+        return ENOTTY.to_errno() as c_long;
+    }
+    // SAFETY: By the safety requirements.
+    let counters = unsafe { borrow(conn) }.counters();
+    let size = core::mem::size_of_val(&counters);
+    match UserSlice::new(arg, size).writer().write(&counters) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno() as c_long,
+    }
 }
 
 /// What `fuse_iomap_rs_readdir` hands each record to: false when the

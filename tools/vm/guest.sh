@@ -45,6 +45,36 @@ else
 	failed "no /dev/vda (the image run.sh attaches, CONFIG_VIRTIO_BLK)"
 fi
 
+# The sample server's disk file system on /dev/vda, mounted: a tree written,
+# listed, mapped, remounted and read back, and what its I/O cost.
+demo_mount() {
+	local mnt counters=$out/selftests/fuse_iomap/fuse_iomap_counters
+	mnt=$(mktemp -d /tmp/fuse_iomap_demo.XXXXXX)
+	say "the sample server's disk file system, formatted on /dev/vda and mounted:"
+	"$server" mount disk --device /dev/vda --format "$mnt" | sed 's/^/    /' || return 1
+	mkdir -p "$mnt/src/fs" "$mnt/doc" || return 1
+	cp "$repo"/fs/fuse_iomap/*.rs "$mnt/src/fs/" && cp "$repo"/README.md "$mnt/doc/" || return 1
+	dd if=/dev/urandom of="$mnt/data" bs=1M count=16 status=none || return 1
+	sync
+	say "the tree:"
+	(cd "$mnt" && ls -lR | head -n 20) | sed 's/^/    /'
+	say "where the server put data (xfs_io fiemap -v), and the first hole:"
+	xfs_io -c 'fiemap -v' -c 'seek -h 0' "$mnt/data" | sed 's/^/    /'
+	local sum
+	sum=$(cd "$mnt" && find . -type f -exec md5sum {} + | sort)
+	say "unmounting and mounting again:"
+	umount "$mnt" || return 1
+	"$server" mount disk --device /dev/vda "$mnt" | sed 's/^/    /' || return 1
+	[ "$(cd "$mnt" && find . -type f -exec md5sum {} + | sort)" = "$sum" ] || return 1
+	say "every file read back after the remount: $(wc -l <<<"$sum") files, same checksums"
+	say "reading data twice with O_DIRECT: the first pass asks the server, the second the cache:"
+	xfs_io -d -c 'pread -q -b 64k 0 16m' "$mnt/data" || return 1
+	"$counters" "$mnt/data" | sed 's/^/    first pass:  /'
+	xfs_io -d -c 'pread -q -b 64k 0 16m' "$mnt/data" || return 1
+	"$counters" "$mnt/data" | sed 's/^/    second pass: /'
+	umount "$mnt" && rmdir "$mnt"
+}
+
 say "loading $ko"
 if insmod "$ko"; then
 	case "$mode" in
@@ -66,6 +96,14 @@ if insmod "$ko"; then
 			run_many $(sed -n 's/^fuse_iomap://p' "$BASE_DIR/tests.list")
 		) | tee "$out/tap.txt"
 		;;
+	shell)
+		say "a shell in the guest; the module is loaded, \$FUSE_IOMAP_SERVER and"
+		say "\$FUSE_IOMAP_DISK are set; exit to end the VM"
+		(
+			export FUSE_IOMAP_KO=$ko FUSE_IOMAP_SERVER=$server FUSE_IOMAP_BPF_TEST=$bpftest
+			cd "$repo" && bash -i </dev/console
+		)
+		;;
 	exec)
 		say "running: $(cat "$out/command")"
 		(
@@ -79,6 +117,7 @@ if insmod "$ko"; then
 		say "the module registered:"
 		dmesg | grep 'fuse_iomap:' | sed 's/^/    /'
 		ls -l "/dev/fuse-iomap" | sed 's/^/    /'
+		demo_mount || failed "the mounted disk file system"
 		say "the sample server writes 4 famfs files of 32 MiB, striped over 4 strips"
 		say "of /dev/pmem0; the client opens each (GET_FMAP, GET_DAXDEV) and reads it:"
 		"$server" famfs --files 4 --size $((32 << 20)) --strips 4 -- "$client" famfs 4 |

@@ -12,6 +12,8 @@
 #                                ($FUSE_IOMAP_SERVER) and the disk
 #                                ($FUSE_IOMAP_DISK) at hand; exit with its
 #                                status
+#   tools/vm/run.sh KDIR shell   the same, with an interactive shell on this
+#                                terminal as the command
 #
 # The guest gets a fresh 512 MiB virtio-blk disk, /dev/vda, for the mount's
 # file data (a sparse image in the run's directory).
@@ -30,12 +32,12 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=${FUSE_IOMAP_CACHE:-/var/cache/fuse-iomap-ref}
 vm_timeout=${VM_TIMEOUT:-2400}
 
-usage() { echo "usage: tools/vm/run.sh KDIR check|demo|exec 'COMMAND'" >&2; exit 2; }
+usage() { echo "usage: tools/vm/run.sh KDIR check|demo|shell|exec 'COMMAND'" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 kdir=$(cd "$1" && pwd)
 mode=$2
 case "$mode" in
-check | demo) [ $# -eq 2 ] || usage ;;
+check | demo | shell) [ $# -eq 2 ] || usage ;;
 exec) [ $# -eq 3 ] || usage ;;
 *) echo "run.sh: unknown mode '$mode'" >&2; exit 2 ;;
 esac
@@ -98,8 +100,15 @@ else
 fi
 
 rc=0
-(cd "$repo" && timeout -k 10 "$vm_timeout" vng "${vng_args[@]}") \
-	</dev/null >"$out/console.log" 2>&1 || rc=$?
+if [ "$mode" = shell ]; then
+	# The terminal is the guest's console; the shell ends the VM when it exits.
+	(cd "$repo" && vng "${vng_args[@]}") || rc=$?
+	echo 0 >"$out/exec_status"
+	mode=exec
+else
+	(cd "$repo" && timeout -k 10 "$vm_timeout" vng "${vng_args[@]}") \
+		</dev/null >"$out/console.log" 2>&1 || rc=$?
+fi
 [ -f "$out/guest.log" ] && cat "$out/guest.log"
 
 if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then

@@ -68,20 +68,20 @@ pub(crate) mod fmap;
 #[path = "../../../fs/fuse_iomap/fuse_abi.rs"]
 pub(crate) mod fuse_abi;
 #[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../fs/fuse_iomap/iomap.rs"]
-pub(crate) mod iomap;
-#[cfg_attr(not(test), allow(dead_code))]
-#[path = "../../../fs/fuse_iomap/namespace.rs"]
-pub(crate) mod namespace;
-#[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/handshake.rs"]
 pub(crate) mod handshake;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/iomap.rs"]
+pub(crate) mod iomap;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/iomap_begin.rs"]
 pub(crate) mod iomap_begin;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/mapping.rs"]
 pub(crate) mod mapping;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/namespace.rs"]
+pub(crate) mod namespace;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/request.rs"]
 pub(crate) mod request;

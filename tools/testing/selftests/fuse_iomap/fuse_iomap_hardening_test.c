@@ -31,6 +31,7 @@
 
 #include "kselftest_harness.h"
 #include "fuse_iomap_wire.h"
+#include "fuse_iomap_stall.h"
 
 /* Under TCG, with KASAN, a test may need more than the harness's 30 s. */
 #undef TEST_TIMEOUT_DEFAULT
@@ -294,61 +295,6 @@ TEST(a_path_is_resolved_once_when_answered)
 	EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
 	close(fd);
 	unlink(LINK);
-}
-
-/* Two pages whose first touch blocks until the test resolves it. */
-struct stall {
-	int uffd;
-	char *buf;
-	size_t len;
-};
-
-static int stall_setup(struct stall *s)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
-
-	s->len = 2 * getpagesize();
-	s->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (s->uffd < 0)
-		return -errno;
-	if (ioctl(s->uffd, UFFDIO_API, &api))
-		return -errno;
-	s->buf = mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (s->buf == MAP_FAILED)
-		return -errno;
-	reg.range.start = (unsigned long)s->buf;
-	reg.range.len = s->len;
-	return ioctl(s->uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
-}
-
-/* Waits until a task is blocked on a fault in the stalled pages. */
-static int stall_wait_fault(struct stall *s)
-{
-	struct pollfd p = { .fd = s->uffd, .events = POLLIN };
-	struct uffd_msg msg;
-
-	if (poll(&p, 1, PATIENCE_MS) != 1)
-		return -ETIMEDOUT;
-	if (read(s->uffd, &msg, sizeof(msg)) != sizeof(msg))
-		return -errno;
-	return msg.event == UFFD_EVENT_PAGEFAULT ? 0 : -EPROTO;
-}
-
-/* Lets the stalled task go: zero pages where it faulted. */
-static void stall_release(struct stall *s)
-{
-	struct uffdio_zeropage z = {
-		.range = { .start = (unsigned long)s->buf, .len = s->len },
-	};
-
-	ioctl(s->uffd, UFFDIO_ZEROPAGE, &z);
-}
-
-static void stall_teardown(struct stall *s)
-{
-	munmap(s->buf, s->len);
-	close(s->uffd);
 }
 
 struct call {

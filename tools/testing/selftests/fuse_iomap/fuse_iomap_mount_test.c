@@ -27,12 +27,14 @@
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <linux/fuse_iomap.h>
 
 #include "kselftest_harness.h"
 #include "fuse_iomap_wire.h"
+#include "fuse_iomap_stall.h"
 
 #undef TEST_TIMEOUT_DEFAULT
 #define TEST_TIMEOUT_DEFAULT 300
@@ -52,6 +54,7 @@ enum hostile {
 	BAD_DIRENT,	/* READDIR gives "a/b" */
 	SHORT_ENTRY,	/* LOOKUP "bad" reply 8 bytes short, then an error */
 	NODEID_ZERO,	/* MKDIR answers nodeid 0 */
+	UPSERTING,	/* honest, and IOMAP_BEGIN answered through the cache */
 };
 
 struct node {
@@ -326,6 +329,16 @@ static bool serve_one(int fd, struct node *nodes, int cookie, struct req *r,
 			};
 		o->write.type = FUSE_IOMAP_TYPE_NOCACHE;
 		len = sizeof(*o);
+		if (hostile == UPSERTING) {
+			/* Into the cache, and "look again": a mapping with a cookie. */
+			struct fuse_iomap_upsert_mappings_out up = {
+				.nodeid = id, .attr_ino = id,
+				.read = o->read, .write = o->write,
+			};
+
+			send_msg(fd, 0, FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS, &up, sizeof(up));
+			o->read.type = FUSE_IOMAP_TYPE_RETRY_CACHE;
+		}
 		break;
 	}
 	case FUSE_IOMAP_IOEND: {
@@ -348,6 +361,10 @@ static bool serve_one(int fd, struct node *nodes, int cookie, struct req *r,
 	default:
 		err = -ENOSYS;
 	}
+	/* FUSE_IOMAP_TEST_TRACE=1: what the server saw and answered. */
+	if (getenv("FUSE_IOMAP_TEST_TRACE"))
+		fprintf(stderr, "# server: opcode %u nodeid %llu args \"%.32s\": %d\n",
+			r->h.opcode, (unsigned long long)id, r->args, err);
 	send_msg(fd, unique, err, out, err ? 0 : len);
 	return true;
 }
@@ -460,6 +477,7 @@ TEST_F(mnt, names_attributes_and_directories_come_from_the_server)
 	struct statfs sfs;
 	struct stat st;
 	struct dirent *d;
+	char to[160];
 	int seen = 0, fd;
 	DIR *dir;
 
@@ -487,8 +505,10 @@ TEST_F(mnt, names_attributes_and_directories_come_from_the_server)
 	close(fd);
 	ASSERT_EQ(-1, open(at(self, "made/new"), O_CREAT | O_EXCL | O_RDWR, 0600));
 	ASSERT_EQ(EEXIST, errno);
-	ASSERT_EQ(0, rename(at(self, "made/new"), at(self, "renamed")));
-	ASSERT_EQ(0, stat(at(self, "renamed"), &st)) TH_LOG("errno %d", errno);
+	snprintf(to, sizeof(to), "%s/renamed", self->dir);
+	ASSERT_EQ(0, rename(at(self, "made/new"), to));
+	ASSERT_EQ(-1, stat(at(self, "made/new"), &st));
+	ASSERT_EQ(0, stat(at(self, "renamed"), &st));
 	ASSERT_TRUE(S_ISREG(st.st_mode));
 	ASSERT_EQ(0, chmod(at(self, "renamed"), 0640));
 	ASSERT_EQ(0, stat(at(self, "renamed"), &st));
@@ -635,6 +655,131 @@ TEST_F(mnt, a_dead_server_leaves_enotconn_and_an_unmountable_mount)
 	ASSERT_EQ(ENOTCONN, errno);
 	ASSERT_EQ(0, umount(self->dir));
 	rmdir(self->dir);
+}
+
+/*
+ * A buffered write whose mapping came from the cache, stalled on its user
+ * buffer (userfaultfd) between iomap_begin and the copy into the page
+ * cache: the server invalidates the range meanwhile (or not, the control).
+ * iomap_valid sees the cookie go stale and the write maps again, from the
+ * server; without the check it would write through the old mapping.
+ */
+FIXTURE(cookie) {
+	char dir[64];
+	int disk, dev;
+	pid_t server;
+	struct stall stall;
+};
+
+FIXTURE_SETUP(cookie)
+{
+	struct fuse_iomap_backing_map map = { 0 };
+	int cookie;
+
+	self->server = -1;
+	self->dev = -1;
+	self->disk = open(disk_path(), O_RDWR);
+	if (self->disk < 0)
+		SKIP(return, "no disk %s (set FUSE_IOMAP_DISK)", disk_path());
+	if (stall_setup(&self->stall))
+		SKIP(return, "no userfaultfd (CONFIG_USERFAULTFD)");
+	self->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (self->dev < 0)
+		SKIP(return, "no %s (module not loaded)", DEV_PATH);
+	map.fd = self->disk;
+	cookie = ioctl(self->dev, FUSE_IOMAP_IOC_BACKING_OPEN, &map);
+	ASSERT_LT(0, cookie);
+	self->server = fork();
+	ASSERT_LE(0, self->server);
+	if (!self->server)
+		serve(self->dev, cookie, UPSERTING);
+	strcpy(self->dir, "/tmp/fuse_iomap_cookie.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, mount_fd(self->dir, self->dev, ""));
+}
+
+FIXTURE_TEARDOWN(cookie)
+{
+	if (self->server > 0) {
+		umount2(self->dir, MNT_DETACH);
+		kill(self->server, SIGKILL);
+		waitpid(self->server, NULL, 0);
+		rmdir(self->dir);
+	}
+	if (self->dev >= 0) {
+		close(self->dev);
+		stall_teardown(&self->stall);
+	}
+	if (self->disk >= 0)
+		close(self->disk);
+}
+
+struct write_call {
+	int fd;
+	void *buf;
+	size_t len;
+	ssize_t ret;
+};
+
+static void *do_write(void *arg)
+{
+	struct write_call *w = arg;
+
+	w->ret = pwrite(w->fd, w->buf, w->len, 0);
+	return NULL;
+}
+
+/* IOMAP_BEGIN upcalls of the write stalled at fd, with or without inval. */
+static int stalled_write(FIXTURE_DATA(cookie) *self, int fd, bool inval,
+			 __u64 *upcalls)
+{
+	struct fuse_iomap_inval_mappings_out msg = {
+		.nodeid = 2, .attr_ino = 2,
+		.read = { .offset = 0, .length = FUSE_IOMAP_INVAL_TO_EOF },
+	};
+	struct write_call w = { .fd = fd, .buf = self->stall.buf, .len = self->stall.len };
+	struct fuse_iomap_counters before, after;
+	pthread_t t;
+	int err;
+
+	if (pthread_create(&t, NULL, do_write, &w))
+		return -1;
+	err = stall_wait_fault(&self->stall);
+	if (!err)
+		err = ioctl(fd, FUSE_IOMAP_IOC_COUNTERS, &before);
+	if (!err && inval)
+		err = send_msg(self->dev, 0, FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS, &msg, sizeof(msg));
+	stall_release(&self->stall);
+	pthread_join(t, NULL);
+	if (err || w.ret != (ssize_t)w.len || ioctl(fd, FUSE_IOMAP_IOC_COUNTERS, &after))
+		return -1;
+	*upcalls = after.upcalls[FUSE_IOMAP_UPCALL_BEGIN] - before.upcalls[FUSE_IOMAP_UPCALL_BEGIN];
+	return 0;
+}
+
+TEST_F(cookie, a_buffered_write_racing_an_invalidation_maps_again)
+{
+	char path[160], back[8192];
+	__u64 upcalls;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/file", self->dir);
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	/* Control: nothing changes while the write stalls, nothing is asked. */
+	ASSERT_EQ(0, stalled_write(self, fd, false, &upcalls));
+	ASSERT_EQ(0, upcalls);
+	/* Its pages are resolved now: stall the next write on fresh ones. */
+	stall_teardown(&self->stall);
+	ASSERT_EQ(0, stall_setup(&self->stall));
+	ASSERT_EQ(0, stalled_write(self, fd, true, &upcalls));
+	ASSERT_EQ(1, upcalls);
+	/* What the write copied (the stall resolves to zeroes) is on disk. */
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, disk_read(self->disk, back, sizeof(back), 2 * REGION));
+	for (size_t i = 0; i < sizeof(back); i++)
+		ASSERT_EQ(0, back[i]);
+	close(fd);
 }
 
 FIXTURE(hostile) {

@@ -1,0 +1,145 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The sample server's disk file system, mounted, against outside clients:
+# fio --verify (direct, buffered, mmap), xfs_io fiemap and seek against the
+# extents the server allocated, truncation, the mapping cache on a second
+# pass, a remount that reads everything back, and a server killed under
+# I/O. Needs the server's binary in $FUSE_IOMAP_SERVER and a block device to
+# format in $FUSE_IOMAP_DISK (tools/vm/run.sh attaches /dev/vda).
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=/dev/null
+. "$here/ktap_helpers.sh"
+server=${FUSE_IOMAP_SERVER:-}
+disk=${FUSE_IOMAP_DISK:-}
+counters=$here/fuse_iomap_counters
+log=/tmp/fuse-iomap-server.log
+
+ktap_print_header
+if [ ! -x "$server" ]; then
+	ktap_skip_all "FUSE_IOMAP_SERVER does not name the sample server's binary"
+	exit "$KSFT_SKIP"
+fi
+if [ ! -b "$disk" ]; then
+	ktap_skip_all "FUSE_IOMAP_DISK does not name a block device"
+	exit "$KSFT_SKIP"
+fi
+for tool in fio xfs_io; do
+	if ! command -v "$tool" >/dev/null; then
+		ktap_skip_all "no $tool (tools/bootstrap.sh installs it)"
+		exit "$KSFT_SKIP"
+	fi
+done
+
+mnt=$(mktemp -d /tmp/fuse_iomap_mount.XXXXXX)
+trap 'umount -l "$mnt" 2>/dev/null; rmdir "$mnt"' EXIT
+
+# check NAME COMMAND...: COMMAND succeeds; its output goes to the TAP log.
+check() {
+	local name=$1 out
+	shift
+	out=$("$@" 2>&1)
+	local status=$?
+	[ -n "$out" ] && sed 's/^/# /' <<<"$out"
+	if [ $status -eq 0 ]; then
+		ktap_test_pass "$name"
+	else
+		ktap_test_fail "$name (exit $status)"
+	fi
+}
+
+# The value of counter NAME of the mount.
+counter() {
+	"$counters" "$mnt/$2" | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+fio_verify() {
+	local name=$1
+	shift
+	fio --name="$name" --directory="$mnt" --size=16M --bs=4k --verify=crc32c \
+		--do_verify=1 --thread --output-format=terse --minimal "$@" >/dev/null
+}
+
+namespace() {
+	mkdir "$mnt/d" "$mnt/d/e" || return 1
+	echo one >"$mnt/d/one" && echo two >"$mnt/two" || return 1
+	mv "$mnt/two" "$mnt/d/e/two" && mv "$mnt/d/one" "$mnt/one" || return 1
+	[ "$(cat "$mnt/d/e/two")" = two ] && [ ! -e "$mnt/two" ] || return 1
+	[ "$(ls "$mnt/d")" = e ] || return 1
+	! rmdir "$mnt/d" 2>/dev/null || return 1
+	rm "$mnt/d/e/two" && rmdir "$mnt/d/e" "$mnt/d" || return 1
+	[ "$(ls "$mnt")" = one ]
+}
+
+# A file with data at 0 and at 1 MiB and a hole between: fiemap shows two
+# extents where the server put them, seek finds the hole and the data.
+fiemap_and_seek() {
+	local f=$mnt/sparse out
+	xfs_io -f -c 'pwrite -q 0 64k' -c 'pwrite -q 1m 64k' -c fsync "$f" || return 1
+	out=$(xfs_io -c 'fiemap -v' "$f") || return 1
+	echo "$out"
+	[ "$(grep -c '^ *[0-9]*: \[[0-9]*\.\.[0-9]*\]: *[0-9]' <<<"$out")" -eq 2 ] || return 1
+	grep -q 'hole' <<<"$out" || return 1
+	[ "$(xfs_io -c 'seek -h 0' "$f" | awk '/^HOLE/ { print $2 }')" = 65536 ] &&
+		[ "$(xfs_io -c 'seek -d 65536' "$f" | awk '/^DATA/ { print $2 }')" = 1048576 ]
+}
+
+truncate_zeroes() {
+	local f=$mnt/trunc
+	xfs_io -f -c 'pwrite -q -S 0x61 0 8k' -c 'truncate 100' -c 'truncate 8k' -c fsync "$f" &&
+		[ "$(stat -c %s "$f")" = 8192 ] &&
+		[ "$(head -c 100 "$f" | tr -d a | wc -c)" = 0 ] &&
+		[ "$(tail -c +101 "$f" | tr -d '\0' | wc -c)" = 0 ]
+}
+
+# A second O_DIRECT pass over a file whose mappings the server upserted on
+# the first asks the server nothing.
+second_pass_cached() {
+	local f=$mnt/cached before after
+	xfs_io -f -c 'pwrite -q -b 1m 0 8m' -c fsync "$f" || return 1
+	xfs_io -d -c 'pread -q -b 64k 0 8m' "$f" || return 1
+	before=$(counter upcalls_iomap_begin cached)
+	xfs_io -d -c 'pread -q -b 64k 0 8m' "$f" || return 1
+	after=$(counter upcalls_iomap_begin cached)
+	"$counters" "$f"
+	echo "IOMAP_BEGIN upcalls on the second pass: $((after - before))"
+	[ "$after" = "$before" ]
+}
+
+remount_reads_back() {
+	local sums
+	sums=$(cd "$mnt" && md5sum one sparse trunc cached direct.0.0 buffered.0.0) || return 1
+	umount "$mnt" || return 1
+	"$server" mount disk --device "$disk" "$mnt" || return 1
+	[ "$(cd "$mnt" && md5sum one sparse trunc cached direct.0.0 buffered.0.0)" = "$sums" ]
+}
+
+# The server dies while a writer runs: the writer fails, the mount says
+# ENOTCONN, and umount still works.
+server_killed() {
+	local pid writer
+	pid=$(pgrep -n -f "fuse-iomap-server mount disk") || return 1
+	dd if=/dev/zero of="$mnt/victim" bs=4k count=100000 oflag=direct 2>/dev/null &
+	writer=$!
+	sleep 1
+	kill -9 "$pid"
+	wait "$writer" && return 1
+	stat "$mnt/nothing" 2>&1 | grep -q 'Transport endpoint is not connected' || return 1
+	umount "$mnt"
+}
+
+ktap_set_plan 10
+check "mount disk --format mounts and returns" \
+	"$server" mount disk --device "$disk" --format --log "$log" "$mnt"
+check "mkdir, create, rename, rmdir, readdir" namespace
+check "fio --verify, O_DIRECT" fio_verify direct --rw=randwrite --direct=1
+check "fio --verify, buffered" fio_verify buffered --rw=randwrite --fsync_on_close=1
+check "fio --verify, mmap" fio_verify mapped --rw=randwrite --ioengine=mmap
+check "xfs_io fiemap and seek see the server's extents and holes" fiemap_and_seek
+check "truncate zeroes the tail of the last block" truncate_zeroes
+check "a second pass over a file makes no IOMAP_BEGIN upcall" second_pass_cached
+check "a remount reads every file back" remount_reads_back
+check "a killed server fails I/O with ENOTCONN, and umount works" server_killed
+sed 's/^/# server log: /' "$log"
+ktap_finished
