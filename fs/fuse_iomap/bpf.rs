@@ -8,9 +8,13 @@
 //! names (`dev.rs` finds it): `EBADF` if the descriptor is no such file,
 //! `EOPNOTSUPP` if the connection's handshake did not give it iomap,
 //! `EBUSY` if it has a table already. The connection keeps the table in a
-//! [`Slot`], behind a reader/writer semaphore: every call into it holds the
-//! semaphore for reading, and unregistration takes it for writing, so it
-//! waits until the calls in flight are done.
+//! [`Slot`], which counts the calls in flight: a call takes the table and
+//! counts itself under the slot's mutex, then runs the program without it;
+//! unregistration empties the slot and waits until the count drops to 0.
+//! No lock is held while a program runs: a sleepable program may fault on
+//! user memory (the mmap lock), and the mount calls `iomap_begin` under the
+//! invalidate lock, which the page-fault path takes under the mmap lock; a
+//! lock held across the program would close that circle.
 //!
 //! Unregistration is told only the table, so the module keeps a registry
 //! of the registered tables and their slots. A slot is all it keeps: a
@@ -24,14 +28,13 @@ use crate::abi::{
     IomapIoendOut, IomapUpsertMappingsOut, MappingType, Range,
 };
 use crate::mapping::Origin;
-use crate::rwsem::RwSem;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{
     ffi::c_int,
-    new_mutex,
+    new_condvar, new_mutex,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{Arc, CondVar, Mutex},
 };
 
 extern "C" {
@@ -116,27 +119,67 @@ pub(crate) enum Answer<T> {
     Handled(T),
 }
 
+/// A slot's table and the calls into it that are in flight.
+struct Table {
+    ops: Option<Ops>,
+    calls: usize,
+}
+
 /// A connection's BPF table, if a server attached one.
 #[pin_data]
 pub(crate) struct Slot {
     #[pin]
-    ops: RwSem<Option<Ops>>,
+    table: Mutex<Table>,
+    /// Where unregistration waits for the calls in flight.
+    #[pin]
+    idle: CondVar,
 }
 
 impl Slot {
     /// No table.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            ops <- crate::new_rwsem!(None, "fuse_iomap:bpf_table"),
+            table <- new_mutex!(Table { ops: None, calls: 0 }, "fuse_iomap:bpf_table"),
+            idle <- new_condvar!("fuse_iomap:bpf_idle"),
         })
     }
 
-    /// Calls `f` with the table, under the read lock that unregistration
-    /// waits for; `Fallback` without a table.
+    /// Calls `f` with the table, counted as in flight, without the slot's
+    /// lock; `Fallback` without a table.
     fn with<T>(&self, f: impl FnOnce(Ops) -> Result<Answer<T>>) -> Result<Answer<T>> {
-        match *self.ops.read() {
-            Some(ops) => f(ops),
-            None => Ok(Answer::Fallback),
+        let ops = {
+            let mut table = self.table.lock();
+            let Some(ops) = table.ops else {
+                return Ok(Answer::Fallback);
+            };
+            table.calls += 1;
+            ops
+        };
+        let answer = f(ops);
+        let mut table = self.table.lock();
+        table.calls -= 1;
+        if table.calls == 0 {
+            self.idle.notify_all();
+        }
+        answer
+    }
+
+    /// Installs `ops`: `EBUSY` if the slot has a table.
+    fn install(&self, ops: Ops) -> Result {
+        let mut table = self.table.lock();
+        if table.ops.is_some() {
+            return Err(EBUSY);
+        }
+        table.ops = Some(ops);
+        Ok(())
+    }
+
+    /// Empties the slot, once the calls into its table are done.
+    fn empty(&self) {
+        let mut table = self.table.lock();
+        table.ops = None;
+        while table.calls != 0 {
+            self.idle.wait(&mut table);
         }
     }
 
@@ -285,19 +328,10 @@ fn registry() -> Result<&'static Mutex<KVec<Entry>>> {
 pub(crate) fn register(kdata: *const c_void, slot: Arc<Slot>) -> Result {
     let ops = Ops(kdata);
     let mut entries = registry()?.lock();
-    let mut current = slot.ops.write();
-    if current.is_some() {
-        return Err(EBUSY);
-    }
-    entries.push(
-        Entry {
-            ops,
-            slot: slot.clone(),
-        },
-        GFP_KERNEL,
-    )?;
-    *current = Some(ops);
-    Ok(())
+    // Room first: once the slot has the table, the registry must take it.
+    entries.reserve(1, GFP_KERNEL)?;
+    slot.install(ops)?;
+    Ok(entries.push(Entry { ops, slot }, GFP_KERNEL)?)
 }
 
 /// `unreg` of the struct_ops type: detaches table `kdata`, once the calls
@@ -324,7 +358,7 @@ pub(crate) extern "C" fn fuse_iomap_rs_bpf_unreg(kdata: *const c_void) {
         drop(entry);
         slot
     };
-    *slot.ops.write() = None;
+    slot.empty();
 }
 
 /// The connection and nodeid of a kfunc's `struct fuse_bpf_inode`.

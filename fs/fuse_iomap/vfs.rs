@@ -168,6 +168,16 @@ fn ret(result: Result) -> c_int {
     }
 }
 
+/// 0 with the answer written to `out`, or the error.
+///
+/// # Safety
+///
+/// `out` is valid for a write.
+unsafe fn put<T>(result: Result<T>, out: *mut T) -> c_int {
+    // SAFETY: By the safety requirements.
+    ret(result.map(|value| unsafe { out.write(value) }))
+}
+
 /// Mounts the connection whose server's file holds `server`, its
 /// `private_data`: returns the mount's reference, or an `ERR_PTR` (`EBUSY`
 /// if it is mounted already, `ENOTCONN` if its server is gone).
@@ -303,9 +313,7 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_getattr(
     out: *mut AttrOut,
 ) -> c_int {
     // SAFETY: By the safety requirements.
-    let conn = unsafe { borrow(conn) };
-    // SAFETY: By the safety requirements.
-    ret(conn.getattr(nodeid).map(|attr| unsafe { *out = attr }))
+    unsafe { put(borrow(conn).getattr(nodeid), out) }
 }
 
 /// `SETATTR`.
@@ -321,11 +329,7 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_setattr(
     out: *mut AttrOut,
 ) -> c_int {
     // SAFETY: By the safety requirements.
-    let (conn, args) = unsafe { (borrow(conn), &*args) };
-    // SAFETY: By the safety requirements.
-    ret(conn
-        .setattr(nodeid, args)
-        .map(|attr| unsafe { *out = attr }))
+    unsafe { put(borrow(conn).setattr(nodeid, &*args), out) }
 }
 
 /// `OPEN` or `OPENDIR`: the server's file handle in `fh`.
@@ -475,9 +479,7 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_statfs(
     out: *mut Kstatfs,
 ) -> c_int {
     // SAFETY: By the safety requirements.
-    let conn = unsafe { borrow(conn) };
-    // SAFETY: By the safety requirements.
-    ret(conn.statfs(nodeid).map(|st| unsafe { *out = st }))
+    unsafe { put(borrow(conn).statfs(nodeid), out) }
 }
 
 /// `FSYNC`, once the kernel wrote the file's data back.

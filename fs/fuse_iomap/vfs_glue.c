@@ -243,6 +243,13 @@ static int fuse_iomap_create(struct mnt_idmap *idmap, struct inode *dir,
 	return fuse_iomap_instantiate(dir, dentry, &entry);
 }
 
+/* The open of a file CREATE made and opened: O_DIRECT may follow. */
+static int fuse_iomap_created_open(struct inode *inode, struct file *file)
+{
+	file->f_mode |= FMODE_CAN_ODIRECT;
+	return generic_file_open(inode, file);
+}
+
 /* open(O_CREAT): CREATE opens the file it makes, as on fuse. */
 static int fuse_iomap_atomic_open(struct inode *dir, struct dentry *entry_dentry,
 				  struct file *file, unsigned int flags,
@@ -277,13 +284,12 @@ static int fuse_iomap_atomic_open(struct inode *dir, struct dentry *entry_dentry
 		goto out;
 	}
 	file->f_mode |= FMODE_CREATED;
-	file->private_data = (void *)(uintptr_t)fh;
-	err = finish_open(file, dentry, generic_file_open);
+	err = finish_open(file, dentry, fuse_iomap_created_open);
 	if (err)
 		fuse_iomap_rs_release_file(fi_conn(dir), entry.nodeid, false, fh,
-				      flags);
+					   flags);
 	else
-		file->f_mode |= FMODE_CAN_ODIRECT;
+		file->private_data = (void *)(uintptr_t)fh;
 out:
 	dput(res);
 	return err;

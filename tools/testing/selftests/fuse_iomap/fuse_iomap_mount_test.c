@@ -25,7 +25,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <dirent.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -396,11 +398,76 @@ static int mount_fd(const char *dir, int fd, const char *extra)
 	return mount("fuse_iomap", dir, FUSE_IOMAP_FS_TYPE, 0, opts) ? -errno : 0;
 }
 
-FIXTURE(mnt) {
+/* A mount of the test server, for the fixtures. */
+struct mounted {
 	char dir[64];
-	char path[128];
 	int disk;
+	int dev;
 	pid_t server;
+};
+
+/*
+ * Mounts the test server, lying as how, on a fresh directory; keeps the
+ * server's file open in m->dev if keep_dev (else it is the child's alone,
+ * and dies with it), and makes a client handle for the counters if client
+ * is given. Returns 0, 1 when the disk or the module is missing, or -1.
+ */
+static int mount_server(struct mounted *m, enum hostile how, bool keep_dev, int *client)
+{
+	struct fuse_iomap_backing_map map = { 0 };
+	int cookie;
+
+	m->server = -1;
+	m->dev = -1;
+	m->disk = open(disk_path(), O_RDWR | O_DIRECT);
+	if (m->disk < 0)
+		return 1;
+	m->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (m->dev < 0)
+		return 1;
+	map.fd = m->disk;
+	cookie = ioctl(m->dev, FUSE_IOMAP_IOC_BACKING_OPEN, &map);
+	if (cookie <= 0)
+		return -1;
+	m->server = fork();
+	if (m->server < 0)
+		return -1;
+	if (!m->server)
+		serve(m->dev, cookie, how);
+	strcpy(m->dir, "/tmp/fuse_iomap_mnt.XXXXXX");
+	if (!mkdtemp(m->dir) || mount_fd(m->dir, m->dev, ""))
+		return -1;
+	if (client) {
+		*client = ioctl(m->dev, FUSE_IOMAP_IOC_CLIENT);
+		if (*client < 0)
+			return -1;
+	}
+	if (!keep_dev) {
+		close(m->dev);
+		m->dev = -1;
+	}
+	return 0;
+}
+
+static void unmount_server(struct mounted *m)
+{
+	if (m->server > 0) {
+		umount2(m->dir, MNT_DETACH);
+		kill(m->server, SIGKILL);
+		waitpid(m->server, NULL, 0);
+		rmdir(m->dir);
+	}
+	if (m->dev >= 0)
+		close(m->dev);
+	if (m->disk >= 0)
+		close(m->disk);
+}
+
+#define NO_MOUNT "no disk %s or no " DEV_PATH " (set FUSE_IOMAP_DISK, load the module)"
+
+FIXTURE(mnt) {
+	struct mounted m;
+	char path[128];
 	int client;
 };
 
@@ -412,51 +479,25 @@ FIXTURE_VARIANT_ADD(mnt, honest) { .hostile = HONEST };
 
 FIXTURE_SETUP(mnt)
 {
-	struct fuse_iomap_backing_map map = { 0 };
-	int dev, cookie;
+	int ret;
 
-	self->server = -1;
 	self->client = -1;
-	self->disk = open(disk_path(), O_RDWR | O_DIRECT);
-	if (self->disk < 0)
-		SKIP(return, "no disk %s (set FUSE_IOMAP_DISK)", disk_path());
-	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		SKIP(return, "no %s (module not loaded)", DEV_PATH);
-	map.fd = self->disk;
-	cookie = ioctl(dev, FUSE_IOMAP_IOC_BACKING_OPEN, &map);
-	ASSERT_LT(0, cookie);
-	self->server = fork();
-	ASSERT_LE(0, self->server);
-	if (!self->server)
-		serve(dev, cookie, variant->hostile);
-	strcpy(self->dir, "/tmp/fuse_iomap_mnt.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	ASSERT_EQ(0, mount_fd(self->dir, dev, ""));
-	/* Counters, through a handle that does not keep the server's file open. */
-	self->client = ioctl(dev, FUSE_IOMAP_IOC_CLIENT);
-	ASSERT_LE(0, self->client);
-	/* From here the server's file is the child's alone. */
-	close(dev);
+	ret = mount_server(&self->m, variant->hostile, false, &self->client);
+	if (ret > 0)
+		SKIP(return, NO_MOUNT, disk_path());
+	ASSERT_EQ(0, ret);
 }
 
 FIXTURE_TEARDOWN(mnt)
 {
-	if (self->server > 0) {
-		umount2(self->dir, MNT_DETACH);
-		kill(self->server, SIGKILL);
-		waitpid(self->server, NULL, 0);
-		rmdir(self->dir);
-	}
 	if (self->client >= 0)
 		close(self->client);
-	if (self->disk >= 0)
-		close(self->disk);
+	unmount_server(&self->m);
 }
 
 static const char *at(FIXTURE_DATA(mnt) *self, const char *name)
 {
-	snprintf(self->path, sizeof(self->path), "%s/%s", self->dir, name);
+	snprintf(self->path, sizeof(self->path), "%s/%s", self->m.dir, name);
 	return self->path;
 }
 
@@ -490,7 +531,7 @@ TEST_F(mnt, names_attributes_and_directories_come_from_the_server)
 	ASSERT_EQ(-1, stat(at(self, "none"), &st));
 	ASSERT_EQ(ENOENT, errno);
 
-	dir = opendir(self->dir);
+	dir = opendir(self->m.dir);
 	ASSERT_NE(NULL, dir);
 	while ((d = readdir(dir)))
 		seen |= (!strcmp(d->d_name, "file")) | (!strcmp(d->d_name, "dir")) << 1;
@@ -505,7 +546,7 @@ TEST_F(mnt, names_attributes_and_directories_come_from_the_server)
 	close(fd);
 	ASSERT_EQ(-1, open(at(self, "made/new"), O_CREAT | O_EXCL | O_RDWR, 0600));
 	ASSERT_EQ(EEXIST, errno);
-	snprintf(to, sizeof(to), "%s/renamed", self->dir);
+	snprintf(to, sizeof(to), "%s/renamed", self->m.dir);
 	ASSERT_EQ(0, rename(at(self, "made/new"), to));
 	ASSERT_EQ(-1, stat(at(self, "made/new"), &st));
 	ASSERT_EQ(0, stat(at(self, "renamed"), &st));
@@ -516,7 +557,7 @@ TEST_F(mnt, names_attributes_and_directories_come_from_the_server)
 	ASSERT_EQ(0, unlink(at(self, "renamed")));
 	ASSERT_EQ(0, rmdir(at(self, "made")));
 	ASSERT_EQ(-1, stat(at(self, "made"), &st));
-	ASSERT_EQ(0, statfs(self->dir, &sfs));
+	ASSERT_EQ(0, statfs(self->m.dir, &sfs));
 	ASSERT_EQ(BS, sfs.f_bsize);
 	ASSERT_EQ(255, sfs.f_namelen);
 }
@@ -536,7 +577,7 @@ TEST_F(mnt, buffered_and_direct_io_land_where_the_server_mapped_them)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(len, pwrite(fd, buf, len, 8192));
 	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, disk_read(self->disk, back, len, 2 * REGION + 8192));
+	ASSERT_EQ(0, disk_read(self->m.disk, back, len, 2 * REGION + 8192));
 	ASSERT_EQ(0, memcmp(buf, back, len));
 	close(fd);
 
@@ -545,7 +586,7 @@ TEST_F(mnt, buffered_and_direct_io_land_where_the_server_mapped_them)
 	fd = open(at(self, "file"), O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(len, pwrite(fd, buf, len, 1 << 20));
-	ASSERT_EQ(0, disk_read(self->disk, back, len, 2 * REGION + (1 << 20)));
+	ASSERT_EQ(0, disk_read(self->m.disk, back, len, 2 * REGION + (1 << 20)));
 	ASSERT_EQ(0, memcmp(buf, back, len));
 	memset(back, 0, len);
 	ASSERT_EQ(len, pread(fd, back, len, 1 << 20));
@@ -576,7 +617,7 @@ TEST_F(mnt, mmap_reads_and_writes_go_through_the_page_cache_to_the_disk)
 	pattern(buf, BS, 3);
 	memcpy(p + BS, buf, BS);
 	ASSERT_EQ(0, msync(p, 4 * BS, MS_SYNC));
-	ASSERT_EQ(0, disk_read(self->disk, back, BS, 2 * REGION + BS));
+	ASSERT_EQ(0, disk_read(self->m.disk, back, BS, 2 * REGION + BS));
 	ASSERT_EQ(0, memcmp(buf, back, BS));
 	ASSERT_EQ(0, munmap(p, 4 * BS));
 	close(fd);
@@ -586,7 +627,7 @@ TEST_F(mnt, fiemap_and_seek_report_the_servers_extents)
 {
 	char fbuf[sizeof(struct fiemap) + 4 * sizeof(struct fiemap_extent)];
 	struct fiemap *fm = (void *)fbuf;
-	int fd;
+	int fd, block;
 
 	fd = open(at(self, "file"), O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -600,6 +641,10 @@ TEST_F(mnt, fiemap_and_seek_report_the_servers_extents)
 	ASSERT_EQ(REGION, fm->fm_extents[0].fe_length);
 	ASSERT_EQ(0, lseek(fd, 0, SEEK_DATA));
 	ASSERT_EQ(REGION, lseek(fd, 0, SEEK_HOLE));
+	/* FIBMAP: the disk block of the file's second block. */
+	block = 1;
+	ASSERT_EQ(0, ioctl(fd, FIBMAP, &block));
+	ASSERT_EQ(2 * REGION / BS + 1, block);
 	close(fd);
 }
 
@@ -621,6 +666,13 @@ TEST_F(mnt, truncate_zeroes_the_tail_and_reaches_the_server)
 	ASSERT_EQ('x', buf[99]);
 	ASSERT_EQ(0, buf[100]);
 	ASSERT_EQ(0, buf[BS - 1]);
+	/* fallocate goes to the server; growing the file is the kernel's. */
+	ASSERT_EQ(0, fallocate(fd, 0, BS, BS));
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(2 * BS, st.st_size);
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, BS));
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(2 * BS, st.st_size);
 	close(fd);
 }
 
@@ -648,13 +700,13 @@ TEST_F(mnt, a_dead_server_leaves_enotconn_and_an_unmountable_mount)
 	struct stat st;
 
 	ASSERT_EQ(0, stat(at(self, "file"), &st));
-	kill(self->server, SIGKILL);
-	waitpid(self->server, NULL, 0);
-	self->server = 0;
+	kill(self->m.server, SIGKILL);
+	waitpid(self->m.server, NULL, 0);
+	self->m.server = 0;
 	ASSERT_EQ(-1, stat(at(self, "other"), &st));
 	ASSERT_EQ(ENOTCONN, errno);
-	ASSERT_EQ(0, umount(self->dir));
-	rmdir(self->dir);
+	ASSERT_EQ(0, umount(self->m.dir));
+	rmdir(self->m.dir);
 }
 
 /*
@@ -665,53 +717,29 @@ TEST_F(mnt, a_dead_server_leaves_enotconn_and_an_unmountable_mount)
  * server; without the check it would write through the old mapping.
  */
 FIXTURE(cookie) {
-	char dir[64];
-	int disk, dev;
-	pid_t server;
+	struct mounted m;
 	struct stall stall;
 };
 
 FIXTURE_SETUP(cookie)
 {
-	struct fuse_iomap_backing_map map = { 0 };
-	int cookie;
+	int ret;
 
-	self->server = -1;
-	self->dev = -1;
-	self->disk = open(disk_path(), O_RDWR);
-	if (self->disk < 0)
-		SKIP(return, "no disk %s (set FUSE_IOMAP_DISK)", disk_path());
+	self->m.server = -1;
+	self->m.dev = -1;
+	self->m.disk = -1;
 	if (stall_setup(&self->stall))
 		SKIP(return, "no userfaultfd (CONFIG_USERFAULTFD)");
-	self->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
-	if (self->dev < 0)
-		SKIP(return, "no %s (module not loaded)", DEV_PATH);
-	map.fd = self->disk;
-	cookie = ioctl(self->dev, FUSE_IOMAP_IOC_BACKING_OPEN, &map);
-	ASSERT_LT(0, cookie);
-	self->server = fork();
-	ASSERT_LE(0, self->server);
-	if (!self->server)
-		serve(self->dev, cookie, UPSERTING);
-	strcpy(self->dir, "/tmp/fuse_iomap_cookie.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	ASSERT_EQ(0, mount_fd(self->dir, self->dev, ""));
+	ret = mount_server(&self->m, UPSERTING, true, NULL);
+	if (ret > 0)
+		SKIP(return, NO_MOUNT, disk_path());
+	ASSERT_EQ(0, ret);
 }
 
 FIXTURE_TEARDOWN(cookie)
 {
-	if (self->server > 0) {
-		umount2(self->dir, MNT_DETACH);
-		kill(self->server, SIGKILL);
-		waitpid(self->server, NULL, 0);
-		rmdir(self->dir);
-	}
-	if (self->dev >= 0) {
-		close(self->dev);
-		stall_teardown(&self->stall);
-	}
-	if (self->disk >= 0)
-		close(self->disk);
+	unmount_server(&self->m);
+	stall_teardown(&self->stall);
 }
 
 struct write_call {
@@ -748,7 +776,7 @@ static int stalled_write(FIXTURE_DATA(cookie) *self, int fd, bool inval,
 	if (!err)
 		err = ioctl(fd, FUSE_IOMAP_IOC_COUNTERS, &before);
 	if (!err && inval)
-		err = send_msg(self->dev, 0, FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS, &msg, sizeof(msg));
+		err = send_msg(self->m.dev, 0, FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS, &msg, sizeof(msg));
 	stall_release(&self->stall);
 	pthread_join(t, NULL);
 	if (err || w.ret != (ssize_t)w.len || ioctl(fd, FUSE_IOMAP_IOC_COUNTERS, &after))
@@ -759,11 +787,11 @@ static int stalled_write(FIXTURE_DATA(cookie) *self, int fd, bool inval,
 
 TEST_F(cookie, a_buffered_write_racing_an_invalidation_maps_again)
 {
-	char path[160], back[8192];
+	char path[160], back[8192] __attribute__((aligned(4096)));
 	__u64 upcalls;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/file", self->dir);
+	snprintf(path, sizeof(path), "%s/file", self->m.dir);
 	fd = open(path, O_RDWR);
 	ASSERT_LE(0, fd);
 	/* Control: nothing changes while the write stalls, nothing is asked. */
@@ -776,17 +804,14 @@ TEST_F(cookie, a_buffered_write_racing_an_invalidation_maps_again)
 	ASSERT_EQ(1, upcalls);
 	/* What the write copied (the stall resolves to zeroes) is on disk. */
 	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, disk_read(self->disk, back, sizeof(back), 2 * REGION));
+	ASSERT_EQ(0, disk_read(self->m.disk, back, sizeof(back), 2 * REGION));
 	for (size_t i = 0; i < sizeof(back); i++)
 		ASSERT_EQ(0, back[i]);
 	close(fd);
 }
 
 FIXTURE(hostile) {
-	char dir[64];
-	char path[128];
-	int disk;
-	pid_t server;
+	struct mounted m;
 };
 
 FIXTURE_VARIANT(hostile) {
@@ -802,39 +827,16 @@ FIXTURE_VARIANT_ADD(hostile, nodeid_zero) { .hostile = NODEID_ZERO };
 
 FIXTURE_SETUP(hostile)
 {
-	struct fuse_iomap_backing_map map = { 0 };
-	int dev, cookie;
+	int ret = mount_server(&self->m, variant->hostile, false, NULL);
 
-	self->server = -1;
-	self->disk = open(disk_path(), O_RDWR);
-	if (self->disk < 0)
-		SKIP(return, "no disk %s (set FUSE_IOMAP_DISK)", disk_path());
-	dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		SKIP(return, "no %s (module not loaded)", DEV_PATH);
-	map.fd = self->disk;
-	cookie = ioctl(dev, FUSE_IOMAP_IOC_BACKING_OPEN, &map);
-	ASSERT_LT(0, cookie);
-	self->server = fork();
-	ASSERT_LE(0, self->server);
-	if (!self->server)
-		serve(dev, cookie, variant->hostile);
-	strcpy(self->dir, "/tmp/fuse_iomap_hostile.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	ASSERT_EQ(0, mount_fd(self->dir, dev, ""));
-	close(dev);
+	if (ret > 0)
+		SKIP(return, NO_MOUNT, disk_path());
+	ASSERT_EQ(0, ret);
 }
 
 FIXTURE_TEARDOWN(hostile)
 {
-	if (self->server > 0) {
-		umount2(self->dir, MNT_DETACH);
-		kill(self->server, SIGKILL);
-		waitpid(self->server, NULL, 0);
-		rmdir(self->dir);
-	}
-	if (self->disk >= 0)
-		close(self->disk);
+	unmount_server(&self->m);
 }
 
 TEST_F(hostile, a_lying_reply_fails_its_call_with_eio_and_nothing_else)
@@ -845,13 +847,13 @@ TEST_F(hostile, a_lying_reply_fails_its_call_with_eio_and_nothing_else)
 	int ret;
 
 	/* An honest call first: the file the lies would touch. */
-	snprintf(path, sizeof(path), "%s/file", self->dir);
+	snprintf(path, sizeof(path), "%s/file", self->m.dir);
 	ASSERT_EQ(0, stat(path, &st));
 	ASSERT_EQ(REGION, st.st_size);
 
 	switch (variant->hostile) {
 	case BAD_DIRENT:
-		dir = opendir(self->dir);
+		dir = opendir(self->m.dir);
 		ASSERT_NE(NULL, dir);
 		errno = 0;
 		ASSERT_EQ(NULL, readdir(dir));
@@ -864,19 +866,19 @@ TEST_F(hostile, a_lying_reply_fails_its_call_with_eio_and_nothing_else)
 		ASSERT_EQ(EIO, errno);
 		break;
 	case NODEID_ZERO:
-		snprintf(path, sizeof(path), "%s/newdir", self->dir);
+		snprintf(path, sizeof(path), "%s/newdir", self->m.dir);
 		ASSERT_EQ(-1, mkdir(path, 0755));
 		ASSERT_EQ(EIO, errno);
 		break;
 	default:
-		snprintf(path, sizeof(path), "%s/bad", self->dir);
+		snprintf(path, sizeof(path), "%s/bad", self->m.dir);
 		ret = stat(path, &st);
 		ASSERT_EQ(-1, ret);
 		ASSERT_EQ(variant->hostile == SHORT_ENTRY ? ENOENT : EIO, errno);
 	}
 	/* The file the lie named is untouched. */
 	if (variant->hostile != TYPE_CHANGE) {
-		snprintf(path, sizeof(path), "%s/file", self->dir);
+		snprintf(path, sizeof(path), "%s/file", self->m.dir);
 		ASSERT_EQ(0, stat(path, &st));
 		ASSERT_TRUE(S_ISREG(st.st_mode));
 		ASSERT_EQ(REGION, st.st_size);
@@ -916,6 +918,35 @@ TEST(mount_options_and_fds_are_checked)
 	ASSERT_EQ(0, umount(dir));
 	close(other);
 	close(notdev);
+
+	/* A server file opened in another user namespace is refused. */
+	if (!access("/proc/self/ns/user", F_OK)) {
+		int ready[2], pidfd, fd;
+		pid_t pid;
+		char c;
+
+		ASSERT_EQ(0, pipe(ready));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			if (unshare(CLONE_NEWUSER) || dup2(open(DEV_PATH, O_RDWR), 100) != 100)
+				_exit(1);
+			if (write(ready[1], "r", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		ASSERT_EQ(1, read(ready[0], &c, 1));
+		pidfd = syscall(SYS_pidfd_open, pid, 0);
+		ASSERT_LE(0, pidfd);
+		fd = syscall(SYS_pidfd_getfd, pidfd, 100, 0);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(-EINVAL, mount_fd(dir, fd, ""));
+		close(fd);
+		close(pidfd);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
 	rmdir(dir);
 }
 
