@@ -51,7 +51,7 @@ demo_mount() {
 	local mnt counters=$out/selftests/fuse_iomap/fuse_iomap_counters
 	mnt=$(mktemp -d /tmp/fuse_iomap_demo.XXXXXX)
 	say "the sample server's disk file system, formatted on /dev/vda and mounted:"
-	"$server" mount disk --device /dev/vda --format "$mnt" | sed 's/^/    /' || return 1
+	"$server" mount disk --device /dev/vda --format "$mnt" 2>&1 | sed 's/^/    /' || return 1
 	mkdir -p "$mnt/src/fs" "$mnt/doc" || return 1
 	cp "$repo"/fs/fuse_iomap/*.rs "$mnt/src/fs/" && cp "$repo"/README.md "$mnt/doc/" || return 1
 	dd if=/dev/urandom of="$mnt/data" bs=1M count=16 status=none || return 1
@@ -64,14 +64,20 @@ demo_mount() {
 	sum=$(cd "$mnt" && find . -type f -exec md5sum {} + | sort)
 	say "unmounting and mounting again:"
 	umount "$mnt" || return 1
-	"$server" mount disk --device /dev/vda "$mnt" | sed 's/^/    /' || return 1
+	"$server" mount disk --device /dev/vda "$mnt" 2>&1 | sed 's/^/    /' || return 1
 	[ "$(cd "$mnt" && find . -type f -exec md5sum {} + | sort)" = "$sum" ] || return 1
 	say "every file read back after the remount: $(wc -l <<<"$sum") files, same checksums"
 	say "reading data twice with O_DIRECT: the first pass asks the server, the second the cache:"
-	xfs_io -d -c 'pread -q -b 64k 0 16m' "$mnt/data" || return 1
-	"$counters" "$mnt/data" | sed 's/^/    first pass:  /'
-	xfs_io -d -c 'pread -q -b 64k 0 16m' "$mnt/data" || return 1
-	"$counters" "$mnt/data" | sed 's/^/    second pass: /'
+	local pass before after
+	for pass in first second; do
+		before=$("$counters" "$mnt/data")
+		xfs_io -d -c 'pread -q -b 64k 0 16m' "$mnt/data" || return 1
+		after=$("$counters" "$mnt/data")
+		# The counters this pass added, side by side.
+		paste <(echo "$before") <(echo "$after") |
+			awk -v p="$pass" '$1 ~ /cache_hits|cache_misses|upcalls_iomap_begin/ {
+				printf "    %s pass: %s %d\n", p, $1, $4 - $2 }'
+	done
 	umount "$mnt" && rmdir "$mnt"
 }
 

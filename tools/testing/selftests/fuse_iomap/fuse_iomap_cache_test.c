@@ -596,7 +596,11 @@ static int kmemleak_objects_of(int fd, pid_t pid, char **report)
 	ssize_t n, len = 0;
 	int count = 0;
 
-	if (write(fd, "scan", 4) != 4)
+	/*
+	 * kmemleak reports an object only once its contents stayed the same
+	 * across two scans (it skips what looks in flux): scan twice.
+	 */
+	if (write(fd, "scan", 4) != 4 || write(fd, "scan", 4) != 4)
 		return -1;
 	/* The report, read afresh: the file takes no pread. */
 	fd = open(KMEMLEAK, O_RDONLY | O_CLOEXEC);

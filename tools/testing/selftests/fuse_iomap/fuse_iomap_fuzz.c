@@ -31,6 +31,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,8 @@ struct worker {
 	unsigned char *buf;	/* BUF_SIZE bytes before a PROT_NONE page */
 	unsigned char *rbuf;	/* READ_SIZE bytes for requests */
 	int epfd;		/* an epoll set that outlives the files in it */
+	/* Set when its loop ends: a worker that died in the kernel never sets it. */
+	atomic_bool finished;
 };
 
 /* ---- the pool of files ---- */
@@ -1297,12 +1300,31 @@ static void one_op(struct worker *w)
 	atomic_store(&w->deadline, 0);
 }
 
+/* The kernel's taint flags that a WARN, an Oops or a bad page set. */
+#define TAINT_BAD_PAGE	(1UL << 5)
+#define TAINT_DIE	(1UL << 7)
+#define TAINT_WARN	(1UL << 9)
+
+static unsigned long kernel_taint(void)
+{
+	unsigned long taint = 0;
+	FILE *f = fopen("/proc/sys/kernel/tainted", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &taint) != 1)
+			taint = 0;
+		fclose(f);
+	}
+	return taint;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
 	while (!atomic_load(&stop))
 		one_op(w);
+	atomic_store(&w->finished, true);
 	return NULL;
 }
 
@@ -1417,7 +1439,8 @@ int main(int argc, char **argv)
 	const char *env;
 	char line[1024];
 	size_t len;
-	int i, e;
+	int i, e, dead = 0;
+	unsigned long taint;
 
 	seed = DEFAULT_SEED;
 	env = getenv("FUSE_IOMAP_FUZZ_SEED");
@@ -1474,16 +1497,27 @@ int main(int argc, char **argv)
 		w->rng.s = splitmix64(&x) | 1;
 		w->epfd = -1;
 		atomic_init(&w->deadline, 0);
+		atomic_init(&w->finished, false);
 	}
 	for (i = 0; i < NTHREADS; i++)
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]))
 			ksft_exit_fail_msg("pthread_create failed\n");
 	pthread_create(&supervisor, NULL, supervisor_main, NULL);
 
+	taint = kernel_taint();
 	sleep(seconds);
 	atomic_store(&stop, 1);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(workers[i].thread, NULL);
+	/*
+	 * An Oops kills the thread in the system call, not the process; a WARN
+	 * or an Oops also taints the kernel. Either fails the run here, and not
+	 * only in the harness's dmesg check.
+	 */
+	for (i = 0; i < NTHREADS; i++)
+		if (!atomic_load(&workers[i].finished))
+			dead++;
+	taint = kernel_taint() & ~taint & (TAINT_DIE | TAINT_WARN | TAINT_BAD_PAGE);
 	atomic_store(&supervising, 0);
 	pthread_join(supervisor, NULL);
 	for (i = 0; i < NTHREADS; i++)
@@ -1538,6 +1572,12 @@ int main(int argc, char **argv)
 			       k->rejected[4], k->rejected[5], k->rejected[6], k->rejected[7]);
 	}
 
+	if (dead || taint) {
+		ksft_test_result_fail("fuse_iomap_fuzz seed %llu: %d worker(s) died in the kernel, "
+				      "new taint 0x%lx (see dmesg)\n",
+				      (unsigned long long)seed, dead, taint);
+		ksft_exit_fail();
+	}
 	if (still_works()) {
 		ksft_test_result_fail("fuse_iomap_fuzz seed %llu: a fresh connection fails after the run\n",
 				      (unsigned long long)seed);
