@@ -627,8 +627,12 @@ static int fuse_iomap_statfs(struct dentry *dentry, struct kstatfs *buf)
 static const struct super_operations fuse_iomap_super_ops = {
 	.alloc_inode	= fuse_iomap_alloc_inode,
 	.free_inode	= fuse_iomap_free_inode,
+	/*
+	 * The default drop: an unused inode stays cached, with its dirty
+	 * pages, until writeback or unmount writes them (generic_delete_inode
+	 * would evict it, and drop them, when the dcache lets go of it).
+	 */
 	.evict_inode	= fuse_iomap_evict_inode,
-	.drop_inode	= generic_delete_inode,
 	.statfs		= fuse_iomap_statfs,
 };
 
