@@ -7,6 +7,8 @@
 #   tools/bootstrap.sh            install what is missing, build the tree,
 #                                 print its path (KDIR) on the last line
 #   tools/bootstrap.sh --kdir     print the cached tree's path, build nothing
+#   tools/bootstrap.sh --fstests  print the built fstests tree's path, or
+#                                 nothing when there is none, build nothing
 #
 # Idempotent: installed packages are skipped, and a tree whose build finished
 # is reused. The tree is keyed by the kernel version and the hash of the two
@@ -16,6 +18,10 @@
 # Environment:
 #   FUSE_IOMAP_CACHE   cache directory (default /var/cache/fuse-iomap-ref)
 #   JOBS               parallel make jobs (default: number of CPUs)
+#   FSTESTS            an fstests checkout to build and use in place, instead
+#                      of the pinned tarball
+#   FSTESTS_TARBALL    the pinned tarball (default: ../shared/fstests/ beside
+#                      the repository, where the project keeps it)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +31,10 @@ kernel_tarball=/usr/src/linux-source-6.12.tar.xz
 bindgen_version=0.70.1
 virtme_version=1.42
 fragments=("$repo/tools/vm/vm.config" "$repo/tools/testing/selftests/fuse_iomap/config")
+# fstests is not packaged by Debian: the project pins an upstream commit as a
+# tarball (../shared/fstests/README.md) and builds it into the cache.
+fstests_commit=63a29724a85f
+fstests_tarball=${FSTESTS_TARBALL:-$repo/../shared/fstests/fstests-$fstests_commit.tar.gz}
 
 # Debian packages: the Rust toolchain the kernel accepts, the kernel source
 # and what building it needs, QEMU for the guest, clang/llvm/lld for the
@@ -40,6 +50,7 @@ packages=(
 	clang llvm lld libclang-dev
 	qemu-system-x86 udev python3 python3-venv bpftool rsync
 	git ca-certificates pkg-config fio xfsprogs
+	autoconf automake libtool xfslibs-dev uuid-dev libattr1-dev libacl1-dev libaio-dev
 )
 
 step() { printf '==> %s\n' "$*" >&2; }
@@ -155,12 +166,60 @@ build_kernel() {
 	step "kernel tree ready"
 }
 
+# The fstests tree: $FSTESTS itself, or the pinned tarball built in the cache.
+fstests_dir() {
+	if [ -n "${FSTESTS:-}" ]; then
+		(cd "$FSTESTS" && pwd)
+	else
+		printf '%s/fstests-%s\n' "$cache" "$fstests_commit"
+	fi
+}
+
+# fstests builds in its own tree (its Makefile runs configure); a cached
+# tree is reused once its build finished, a user's checkout is rebuilt by its
+# own make. Without the tarball (a clone away from the project's shared
+# files) there is no fstests, and the tests that need it skip, saying why.
+build_fstests() {
+	local dir
+	dir=$(fstests_dir)
+	if [ -z "${FSTESTS:-}" ]; then
+		if [ -f "$dir/.fuse-iomap-built" ]; then
+			step "reusing fstests in $dir"
+			return
+		fi
+		if [ ! -f "$fstests_tarball" ]; then
+			step "no fstests tarball at $fstests_tarball: the tests that run fsx, fsstress or fstests will skip"
+			return
+		fi
+		step "extracting $fstests_tarball into $dir"
+		rm -rf "$dir.tmp" "$dir"
+		mkdir -p "$dir.tmp"
+		tar -xzf "$fstests_tarball" -C "$dir.tmp" --strip-components=1
+		mv "$dir.tmp" "$dir"
+	fi
+	step "building fstests in $dir (a minute or two)"
+	make -C "$dir" -s -j"$jobs" >/dev/null || die "building fstests in $dir failed"
+	[ -n "${FSTESTS:-}" ] || touch "$dir/.fuse-iomap-built"
+}
+
 main() {
-	if [ "${1:-}" = --kdir ]; then
+	case "${1:-}" in
+	--kdir)
 		tree_dir
 		return
-	fi
-	[ $# -eq 0 ] || die "usage: tools/bootstrap.sh [--kdir]"
+		;;
+	--fstests)
+		local f
+		f=$(fstests_dir)
+		if [ -n "${FSTESTS:-}" ]; then
+			[ ! -x "$f/ltp/fsx" ] || printf '%s\n' "$f"
+		else
+			[ ! -f "$f/.fuse-iomap-built" ] || printf '%s\n' "$f"
+		fi
+		return
+		;;
+	esac
+	[ $# -eq 0 ] || die "usage: tools/bootstrap.sh [--kdir | --fstests]"
 	# One bootstrap at a time: two would extract and build into the same
 	# directories. (A make target started meanwhile waits here.)
 	mkdir -p "$cache"
@@ -173,6 +232,7 @@ main() {
 	local dir
 	dir=$(tree_dir)
 	build_kernel "$dir"
+	build_fstests
 	printf '%s\n' "$dir"
 }
 

@@ -336,6 +336,12 @@ impl Channel {
             Ok(Next::Done) => Ok(()),
             Err(e) => Err(e),
         };
+        if let Phase::Ready(Features {
+            batch_forget: true, ..
+        }) = state.phase
+        {
+            state.requests.batch_forgets();
+        }
         if let Err(e) = result {
             pr_warn_ratelimited!("handshake refused: {:?}\n", e);
             counters.reject(Reject::Init);

@@ -40,11 +40,12 @@ use crate::handshake::Features;
 use crate::inode::Inode;
 use crate::mapping::Geometry;
 use crate::namespaces::Namespaces;
+use core::ffi::c_void;
 use kernel::{
     bindings, new_mutex,
     prelude::*,
     rbtree::RBTree,
-    sync::{Arc, Mutex},
+    sync::{Arc, ArcBorrow, Mutex},
     uaccess::UserSliceWriter,
 };
 
@@ -85,6 +86,21 @@ pub(crate) struct Connection {
     daxdevs: Daxdevs,
     /// The BPF table a server attached; shared with the BPF registry.
     bpf: Arc<bpf::Slot>,
+}
+
+/// The connection that `conn` stands for, as the C glue hands it back: a
+/// server file's or client handle's `private_data`, or a mounted
+/// superblock's `s_fs_info`.
+///
+/// # Safety
+///
+/// `conn` came from [`Arc::into_raw`] of a [`Connection`], and the reference
+/// it stands for is held (the file open, the superblock mounted) for as long
+/// as the returned borrow lives.
+pub(crate) unsafe fn borrow<'a>(conn: *const c_void) -> ArcBorrow<'a, Connection> {
+    // SAFETY: By the safety requirements, `conn` is the pointer of a live
+    // reference to a `Connection`, held for the whole borrow.
+    unsafe { ArcBorrow::from_raw(conn.cast::<Connection>()) }
 }
 
 impl Connection {

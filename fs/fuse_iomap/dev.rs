@@ -21,7 +21,7 @@ use crate::abi::{
 use crate::bpf;
 use crate::budget::Budget;
 use crate::cache::{Fork, Lookup};
-use crate::connection::Connection;
+use crate::connection::{borrow, Connection};
 use crate::errno::eopnotsupp;
 use crate::fuse_abi::{
     Attr, AttrOut, CreateIn, EntryOut, FallocateIn, ForgetIn, FsyncIn, GetattrIn, Kstatfs, MkdirIn,
@@ -159,18 +159,6 @@ enum Side {
     Server,
     /// A client handle.
     Client,
-}
-
-/// The connection of a file's `private_data`.
-///
-/// # Safety
-///
-/// `conn` came from [`Arc::into_raw`] for a file that is still open: the
-/// reference it stands for outlives the returned borrow.
-pub(crate) unsafe fn borrow<'a>(conn: *const c_void) -> ArcBorrow<'a, Connection> {
-    // SAFETY: By the safety requirements, the file holds the reference that
-    // `conn` stands for, for the whole file operation.
-    unsafe { ArcBorrow::from_raw(conn.cast::<Connection>()) }
 }
 
 /// `open` of the device node: creates a connection, whose reference the

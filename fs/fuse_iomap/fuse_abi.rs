@@ -44,6 +44,8 @@ pub(crate) const FUSE_RELEASEDIR: u32 = 29;
 pub(crate) const FUSE_CREATE: u32 = 35;
 /// `FUSE_DESTROY`.
 pub(crate) const FUSE_DESTROY: u32 = 38;
+/// `FUSE_BATCH_FORGET`: several `FORGET`s in one message, no reply.
+pub(crate) const FUSE_BATCH_FORGET: u32 = 42;
 /// `FUSE_FALLOCATE`.
 pub(crate) const FUSE_FALLOCATE: u32 = 43;
 
@@ -222,6 +224,43 @@ pub(crate) struct ForgetIn {
     pub(crate) nlookup: u64,
 }
 
+/// `struct fuse_batch_forget_in`: `BATCH_FORGET`'s head, followed by
+/// `count` [`ForgetOne`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct BatchForgetIn {
+    pub(crate) count: u32,
+    pub(crate) dummy: u32,
+}
+
+impl BatchForgetIn {
+    /// Its bytes, as the server reads them.
+    pub(crate) fn to_ne_bytes(self) -> [u8; 8] {
+        let mut b = [0; 8];
+        b[..4].copy_from_slice(&self.count.to_ne_bytes());
+        b[4..].copy_from_slice(&self.dummy.to_ne_bytes());
+        b
+    }
+}
+
+/// `struct fuse_forget_one`: one inode of a `BATCH_FORGET`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ForgetOne {
+    pub(crate) nodeid: u64,
+    pub(crate) nlookup: u64,
+}
+
+impl ForgetOne {
+    /// Its bytes, as the server reads them.
+    pub(crate) fn to_ne_bytes(self) -> [u8; 16] {
+        let mut b = [0; 16];
+        b[..8].copy_from_slice(&self.nodeid.to_ne_bytes());
+        b[8..].copy_from_slice(&self.nlookup.to_ne_bytes());
+        b
+    }
+}
+
 /// `struct fuse_read_in`: `READDIR`'s arguments.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -261,5 +300,7 @@ const _: () = assert!(core::mem::size_of::<Kstatfs>() == 80);
 const _: () = assert!(core::mem::size_of::<FsyncIn>() == 16);
 const _: () = assert!(core::mem::size_of::<FallocateIn>() == 32);
 const _: () = assert!(core::mem::size_of::<ForgetIn>() == 8);
+const _: () = assert!(core::mem::size_of::<BatchForgetIn>() == 8);
+const _: () = assert!(core::mem::size_of::<ForgetOne>() == 16);
 const _: () = assert!(core::mem::size_of::<ReadIn>() == 40);
 const _: () = assert!(core::mem::size_of::<DirentHead>() == 24);

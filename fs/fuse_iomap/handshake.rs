@@ -32,7 +32,12 @@ pub(crate) struct Features {
     pub(crate) iomap: bool,
     /// `FUSE_DAX_FMAP`: famfs files, opened with `GET_FMAP`.
     pub(crate) famfs: bool,
+    /// Protocol 7.16 or later: `FORGET`s may go as one `BATCH_FORGET`.
+    pub(crate) batch_forget: bool,
 }
+
+/// The minor version that brought `FUSE_BATCH_FORGET`.
+const BATCH_FORGET_MINOR: u32 = 16;
 
 /// The 64 flag bits of an `INIT` message.
 fn flags64(flags: u32, flags2: u32) -> u64 {
@@ -66,6 +71,7 @@ pub(crate) fn init_reply(offer: &InitIn, out: &InitOut) -> Result<Features> {
     Ok(Features {
         iomap: kept & FUSE_IOMAP != 0,
         famfs: kept & FUSE_DAX_FMAP != 0,
+        batch_forget: out.minor >= BATCH_FORGET_MINOR,
     })
 }
 

@@ -398,14 +398,16 @@ static int fuse_iomap_fsync(struct file *file, loff_t start, loff_t end,
 }
 
 /*
- * FALLOCATE goes to the server, which changes the range's mappings; the
- * page cache of a range whose blocks may go is written back and dropped
- * first, under the locks that keep writes and faults out.
+ * FALLOCATE goes to the server, which changes the range's mappings, under
+ * the locks that keep writes and faults out. The page cache of a range
+ * whose data changes (a punched or zeroed range) is written back first, so
+ * that no write lands in blocks the server frees, and dropped after.
  */
 static long fuse_iomap_fallocate(struct file *file, int mode, loff_t offset,
 				 loff_t length)
 {
 	struct inode *inode = file_inode(file);
+	bool changes_data = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
 	loff_t end = offset + length;
 	int err;
 
@@ -420,14 +422,26 @@ static long fuse_iomap_fallocate(struct file *file, int mode, loff_t offset,
 		if (err)
 			goto out;
 	}
-	err = filemap_write_and_wait_range(inode->i_mapping, offset, end - 1);
-	if (err)
-		goto out;
-	truncate_pagecache_range(inode, offset, end - 1);
+	if (changes_data) {
+		err = filemap_write_and_wait_range(inode->i_mapping, offset,
+						   end - 1);
+		if (err)
+			goto out;
+	}
 	err = fuse_iomap_rs_fallocate(fi_conn(inode), FI(inode)->nodeid,
 				      fuse_iomap_file_fh(file), offset, length,
 				      mode);
-	if (!err && !(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode))
+	if (err)
+		goto out;
+	/*
+	 * Only now, and only for a mode that changed the data, as fuse does:
+	 * truncate_pagecache_range() zeroes the partial pages at the ends, which
+	 * would destroy data that a plain allocation keeps, or that a server
+	 * refusing the mode never touched.
+	 */
+	if (changes_data)
+		truncate_pagecache_range(inode, offset, end - 1);
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode))
 		i_size_write(inode, end);
 out:
 	filemap_invalidate_unlock(inode->i_mapping);

@@ -22,9 +22,10 @@ use crate::abi::{
 };
 use crate::errno::enotconn;
 use crate::fuse_abi::{
-    AttrOut, EntryOut, Kstatfs, OpenOut, FUSE_CREATE, FUSE_DESTROY, FUSE_FALLOCATE, FUSE_FSYNC,
-    FUSE_GETATTR, FUSE_LOOKUP, FUSE_MKDIR, FUSE_OPEN, FUSE_OPENDIR, FUSE_READDIR, FUSE_RELEASE,
-    FUSE_RELEASEDIR, FUSE_RENAME, FUSE_RMDIR, FUSE_SETATTR, FUSE_STATFS, FUSE_UNLINK,
+    AttrOut, BatchForgetIn, EntryOut, ForgetOne, Kstatfs, OpenOut, FUSE_BATCH_FORGET, FUSE_CREATE,
+    FUSE_DESTROY, FUSE_FALLOCATE, FUSE_FORGET, FUSE_FSYNC, FUSE_GETATTR, FUSE_LOOKUP, FUSE_MKDIR,
+    FUSE_OPEN, FUSE_OPENDIR, FUSE_READDIR, FUSE_RELEASE, FUSE_RELEASEDIR, FUSE_RENAME, FUSE_RMDIR,
+    FUSE_SETATTR, FUSE_STATFS, FUSE_UNLINK,
 };
 use core::mem::size_of;
 use kernel::prelude::*;
@@ -32,6 +33,12 @@ use kernel::prelude::*;
 /// The largest arguments of a request: `RENAME`'s `struct fuse_rename_in`
 /// and two names of up to 255 bytes, each NUL-terminated.
 pub(crate) const MAX_ARGS: usize = 8 + 2 * 256;
+
+/// The most `FORGET`s one `BATCH_FORGET` carries: as many
+/// `struct fuse_forget_one` as fit in the arguments after its
+/// `struct fuse_batch_forget_in`.
+pub(crate) const MAX_BATCH_FORGET: usize =
+    (MAX_ARGS - size_of::<BatchForgetIn>()) / size_of::<ForgetOne>();
 
 /// The largest reply: a `GET_FMAP` reply fills at most a page.
 pub(crate) const MAX_REPLY: usize = 4096;
@@ -142,6 +149,7 @@ pub(crate) struct Requests<P> {
     next_unique: u64,
     queued: usize,
     aborted: bool,
+    batch_forgets: bool,
 }
 
 impl<P> Requests<P> {
@@ -152,7 +160,14 @@ impl<P> Requests<P> {
             next_unique: 0,
             queued: 0,
             aborted: false,
+            batch_forgets: false,
         }
+    }
+
+    /// From now on, `FORGET`s queued together are read as one
+    /// `BATCH_FORGET`: the server speaks protocol 7.16 or later.
+    pub(crate) fn batch_forgets(&mut self) {
+        self.batch_forgets = true;
     }
 
     /// Queues a request; `ENOTCONN` once aborted. Uniques are even and never
@@ -209,16 +224,39 @@ impl<P> Requests<P> {
         self.aborted
     }
 
+    /// The slot of the oldest queued request, of opcode `only` if given.
+    fn oldest_queued(&self, only: Option<u32>) -> Option<usize> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, r)| Some((slot, r.as_ref()?)))
+            .filter(|(_, r)| matches!(r.state, State::Queued))
+            .filter(|(_, r)| only.map_or(true, |op| r.header.opcode == op))
+            .min_by_key(|(_, r)| r.header.unique)
+            .map(|(slot, _)| slot)
+    }
+
     /// Marks the oldest queued request sent and returns it, to be copied to
     /// the server. A request without a reply is freed: nothing will answer
     /// it, and a copy that fails loses it, as a lost `FORGET` only leaves the
-    /// server an inode to keep.
+    /// server an inode to keep. When the oldest is a `FORGET` and others are
+    /// queued, up to [`MAX_BATCH_FORGET`] of them go as one `BATCH_FORGET`,
+    /// as fuse reads its forget list: an unmount or a cache shrink that
+    /// drops thousands of inodes costs the server a read per batch.
     pub(crate) fn send_next(&mut self) -> Option<(InHeader, Args)> {
-        let entry = self
-            .slots
-            .iter_mut()
-            .filter(|r| r.as_ref().is_some_and(|r| matches!(r.state, State::Queued)))
-            .min_by_key(|r| r.as_ref().map_or(u64::MAX, |r| r.header.unique))?;
+        let slot = self.oldest_queued(None)?;
+        let req = self.slots[slot].as_ref()?;
+        if self.batch_forgets
+            && req.header.opcode == FUSE_FORGET
+            && self.slots.iter().flatten().any(|r| {
+                r.header.opcode == FUSE_FORGET
+                    && r.header.unique != req.header.unique
+                    && matches!(r.state, State::Queued)
+            })
+        {
+            return Some(self.send_batch_forget());
+        }
+        let entry = &mut self.slots[slot];
         self.queued -= 1;
         let req = entry.as_mut()?;
         let sent = (req.header, req.args);
@@ -228,6 +266,54 @@ impl<P> Requests<P> {
             req.state = State::Sent;
         }
         Some(sent)
+    }
+
+    /// Frees the oldest queued `FORGET`s, up to [`MAX_BATCH_FORGET`], and
+    /// returns the `BATCH_FORGET` that carries them. Like fuse's, it is
+    /// nobody's request: no credentials, and the unique of its first.
+    fn send_batch_forget(&mut self) -> (InHeader, Args) {
+        let mut args = Args {
+            buf: [0; MAX_ARGS],
+            len: size_of::<BatchForgetIn>(),
+        };
+        let mut unique = 0;
+        let mut count = 0;
+        while count < MAX_BATCH_FORGET {
+            let Some(slot) = self.oldest_queued(Some(FUSE_FORGET)) else {
+                break;
+            };
+            let Some(req) = self.slots[slot].take() else {
+                break;
+            };
+            self.queued -= 1;
+            if count == 0 {
+                unique = req.header.unique;
+            }
+            let mut nlookup = [0; 8];
+            nlookup.copy_from_slice(&req.args.as_bytes()[..8]);
+            let one = ForgetOne {
+                nodeid: req.header.nodeid,
+                nlookup: u64::from_ne_bytes(nlookup),
+            };
+            let end = args.len + size_of::<ForgetOne>();
+            args.buf[args.len..end].copy_from_slice(&one.to_ne_bytes());
+            args.len = end;
+            count += 1;
+        }
+        let head = BatchForgetIn {
+            // At most MAX_BATCH_FORGET.
+            count: count as u32,
+            dummy: 0,
+        };
+        args.buf[..size_of::<BatchForgetIn>()].copy_from_slice(&head.to_ne_bytes());
+        let header = InHeader {
+            // At most 40 + MAX_ARGS bytes.
+            len: (IN_HEADER + args.len) as u32,
+            opcode: FUSE_BATCH_FORGET,
+            unique,
+            ..InHeader::default()
+        };
+        (header, args)
     }
 
     /// Puts a sent request back in the queue: its copy to the server failed.

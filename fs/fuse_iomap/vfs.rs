@@ -12,7 +12,7 @@
 //! duration of a VFS operation on that mount. Each returns 0 or a negative
 //! errno.
 
-use crate::connection::Connection;
+use crate::connection::{borrow, Connection};
 use crate::fuse_abi::{AttrOut, EntryOut, Kstatfs, SetattrIn};
 use crate::namespace::{self, Dirents, Entry};
 use core::ffi::c_void;
@@ -20,7 +20,7 @@ use kernel::{
     c_str,
     ffi::{c_char, c_int, c_long},
     prelude::*,
-    sync::{Arc, ArcBorrow},
+    sync::Arc,
     uaccess::UserSlice,
 };
 
@@ -150,17 +150,6 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_mount_opts_done(
     }
 }
 
-/// The mount's connection.
-///
-/// # Safety
-///
-/// `conn` came from [`fuse_iomap_rs_mount`] for a mount that is still
-/// mounted: the mount's reference outlives the borrow.
-unsafe fn borrow<'a>(conn: *const c_void) -> ArcBorrow<'a, Connection> {
-    // SAFETY: By the safety requirements.
-    unsafe { ArcBorrow::from_raw(conn.cast::<Connection>()) }
-}
-
 fn ret(result: Result) -> c_int {
     match result {
         Ok(()) => 0,
@@ -190,7 +179,7 @@ unsafe fn put<T>(result: Result<T>, out: *mut T) -> c_int {
 pub(crate) unsafe extern "C" fn fuse_iomap_rs_mount(server: *const c_void) -> *const c_void {
     // SAFETY: The server's file, held open by the caller, holds the
     // reference that `server` stands for; it is turned into one of our own.
-    let conn = Arc::from(unsafe { crate::dev::borrow(server) });
+    let conn = Arc::from(unsafe { borrow(server) });
     match conn.mount() {
         Ok(()) => Arc::into_raw(conn).cast(),
         Err(e) => e.to_ptr(),

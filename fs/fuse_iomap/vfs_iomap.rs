@@ -12,21 +12,11 @@ use crate::abi::{
     IomapBeginIn, IomapEndIn, IomapIoendIn, IOEND_APPEND, IOEND_DIRECT, IOEND_WRITEBACK, OP_WRITE,
     OP_WRITEBACK,
 };
-use crate::connection::Connection;
+use crate::connection::{borrow, Connection};
 use crate::iomap::{self, VfsMap};
 use crate::namespace::refuse;
 use core::ffi::c_void;
-use kernel::{ffi::c_int, prelude::*, sync::ArcBorrow};
-
-/// The mount's connection.
-///
-/// # Safety
-///
-/// `conn` is the reference of a mount that is still mounted.
-unsafe fn borrow<'a>(conn: *const c_void) -> ArcBorrow<'a, Connection> {
-    // SAFETY: By the safety requirements.
-    unsafe { ArcBorrow::from_raw(conn.cast::<Connection>()) }
-}
+use kernel::{ffi::c_int, prelude::*};
 
 /// `iomap_begin` for `opflags` (`FUSE_IOMAP_OP_*`): the destination in
 /// `map`, and the source in `srcmap` when it differs (then `has_src`).

@@ -44,6 +44,8 @@ if [ -b /dev/vda ]; then
 else
 	failed "no /dev/vda (the image run.sh attaches, CONFIG_VIRTIO_BLK)"
 fi
+# fstests, staged by run.sh when the bootstrap built it.
+[ -x "$out/fstests/ltp/fsx" ] && export FUSE_IOMAP_FSTESTS=$out/fstests
 
 # The sample server's disk file system on /dev/vda, mounted: a tree written,
 # listed, mapped, remounted and read back, and what its I/O cost.
@@ -90,6 +92,7 @@ if insmod "$ko"; then
 			# For the test that reloads the module, and those that run the
 			# sample server and the BPF tests.
 			export FUSE_IOMAP_KO=$ko FUSE_IOMAP_SERVER=$server FUSE_IOMAP_BPF_TEST=$bpftest
+			export FUSE_IOMAP_SELFTESTS=$out/selftests/fuse_iomap
 			# runner.sh reads unset variables.
 			set +u
 			BASE_DIR=$out/selftests
@@ -107,6 +110,7 @@ if insmod "$ko"; then
 		say "\$FUSE_IOMAP_DISK are set; exit to end the VM"
 		(
 			export FUSE_IOMAP_KO=$ko FUSE_IOMAP_SERVER=$server FUSE_IOMAP_BPF_TEST=$bpftest
+			export FUSE_IOMAP_SELFTESTS=$out/selftests/fuse_iomap
 			cd "$repo" && bash -i </dev/console
 		)
 		;;
@@ -114,6 +118,7 @@ if insmod "$ko"; then
 		say "running: $(cat "$out/command")"
 		(
 			export FUSE_IOMAP_KO=$ko FUSE_IOMAP_SERVER=$server FUSE_IOMAP_BPF_TEST=$bpftest
+			export FUSE_IOMAP_SELFTESTS=$out/selftests/fuse_iomap
 			cd "$repo" && bash -e "$out/command"
 		)
 		echo $? >"$out/exec_status"

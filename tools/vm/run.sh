@@ -9,9 +9,11 @@
 #   tools/vm/run.sh KDIR exec 'COMMAND'
 #                                load the module, run COMMAND (bash) as root
 #                                with the repository, the built server
-#                                ($FUSE_IOMAP_SERVER) and the disk
-#                                ($FUSE_IOMAP_DISK) at hand; exit with its
-#                                status
+#                                ($FUSE_IOMAP_SERVER), the disk
+#                                ($FUSE_IOMAP_DISK), the installed
+#                                selftests ($FUSE_IOMAP_SELFTESTS) and
+#                                fstests ($FUSE_IOMAP_FSTESTS) at hand;
+#                                exit with its status
 #   tools/vm/run.sh KDIR shell   the same, with an interactive shell on this
 #                                terminal as the command
 #
@@ -73,6 +75,14 @@ make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
 make -s -C "$repo/tools/testing/selftests/fuse_iomap" KDIR="$kdir" \
 	COLLECTION=fuse_iomap emit_tests >"$out/selftests/tests.list"
 cp -r "$kdir/tools/testing/selftests/kselftest" "$out/selftests/"
+# fstests (fsx, fsstress and the suite), when the bootstrap built it: the
+# guest finds it in $out/fstests ($FUSE_IOMAP_FSTESTS).
+fstests=$("$repo/tools/bootstrap.sh" --fstests)
+if [ -n "$fstests" ]; then
+	cp -a "$fstests" "$out/fstests"
+else
+	step "no fstests built (tools/bootstrap.sh): the tests that need it will skip"
+fi
 # The guest does not inherit this environment: a fuzzer seed or duration
 # to replay (fuse_iomap_fuzz), and kselftest's timeout for a longer run, are
 # handed over, numbers only.

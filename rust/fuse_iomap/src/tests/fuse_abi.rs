@@ -48,6 +48,7 @@ fn opcodes_match_the_header() {
         ("FUSE_RELEASEDIR", FUSE_RELEASEDIR.into()),
         ("FUSE_CREATE", FUSE_CREATE.into()),
         ("FUSE_DESTROY", FUSE_DESTROY.into()),
+        ("FUSE_BATCH_FORGET", FUSE_BATCH_FORGET.into()),
         ("FUSE_FALLOCATE", FUSE_FALLOCATE.into()),
         ("FATTR_SIZE", FATTR_SIZE.into()),
     ];
@@ -119,6 +120,8 @@ fn structure_layouts_match_the_header() {
         layout!(FsyncIn, "fuse_fsync_in", [fh, fsync_flags]),
         layout!(FallocateIn, "fuse_fallocate_in", [fh, offset, length, mode]),
         layout!(ForgetIn, "fuse_forget_in", [nlookup]),
+        layout!(BatchForgetIn, "fuse_batch_forget_in", [count, dummy]),
+        layout!(ForgetOne, "fuse_forget_one", [nodeid, nlookup]),
         layout!(
             ReadIn,
             "fuse_read_in",

@@ -50,20 +50,35 @@ fn the_reply_keeps_part_of_the_offer() {
     let both = Features {
         iomap: true,
         famfs: true,
+        batch_forget: true,
     };
     assert_eq!(init_reply(&init_in(true), &reply(all)), Ok(both));
     assert_eq!(
         init_reply(&init_in(false), &reply(all)),
         Ok(Features {
             iomap: true,
-            famfs: false
+            famfs: false,
+            batch_forget: true,
         }),
         "famfs taken without being offered"
     );
     assert_eq!(
         init_reply(&init_in(true), &reply(FUSE_IOMAP | FUSE_DAX_FMAP)),
-        Ok(Features::default()),
+        Ok(Features {
+            batch_forget: true,
+            ..Features::default()
+        }),
         "high flags without FUSE_INIT_EXT do not count"
+    );
+    let mut before_7_16 = reply(all);
+    before_7_16.minor = 15;
+    assert_eq!(
+        init_reply(&init_in(true), &before_7_16),
+        Ok(Features {
+            batch_forget: false,
+            ..both
+        }),
+        "BATCH_FORGET came with 7.16"
     );
     let mut old = reply(all);
     old.major = 6;
@@ -155,6 +170,7 @@ fn init_then_config_makes_the_connection_ready() {
     let both = Features {
         iomap: true,
         famfs: true,
+        batch_forget: true,
     };
     let mut phase = Phase::Init {
         offer: init_in(true),
@@ -182,7 +198,13 @@ fn a_connection_without_iomap_is_ready_without_config() {
     };
     let init = reply(FUSE_INIT_EXT);
     assert_eq!(advance(&mut phase, Ok(Reply::Init(&init))), Ok(Next::Done));
-    assert_eq!(phase, Phase::Ready(Features::default()));
+    assert_eq!(
+        phase,
+        Phase::Ready(Features {
+            batch_forget: true,
+            ..Features::default()
+        })
+    );
 }
 
 /// Every reply out of turn, every refused reply and every server error
@@ -199,6 +221,7 @@ fn replies_out_of_turn_or_refused_fail_the_handshake() {
     let features = Features {
         iomap: true,
         famfs: false,
+        batch_forget: true,
     };
     let offer = init_in(false);
     let cases: [(Phase, Result<Reply<'_>, _>); 9] = [

@@ -9,12 +9,14 @@ use crate::abi::{
     FUSE_IOMAP_END, FUSE_IOMAP_IOEND,
 };
 use crate::fuse_abi::{
-    FUSE_CREATE, FUSE_DESTROY, FUSE_FORGET, FUSE_GETATTR, FUSE_LOOKUP, FUSE_MKDIR, FUSE_OPEN,
-    FUSE_OPENDIR, FUSE_READDIR, FUSE_RENAME, FUSE_SETATTR, FUSE_STATFS, FUSE_UNLINK,
+    BatchForgetIn, ForgetOne, FUSE_BATCH_FORGET, FUSE_CREATE, FUSE_DESTROY, FUSE_FORGET,
+    FUSE_GETATTR, FUSE_LOOKUP, FUSE_MKDIR, FUSE_OPEN, FUSE_OPENDIR, FUSE_READDIR, FUSE_RENAME,
+    FUSE_SETATTR, FUSE_STATFS, FUSE_UNLINK,
 };
 use crate::request::{
-    parse_header, reply_size_ok, Args, Caller, Creds, Message, Requests, MAX_ARGS,
+    parse_header, reply_size_ok, Args, Caller, Creds, Message, Requests, MAX_ARGS, MAX_BATCH_FORGET,
 };
+use core::mem::size_of;
 use kernel::error::code::{EINVAL, ENOENT};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -151,6 +153,96 @@ fn a_request_without_reply_is_freed_once_read() {
     assert!(!r.has_queued());
     assert_eq!(r.len(), 0);
     assert_eq!(r.target(h.unique), Err(ENOENT));
+}
+
+fn forget(r: &mut Requests<u32>, nodeid: u64, nlookup: u64) {
+    let creds = Creds {
+        uid: 1,
+        gid: 2,
+        pid: 3,
+    };
+    r.submit(
+        FUSE_FORGET,
+        nodeid,
+        &nlookup.to_ne_bytes(),
+        creds,
+        Caller::NoReply,
+    )
+    .unwrap();
+}
+
+/// The `(nodeid, nlookup)` pairs of a `BATCH_FORGET`'s arguments, after
+/// checking its head.
+fn batch(args: &Args) -> Vec<(u64, u64)> {
+    let bytes = args.as_bytes();
+    let head = size_of::<BatchForgetIn>();
+    let count = u32::from_ne_bytes(bytes[..4].try_into().unwrap()) as usize;
+    assert_eq!(&bytes[4..8], &[0; 4], "dummy");
+    assert_eq!(bytes.len(), head + count * size_of::<ForgetOne>());
+    bytes[head..]
+        .chunks(16)
+        .map(|c| {
+            (
+                u64::from_ne_bytes(c[..8].try_into().unwrap()),
+                u64::from_ne_bytes(c[8..].try_into().unwrap()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn forgets_queued_together_are_read_as_one_batch_forget() {
+    let mut r = Requests::<u32>::new();
+    r.batch_forgets();
+    forget(&mut r, 10, 1);
+    submit(&mut r, FUSE_GETATTR);
+    forget(&mut r, 11, 3);
+    forget(&mut r, 12, 1);
+    let (h, args) = r.send_next().unwrap();
+    assert_eq!((h.opcode, h.nodeid, h.unique), (FUSE_BATCH_FORGET, 0, 2));
+    assert_eq!((h.uid, h.gid, h.pid), (0, 0, 0), "nobody's request");
+    assert_eq!(h.len as usize, 40 + args.as_bytes().len());
+    assert_eq!(batch(&args), [(10, 1), (11, 3), (12, 1)]);
+    // The GETATTR is next, and the forgets are gone.
+    assert_eq!(r.send_next().unwrap().0.opcode, FUSE_GETATTR);
+    assert!(r.send_next().is_none());
+    assert_eq!(r.len(), 1);
+}
+
+#[test]
+fn a_batch_holds_at_most_what_fits_in_the_arguments() {
+    assert_eq!(MAX_BATCH_FORGET, 32);
+    let mut r = Requests::<u32>::new();
+    r.batch_forgets();
+    for nodeid in 0..(MAX_BATCH_FORGET as u64 + 2) {
+        forget(&mut r, 100 + nodeid, nodeid);
+    }
+    let (h, args) = r.send_next().unwrap();
+    assert_eq!(h.opcode, FUSE_BATCH_FORGET);
+    let first = batch(&args);
+    assert_eq!(first.len(), MAX_BATCH_FORGET);
+    assert_eq!(first[31], (131, 31));
+    let (h, args) = r.send_next().unwrap();
+    assert_eq!(h.opcode, FUSE_BATCH_FORGET);
+    assert_eq!(batch(&args), [(132, 32), (133, 33)]);
+    assert!(!r.has_queued());
+    assert_eq!(r.len(), 0);
+}
+
+#[test]
+fn a_lone_forget_or_an_old_server_gets_plain_forgets() {
+    let mut r = Requests::<u32>::new();
+    r.batch_forgets();
+    forget(&mut r, 10, 1);
+    let (h, args) = r.send_next().unwrap();
+    assert_eq!((h.opcode, h.nodeid, h.uid), (FUSE_FORGET, 10, 1));
+    assert_eq!(args.as_bytes(), 1u64.to_ne_bytes());
+    // Before 7.16, no batches.
+    let mut old = Requests::<u32>::new();
+    forget(&mut old, 10, 1);
+    forget(&mut old, 11, 1);
+    assert_eq!(old.send_next().unwrap().0.opcode, FUSE_FORGET);
+    assert_eq!(old.send_next().unwrap().0.nodeid, 11);
 }
 
 fn oh(len: u32, error: i32, unique: u64) -> OutHeader {

@@ -268,7 +268,7 @@ const struct uapi_value fuse_values[] = {
 	V(FUSE_MKDIR), V(FUSE_UNLINK), V(FUSE_RMDIR), V(FUSE_RENAME),
 	V(FUSE_OPEN), V(FUSE_STATFS), V(FUSE_RELEASE), V(FUSE_FSYNC),
 	V(FUSE_OPENDIR), V(FUSE_READDIR), V(FUSE_RELEASEDIR), V(FUSE_CREATE),
-	V(FUSE_DESTROY), V(FUSE_FALLOCATE), V(FATTR_SIZE),
+	V(FUSE_DESTROY), V(FUSE_BATCH_FORGET), V(FUSE_FALLOCATE), V(FATTR_SIZE),
 };
 const unsigned long fuse_values_len = sizeof(fuse_values) / sizeof(fuse_values[0]);
 
@@ -319,6 +319,9 @@ const struct uapi_value fuse_layout[] = {
 	OFF(fuse_fallocate_in, fh), OFF(fuse_fallocate_in, offset),
 	OFF(fuse_fallocate_in, length), OFF(fuse_fallocate_in, mode),
 	SIZE(fuse_forget_in), OFF(fuse_forget_in, nlookup),
+	SIZE(fuse_batch_forget_in), OFF(fuse_batch_forget_in, count),
+	OFF(fuse_batch_forget_in, dummy),
+	SIZE(fuse_forget_one), OFF(fuse_forget_one, nodeid), OFF(fuse_forget_one, nlookup),
 	SIZE(fuse_read_in),
 	OFF(fuse_read_in, fh), OFF(fuse_read_in, offset), OFF(fuse_read_in, size),
 	OFF(fuse_read_in, read_flags), OFF(fuse_read_in, lock_owner),

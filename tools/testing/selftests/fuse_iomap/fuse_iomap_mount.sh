@@ -5,8 +5,11 @@
 # fio --verify (direct, buffered, mmap), xfs_io fiemap and seek against the
 # extents the server allocated, truncation, the mapping cache on a second
 # pass, a remount that reads everything back, and a server killed under
-# I/O. Needs the server's binary in $FUSE_IOMAP_SERVER and a block device to
-# format in $FUSE_IOMAP_DISK (tools/vm/run.sh attaches /dev/vda).
+# I/O, and fstests' fsx exercising one file with random reads, writes, mapped
+# reads and writes, truncates and fallocates, buffered and O_DIRECT. Needs
+# the server's binary in $FUSE_IOMAP_SERVER and a block device to format in
+# $FUSE_IOMAP_DISK (tools/vm/run.sh attaches /dev/vda); the fsx tests need
+# fstests in $FUSE_IOMAP_FSTESTS (tools/bootstrap.sh builds it).
 
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=/dev/null
@@ -115,6 +118,41 @@ remount_reads_back() {
 	[ "$(cd "$mnt" && md5sum one sparse trunc cached direct.0.0 buffered.0.0)" = "$sums" ]
 }
 
+# Dirty pages that nobody synced, from write(2) and from a shared mapping,
+# reach the disk at umount: unmount writes back before it evicts inodes.
+unsynced_survives_umount() {
+	local want
+	want=$(head -c 1M /dev/zero | tr '\0' Z | md5sum)
+	xfs_io -f -c 'pwrite -q -S 0x5a 0 1m' "$mnt/unsynced" || return 1
+	xfs_io -f -c 'truncate 1m' -c 'mmap -w 0 1m' -c 'mwrite -S 0x5a 0 1m' \
+		"$mnt/unsynced_mmap" || return 1
+	umount "$mnt" || return 1
+	"$server" mount disk --device "$disk" "$mnt" || return 1
+	[ "$(md5sum <"$mnt/unsynced")" = "$want" ] &&
+		[ "$(md5sum <"$mnt/unsynced_mmap")" = "$want" ]
+}
+
+# fsx OPTIONS...: fstests' file exerciser against one file of the mount,
+# checking every read against its own model of the file; its log is kept
+# only when it failed.
+fsx_run() {
+	local dir status
+	dir=$(mktemp -d /tmp/fuse_iomap_fsx.XXXXXX)
+	"$FUSE_IOMAP_FSTESTS/ltp/fsx" -q -S 1 -P "$dir" "$@" "$mnt/fsx"
+	status=$?
+	[ $status -eq 0 ] || tail -n 40 "$dir/fsx.fsxlog"
+	rm -rf "$dir"
+	return $status
+}
+
+check_fsx() {
+	if [ -z "${FUSE_IOMAP_FSTESTS:-}" ]; then
+		ktap_test_skip "$1 (no fstests: tools/bootstrap.sh builds it from the pinned tarball)"
+		return
+	fi
+	check "$@"
+}
+
 # The server dies while a writer runs: the writer fails, the mount says
 # ENOTCONN, and umount still works.
 server_killed() {
@@ -129,7 +167,7 @@ server_killed() {
 	umount "$mnt"
 }
 
-ktap_set_plan 10
+ktap_set_plan 13
 check "mount disk --format mounts and returns" \
 	"$server" mount disk --device "$disk" --format --log "$log" "$mnt"
 check "mkdir, create, rename, rmdir, readdir" namespace
@@ -140,6 +178,10 @@ check "xfs_io fiemap and seek see the server's extents and holes" fiemap_and_see
 check "truncate zeroes the tail of the last block" truncate_zeroes
 check "a second pass over a file makes no IOMAP_BEGIN upcall" second_pass_cached
 check "a remount reads every file back" remount_reads_back
+check "data written without sync survives umount" unsynced_survives_umount
+check_fsx "fsx, buffered and mmap: 20000 random operations match" fsx_run -N 20000
+check_fsx "fsx, O_DIRECT: 5000 random block-aligned operations match" \
+	fsx_run -N 5000 -Z -R -W -r 4096 -w 4096 -t 4096
 check "a killed server fails I/O with ENOTCONN, and umount works" server_killed
 sed 's/^/# server log: /' "$log"
 ktap_finished

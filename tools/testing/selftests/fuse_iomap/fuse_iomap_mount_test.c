@@ -100,6 +100,34 @@ static void entry_of(struct node *nodes, __u64 id, struct fuse_entry_out *e)
 	attr_of(nodes, id, &e->attr);
 }
 
+/* What the server saw of FORGET and BATCH_FORGET, shared with the test. */
+struct forgets {
+	unsigned int singles;		/* FORGET messages */
+	unsigned int batches;		/* BATCH_FORGET messages */
+	unsigned int batched;		/* the inodes they carried */
+	unsigned long long lookups;	/* the lookups forgotten, in both */
+};
+
+static struct forgets *forgets;
+
+static void count_forgets(struct req *r, ssize_t len)
+{
+	struct fuse_batch_forget_in *batch = (void *)r->args;
+	struct fuse_forget_one *one = (void *)(batch + 1);
+	size_t room = (len - sizeof(r->h) - sizeof(*batch)) / sizeof(*one);
+
+	if (r->h.opcode == FUSE_FORGET) {
+		forgets->singles++;
+		forgets->lookups += ((struct fuse_forget_in *)r->args)->nlookup;
+		return;
+	}
+	forgets->batches++;
+	for (__u32 i = 0; i < batch->count && i < room; i++) {
+		forgets->batched++;
+		forgets->lookups += one[i].nlookup;
+	}
+}
+
 /* How many GETATTRs the server answered, for TYPE_CHANGE's second one. */
 static int getattrs;
 
@@ -155,9 +183,9 @@ static size_t dirents(struct node *nodes, __u64 dir, __u64 off, char *buf,
 	return len;
 }
 
-/* Answers one request; returns false on FUSE_DESTROY. */
+/* Answers one request of len bytes; returns false on FUSE_DESTROY. */
 static bool serve_one(int fd, struct node *nodes, int cookie, struct req *r,
-		      enum hostile hostile)
+		      ssize_t len_in, enum hostile hostile)
 {
 	__u64 id = r->h.nodeid, unique = r->h.unique;
 	char out[4096];
@@ -216,6 +244,8 @@ static bool serve_one(int fd, struct node *nodes, int cookie, struct req *r,
 		break;
 	}
 	case FUSE_FORGET:
+	case FUSE_BATCH_FORGET:
+		count_forgets(r, len_in);
 		return true;
 	case FUSE_GETATTR:
 	case FUSE_SETATTR: {
@@ -382,9 +412,11 @@ static void serve(int fd, int cookie, enum hostile hostile)
 	nodes[3] = (struct node){ .name = "dir", .parent = 1, .mode = S_IFDIR | 0755,
 				  .generation = 1, .used = true };
 	for (;;) {
-		if (read(fd, &r, sizeof(r)) < (ssize_t)sizeof(r.h))
+		ssize_t len = read(fd, &r, sizeof(r));
+
+		if (len < (ssize_t)sizeof(r.h))
 			_exit(0);
-		if (!serve_one(fd, nodes, cookie, &r, hostile))
+		if (!serve_one(fd, nodes, cookie, &r, len, hostile))
 			_exit(0);
 	}
 }
@@ -425,6 +457,12 @@ static int mount_server(struct mounted *m, enum hostile how, bool keep_dev, int 
 	m->dev = open(DEV_PATH, O_RDWR | O_CLOEXEC);
 	if (m->dev < 0)
 		return 1;
+	if (!forgets) {
+		forgets = mmap(NULL, sizeof(*forgets), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (forgets == MAP_FAILED)
+			return -1;
+	}
 	map.fd = m->disk;
 	cookie = ioctl(m->dev, FUSE_IOMAP_IOC_BACKING_OPEN, &map);
 	if (cookie <= 0)
@@ -693,6 +731,40 @@ TEST_F(mnt, direct_reads_ask_the_server_for_their_mapping)
 		  after.upcalls[FUSE_IOMAP_UPCALL_BEGIN]);
 	free(buf);
 	close(fd);
+}
+
+/*
+ * Inodes dropped while the server is stopped queue their FORGETs; the
+ * server's next read takes them all as one BATCH_FORGET, as on /dev/fuse.
+ */
+TEST_F(mnt, forgets_queued_together_reach_the_server_as_one_batch_forget)
+{
+	struct forgets before;
+	char name[16];
+	int fd, status;
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		fd = open(at(self, name), O_CREAT | O_RDWR, 0644);
+		ASSERT_LE(0, fd);
+		close(fd);
+	}
+	ASSERT_EQ(0, kill(self->m.server, SIGSTOP));
+	ASSERT_EQ(self->m.server, waitpid(self->m.server, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	before = *forgets;
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, write(fd, "2", 1));
+	close(fd);
+	ASSERT_EQ(0, kill(self->m.server, SIGCONT));
+	for (int i = 0; i < 100 && forgets->batched - before.batched < 8; i++)
+		usleep(100000);
+	EXPECT_EQ(0, forgets->singles - before.singles);
+	EXPECT_EQ(1, forgets->batches - before.batches);
+	EXPECT_EQ(8, forgets->batched - before.batched);
+	/* Each was looked up once, by its CREATE. */
+	EXPECT_EQ(8, forgets->lookups - before.lookups);
 }
 
 TEST_F(mnt, a_dead_server_leaves_enotconn_and_an_unmountable_mount)
