@@ -177,11 +177,6 @@ impl Connection {
         Ok(cookie)
     }
 
-    /// The registered devices.
-    pub(crate) fn devices(&self) -> DeviceTable {
-        self.state.lock().devices.clone()
-    }
-
     /// The inode `nodeid`, if it exists.
     fn inode(&self, nodeid: u64) -> Option<Arc<Inode>> {
         self.state.lock().inodes.get(&nodeid).cloned()

@@ -34,8 +34,8 @@ fn begin(
         pos,
         count: len,
     };
-    let answer = conn.iomap_begin(nodeid, &req)?;
-    iomap::place(&answer, opflags, &conn.devices())
+    let (answer, devices) = conn.iomap_begin_on(nodeid, &req)?;
+    iomap::place(&answer, opflags, &devices)
         .map_err(|why| refuse(crate::abi::FUSE_IOMAP_BEGIN, nodeid, why))
 }
 

@@ -13,6 +13,7 @@ use crate::abi::{
 use crate::bpf::Answer as BpfAnswer;
 use crate::channel::{bytes_of, Payload};
 use crate::counters::Reject;
+use crate::devices::DeviceTable;
 use crate::errno::efscorrupted;
 use crate::inode::Inode;
 use crate::iomap_begin::{self, Answer, Resolver};
@@ -21,17 +22,29 @@ use kernel::{current, prelude::*, sync::Arc};
 impl Connection {
     /// `iomap_begin` for inode `nodeid`: `EINVAL` for unknown op flags.
     pub(crate) fn iomap_begin(&self, nodeid: u64, req: &IomapBeginIn) -> Result<Answer> {
+        self.iomap_begin_on(nodeid, req).map(|(answer, _)| answer)
+    }
+
+    /// [`Self::iomap_begin`], with the device table the answer was checked
+    /// against, taken under the same lock as the geometry and the inode:
+    /// the VFS places the answer on those very devices.
+    pub(crate) fn iomap_begin_on(
+        &self,
+        nodeid: u64,
+        req: &IomapBeginIn,
+    ) -> Result<(Answer, DeviceTable)> {
         if req.opflags & !OP_ALL != 0 {
             return Err(EINVAL);
         }
-        let (geo, devices) = {
+        let (geo, devices, inode) = {
             let state = self.state.lock();
-            (state.geo, state.devices.clone())
+            let inode = state.inodes.get(&nodeid).cloned();
+            (state.geo, state.devices.clone(), inode)
         };
         let mut resolver = ConnectionResolver {
             conn: self,
             nodeid,
-            inode: self.inode(nodeid),
+            inode,
         };
         let answer = iomap_begin::iomap_begin(req, &mut resolver, &geo, &devices);
         match &answer {
@@ -43,7 +56,7 @@ impl Connection {
                 }
             }
         }
-        answer
+        answer.map(|answer| (answer, devices))
     }
 
     /// `iomap_end` for inode `nodeid`: sends `FUSE_IOMAP_END` if the
