@@ -21,7 +21,7 @@
 # file data (a sparse image in the run's directory).
 #
 # The run fails when the guest does not finish within VM_TIMEOUT seconds
-# (default 2400), when a selftest fails, when dmesg holds a WARN, BUG, Oops,
+# (default 3600), when a selftest fails, when dmesg holds a WARN, BUG, Oops,
 # lockdep, hung-task or sleep-in-atomic report, or when kmemleak reports a
 # leak. The VM is always torn down: virtme-ng runs under timeout(1), which
 # kills its whole process group.
@@ -32,7 +32,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=${FUSE_IOMAP_CACHE:-/var/cache/fuse-iomap-ref}
-vm_timeout=${VM_TIMEOUT:-2400}
+vm_timeout=${VM_TIMEOUT:-3600}
 
 usage() { echo "usage: tools/vm/run.sh KDIR check|demo|shell|exec 'COMMAND'" >&2; exit 2; }
 [ $# -ge 2 ] || usage

@@ -179,9 +179,9 @@ check "truncate zeroes the tail of the last block" truncate_zeroes
 check "a second pass over a file makes no IOMAP_BEGIN upcall" second_pass_cached
 check "a remount reads every file back" remount_reads_back
 check "data written without sync survives umount" unsynced_survives_umount
-check_fsx "fsx, buffered and mmap: 20000 random operations match" fsx_run -N 20000
-check_fsx "fsx, O_DIRECT: 5000 random block-aligned operations match" \
-	fsx_run -N 5000 -Z -R -W -r 4096 -w 4096 -t 4096
+check_fsx "fsx, buffered and mmap: 10000 random operations match" fsx_run -N 10000
+check_fsx "fsx, O_DIRECT: 3000 random block-aligned operations match" \
+	fsx_run -N 3000 -Z -R -W -r 4096 -w 4096 -t 4096
 check "a killed server fails I/O with ENOTCONN, and umount works" server_killed
 sed 's/^/# server log: /' "$log"
 ktap_finished
