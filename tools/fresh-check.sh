@@ -26,8 +26,9 @@
 # The host's own CA certificates (/usr/local/share/ca-certificates) are
 # copied into the root, where they take effect only once the bootstrap has
 # installed ca-certificates: a TLS-intercepting proxy that the host trusts
-# is then trusted in the root too. Nothing else of the host leaks in, not
-# even its environment (but VM_TIMEOUT).
+# is then trusted in the root too. So is the pinned fstests tarball, beside
+# the clone as beside the repository (../shared/fstests/). Nothing else of
+# the host leaks in, not even its environment (but VM_TIMEOUT).
 #
 # Environment:
 #   FRESH_ROOT   the root's directory (default /var/tmp/fuse-iomap-fresh),
@@ -159,6 +160,12 @@ fi
 
 step "cloning $(git -C "$repo" rev-parse --short HEAD) into $clone"
 git clone --quiet "$repo" "$root$clone"
+# The project's shared files sit beside a clone: the pinned fstests tarball
+# that the bootstrap builds (tools/bootstrap.sh), if this machine has it.
+if compgen -G "$repo/../shared/fstests/*.tar.gz" >/dev/null; then
+	mkdir -p "$root$clone/../shared/fstests"
+	cp "$repo"/../shared/fstests/*.tar.gz "$root$clone/../shared/fstests/"
+fi
 [ "$(git -C "$root$clone" rev-parse HEAD)" = "$(git -C "$repo" rev-parse HEAD)" ] ||
 	die "the clone's HEAD is not the repository's"
 
