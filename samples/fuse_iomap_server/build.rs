@@ -20,6 +20,7 @@ use std::process::Command;
 const PROGRAMS: &[&str] = &[
     "fuse_iomap_famfs",
     "fuse_iomap_disk",
+    "fuse_iomap_diskfs",
     "fuse_iomap_forbidden",
 ];
 

@@ -16,11 +16,15 @@ mod famfs_skel {
 mod disk_skel {
     include!(concat!(env!("OUT_DIR"), "/fuse_iomap_disk.skel.rs"));
 }
+mod diskfs_skel {
+    include!(concat!(env!("OUT_DIR"), "/fuse_iomap_diskfs.skel.rs"));
+}
 mod forbidden_skel {
     include!(concat!(env!("OUT_DIR"), "/fuse_iomap_forbidden.skel.rs"));
 }
 
 use disk_skel::{FuseIomapDiskSkel, FuseIomapDiskSkelBuilder};
+use diskfs_skel::{FuseIomapDiskfsSkel, FuseIomapDiskfsSkelBuilder};
 use famfs_skel::{FuseIomapFamfsSkel, FuseIomapFamfsSkelBuilder};
 use forbidden_skel::FuseIomapForbiddenSkelBuilder;
 
@@ -187,6 +191,81 @@ impl Disk {
             .maps
             .disk_layout
             .update(&0u32.to_ne_bytes(), &value, MapFlags::ANY)
+    }
+}
+
+/// `DISKFS_BPF_MAX_EXTENTS`.
+pub const DISKFS_MAX_EXTENTS: usize = 32;
+
+/// A MAPPED extent of a file of the mounted disk file system, in bytes
+/// (`struct diskfs_extent`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiskFsExtent {
+    pub offset: u64,
+    pub length: u64,
+    pub addr: u64,
+}
+
+/// The mounted disk file system's program (`fuse_iomap_diskfs.bpf.c`).
+pub struct DiskFs {
+    skel: FuseIomapDiskfsSkel<'static>,
+    table: Table,
+}
+
+impl DiskFs {
+    /// Loads the program for the connection of `fuse_fd`.
+    pub fn load(fuse_fd: RawFd) -> libbpf_rs::Result<Self> {
+        let mut open = FuseIomapDiskfsSkelBuilder::default().open(object())?;
+        open.struct_ops.diskfs_ops_mut().fuse_fd = fuse_fd;
+        Ok(Self {
+            skel: open.load()?,
+            table: Table::default(),
+        })
+    }
+
+    /// Attaches the table to the connection.
+    pub fn attach(&mut self) -> libbpf_rs::Result<()> {
+        self.table.attach(&mut self.skel.maps.diskfs_ops)
+    }
+
+    /// Detaches it, once the calls in flight are done.
+    pub fn detach(&mut self) {
+        self.table.detach();
+    }
+
+    /// Gives the program file `nodeid`'s MAPPED `extents` (sorted, at most
+    /// [`DISKFS_MAX_EXTENTS`]) on device `dev`: rewrites its entry in place
+    /// under the entry's lock (`BPF_F_LOCK`), or adds it.
+    pub fn set_file(
+        &self,
+        nodeid: u64,
+        dev: u32,
+        extents: &[DiskFsExtent],
+    ) -> libbpf_rs::Result<()> {
+        if extents.len() > DISKFS_MAX_EXTENTS {
+            return Err(libbpf_rs::Error::from_raw_os_error(libc_einval()));
+        }
+        // struct diskfs_file, field by field; the lock's word is skipped.
+        let mut value = Vec::with_capacity(16 + 24 * DISKFS_MAX_EXTENTS);
+        value.extend(0u32.to_ne_bytes());
+        value.extend((extents.len() as u32).to_ne_bytes());
+        value.extend(dev.to_ne_bytes());
+        value.extend(0u32.to_ne_bytes());
+        for i in 0..DISKFS_MAX_EXTENTS {
+            let e = extents.get(i).copied().unwrap_or_default();
+            value.extend(e.offset.to_ne_bytes());
+            value.extend(e.length.to_ne_bytes());
+            value.extend(e.addr.to_ne_bytes());
+        }
+        self.skel
+            .maps
+            .diskfs_files
+            .update(&nodeid.to_ne_bytes(), &value, MapFlags::LOCK)
+    }
+
+    /// Drops file `nodeid`'s entry.
+    pub fn remove_file(&self, nodeid: u64) -> libbpf_rs::Result<()> {
+        self.skel.maps.diskfs_files.delete(&nodeid.to_ne_bytes())
     }
 }
 

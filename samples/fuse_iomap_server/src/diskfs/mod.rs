@@ -158,7 +158,8 @@ impl Fs {
         }
     }
 
-    fn file(&self, nodeid: u64) -> Result<&ExtentMap, Errno> {
+    /// The extents of regular file `nodeid`; `EISDIR` for a directory.
+    pub fn file(&self, nodeid: u64) -> Result<&ExtentMap, Errno> {
         match &self.inode(nodeid)?.body {
             Body::File(f) => Ok(f),
             Body::Dir(_) => Err(Errno::EISDIR),

@@ -10,8 +10,12 @@
 //! child leaves the session, logs to the log file, makes the handshake and
 //! serves; the parent exits 0 once the handshake is done. `umount` ends the
 //! server (`DESTROY`), as does an aborted connection.
+//!
+//! With `--bpf` the child attaches the BPF program of `publish.rs` to the
+//! connection after the handshake, and detaches it when it ends.
 
 mod log;
+mod publish;
 mod reply;
 mod serve;
 mod signal;
@@ -22,10 +26,11 @@ use clap::{ArgGroup, Subcommand};
 use fuse_iomap_server::channel::Channel;
 use fuse_iomap_server::diskfs::store::Store;
 use fuse_iomap_server::diskfs::ROOT;
-use fuse_iomap_server::{loopdev, uapi};
+use fuse_iomap_server::{bpf, loopdev, uapi};
 use log::Log;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::unistd::{chdir, dup2, fork, getgid, getuid, pipe, read, setsid, write, ForkResult};
+use publish::Publisher;
 use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
@@ -49,6 +54,10 @@ pub enum MountMode {
         /// Write a fresh, empty file system first.
         #[arg(long)]
         format: bool,
+        /// Attach the BPF program that answers iomap_begin of the open
+        /// files' written extents in the kernel.
+        #[arg(long)]
+        bpf: bool,
         /// The log, appended to.
         #[arg(long, default_value = "/tmp/fuse-iomap-server.log")]
         log: PathBuf,
@@ -63,6 +72,7 @@ pub fn run(mode: &MountMode) -> i32 {
         device,
         image,
         format,
+        bpf,
         log,
         dir,
     } = mode;
@@ -74,7 +84,7 @@ pub fn run(mode: &MountMode) -> i32 {
         }
     };
     match setup(device.as_ref(), image.as_ref(), *format, dir, &log) {
-        Ok(mounted) => mounted.background(log, dir),
+        Ok(mounted) => mounted.background(log, dir, *bpf),
         Err(e) => {
             log.line(&e);
             1
@@ -166,7 +176,7 @@ fn setup(
 impl Mounted {
     /// Forks the server into the background; returns the parent's exit
     /// status once the child has made the handshake.
-    fn background(self, mut log: Log, dir: &std::path::Path) -> i32 {
+    fn background(self, mut log: Log, dir: &std::path::Path, bpf: bool) -> i32 {
         let (ready_rx, ready_tx) = match pipe() {
             Ok(p) => p,
             Err(e) => return self.abandon(&log, dir, &format!("pipe: {e}")),
@@ -176,7 +186,7 @@ impl Mounted {
             Ok(ForkResult::Child) => {
                 drop(ready_rx);
                 daemonize(&mut log);
-                self.serve(log, ready_tx)
+                self.serve(log, ready_tx, bpf)
             }
             Ok(ForkResult::Parent { .. }) => {
                 drop(ready_tx);
@@ -200,8 +210,9 @@ impl Mounted {
         1
     }
 
-    /// The handshake, then serving until `DESTROY`.
-    fn serve(self, log: Log, ready: OwnedFd) -> i32 {
+    /// The handshake, the BPF program with `bpf`, then serving until
+    /// `DESTROY`.
+    fn serve(self, log: Log, ready: OwnedFd, bpf: bool) -> i32 {
         match self.channel.handshake(uapi::FUSE_IOMAP) {
             Ok(kept) if kept & uapi::FUSE_IOMAP != 0 => {}
             Ok(_) => {
@@ -213,6 +224,18 @@ impl Mounted {
                 return 1;
             }
         }
+        // The connection has iomap now, which attaching needs.
+        let bpf = if bpf {
+            match attach(&self.channel) {
+                Ok(program) => Some(Publisher::new(Box::new(program), self.dev)),
+                Err(e) => {
+                    log.line(&format!("the BPF program: {e}"));
+                    return 1;
+                }
+            }
+        } else {
+            None
+        };
         if let Err(e) = signal::catch_termination() {
             log.line(&format!("catching SIGTERM: {e}"));
         }
@@ -226,9 +249,18 @@ impl Mounted {
             store: self.store,
             dev: self.dev,
             log,
+            bpf,
         }
         .run()
     }
+}
+
+/// Loads the mount's BPF program and attaches it to `channel`'s connection.
+fn attach(channel: &Channel) -> Result<bpf::DiskFs, String> {
+    let mut program =
+        bpf::DiskFs::load(channel.fd().as_raw_fd()).map_err(|e| format!("loading: {e}"))?;
+    program.attach().map_err(|e| format!("attaching: {e}"))?;
+    Ok(program)
 }
 
 /// Leaves the mounter's session and terminal: stdin from `/dev/null`,

@@ -3,6 +3,7 @@
 //! Serving the mount: each request of the kernel, mapped to the model.
 
 use super::log::Log;
+use super::publish::Publisher;
 use super::reply::{self, name, split};
 use super::signal;
 use bytemuck::{bytes_of, Pod};
@@ -42,6 +43,8 @@ pub struct Server<'a> {
     /// The device cookie of `BACKING_OPEN`.
     pub dev: u32,
     pub log: Log,
+    /// With `--bpf`: what the BPF program answers from.
+    pub bpf: Option<Publisher>,
 }
 
 impl Server<'_> {
@@ -110,6 +113,30 @@ impl Server<'_> {
         }
     }
 
+    /// Regular file `nodeid` was opened or created: the BPF program may
+    /// answer for it.
+    fn bpf_opened(&mut self, nodeid: u64) {
+        if let Some(p) = &mut self.bpf {
+            p.opened(&self.fs, nodeid, &self.log);
+        }
+    }
+
+    /// File `nodeid`'s extents may have changed: before the cache is
+    /// invalidated, the BPF program's entry is rewritten (see
+    /// `publish.rs`).
+    fn bpf_changed(&mut self, nodeid: u64) {
+        if let Some(p) = &mut self.bpf {
+            p.changed(&self.fs, nodeid, &self.log);
+        }
+    }
+
+    /// Inodes may have been reaped: their entries go.
+    fn bpf_reaped(&mut self) {
+        if let Some(p) = &mut self.bpf {
+            p.reaped(&self.fs, &self.log);
+        }
+    }
+
     /// Drops the kernel's cached mappings of `nodeid` from byte `offset`
     /// for `length` bytes (`TO_EOF`: to the end), both
     /// forks.
@@ -162,13 +189,17 @@ impl Server<'_> {
                 if let Err(e) = self.forget(req.header.opcode, nodeid, args) {
                     self.log.line(&format!("a malformed FORGET: {e}"));
                 }
+                self.bpf_reaped();
                 Ok(Answer::None)
             }
             fuse_opcode_FUSE_GETATTR => pod(&reply::attr_out(&self.fs.stat(nodeid)?)),
             fuse_opcode_FUSE_SETATTR => self.setattr(nodeid, args),
             fuse_opcode_FUSE_OPEN | fuse_opcode_FUSE_OPENDIR => {
-                self.fs
-                    .open(nodeid, req.header.opcode == fuse_opcode_FUSE_OPENDIR)?;
+                let dir = req.header.opcode == fuse_opcode_FUSE_OPENDIR;
+                self.fs.open(nodeid, dir)?;
+                if !dir {
+                    self.bpf_opened(nodeid);
+                }
                 pod(&fuse_open_out::default())
             }
             fuse_opcode_FUSE_READDIR => {
@@ -184,6 +215,7 @@ impl Server<'_> {
                 let stat = self
                     .fs
                     .create(nodeid, name(rest)?.0, mode, uid, gid, false)?;
+                self.bpf_opened(stat.nodeid);
                 Ok(Answer::Bytes(reply::created(&stat)))
             }
             fuse_opcode_FUSE_MKDIR => {
@@ -198,6 +230,7 @@ impl Server<'_> {
             fuse_opcode_FUSE_UNLINK | fuse_opcode_FUSE_RMDIR => {
                 let dir = req.header.opcode == fuse_opcode_FUSE_RMDIR;
                 self.fs.remove(nodeid, name(args)?.0, dir)?;
+                self.bpf_reaped();
                 empty()
             }
             fuse_opcode_FUSE_RENAME => {
@@ -281,6 +314,7 @@ impl Server<'_> {
         };
         let old = self.fs.stat(nodeid)?.attr.size;
         let stat = self.fs.setattr(nodeid, set)?;
+        self.bpf_changed(nodeid);
         if stat.attr.size < old {
             self.inval(nodeid, stat.attr.size, TO_EOF);
         }
@@ -291,6 +325,7 @@ impl Server<'_> {
         let (old, rest) = name(names)?;
         let (new, _) = name(rest)?;
         self.fs.rename(parent, old, newdir, new)?;
+        self.bpf_reaped();
         empty()
     }
 
@@ -302,12 +337,18 @@ impl Server<'_> {
                 self.fs.allocate(nodeid, f.offset, f.length, keep)?;
             }
             m if m == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE => {
-                for (addr, len) in self.fs.punch(nodeid, f.offset, f.length)? {
+                let zero = self.fs.punch(nodeid, f.offset, f.length)?;
+                // The blocks are gone from the model: the entry and the
+                // cache follow even if zeroing fails.
+                self.bpf_changed(nodeid);
+                self.inval(nodeid, f.offset, f.length);
+                for (addr, len) in zero {
                     self.store.zero(addr, len).map_err(|e| {
                         self.log.line(&format!("zeroing a punched block: {e}"));
                         Errno::EIO
                     })?;
                 }
+                return empty();
             }
             _ => return Err(Errno::EOPNOTSUPP),
         }
@@ -351,6 +392,7 @@ impl Server<'_> {
         let newsize = if e.error == 0 {
             let unwritten = e.flags & FUSE_IOMAP_IOEND_UNWRITTEN != 0;
             let size = self.fs.ioend(nodeid, e.pos, e.written, unwritten)?;
+            self.bpf_changed(nodeid);
             if unwritten {
                 self.inval(nodeid, e.pos, e.written);
             }

@@ -2,18 +2,26 @@
 
 //! The server end to end, without a kernel: requests framed as the kernel
 //! frames them, through a datagram socket pair (which keeps message
-//! boundaries as the device does), answered from a file playing the disk.
+//! boundaries as the device does), answered from a file playing the disk;
+//! and what the BPF program is given.
 
 use super::log::Log;
+use super::publish::{entry, Files, Publisher};
 use super::serve::Server;
 use bytemuck::{bytes_of, Pod};
+use fuse_iomap_server::bpf::{DiskFsExtent, DISKFS_MAX_EXTENTS};
 use fuse_iomap_server::channel::Channel;
+use fuse_iomap_server::diskfs::extents::{Extent, ExtentMap};
 use fuse_iomap_server::diskfs::store::Store;
-use fuse_iomap_server::diskfs::ROOT;
+use fuse_iomap_server::diskfs::{BLOCK, ROOT};
 use fuse_iomap_server::uapi::*;
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 const BYTES: u64 = 8 << 20;
 const DEV: u32 = 3;
@@ -109,12 +117,47 @@ fn begin(opflags: u32, pos: u64, count: u64) -> fuse_iomap_begin_in {
     }
 }
 
-#[test]
-fn requests_end_to_end() {
-    let disk = scratch("disk");
+/// The BPF program's map, as the server fills it.
+#[derive(Default)]
+struct FakeFiles {
+    entries: HashMap<u64, Vec<DiskFsExtent>>,
+    detached: bool,
+}
+
+struct Fake(Arc<Mutex<FakeFiles>>);
+
+impl Files for Fake {
+    fn set(&mut self, nodeid: u64, dev: u32, extents: &[DiskFsExtent]) -> Result<(), String> {
+        assert_eq!(dev, DEV);
+        let mut f = self.0.lock().unwrap();
+        f.entries.insert(nodeid, extents.to_vec());
+        Ok(())
+    }
+
+    fn remove(&mut self, nodeid: u64) -> Result<(), String> {
+        let mut f = self.0.lock().unwrap();
+        match f.entries.remove(&nodeid) {
+            Some(_) => Ok(()),
+            None => Err("no entry".into()),
+        }
+    }
+
+    fn detach(&mut self) {
+        self.0.lock().unwrap().detached = true;
+    }
+}
+
+/// A server of a fresh file system on a scratch disk, publishing to `bpf`
+/// if given: the kernel's end, the server's thread, the disk, the log.
+fn start(
+    what: &str,
+    bpf: Option<Arc<Mutex<FakeFiles>>>,
+) -> (Kernel, JoinHandle<i32>, File, PathBuf) {
+    let disk = scratch(what);
     let (store, fs) = Store::format(disk.try_clone().unwrap(), BYTES).unwrap();
     let (ours, theirs) = UnixDatagram::pair().unwrap();
-    let log_path = std::env::temp_dir().join(format!("mount-test-log-{}", std::process::id()));
+    let log_path =
+        std::env::temp_dir().join(format!("mount-test-log-{what}-{}", std::process::id()));
     let mut log = Log::open(&log_path).unwrap();
     log.quiet();
     // Not a scoped thread: a failed assertion must end the test, not wait
@@ -127,13 +170,20 @@ fn requests_end_to_end() {
             store,
             dev: DEV,
             log,
+            bpf: bpf.map(|f| Publisher::new(Box::new(Fake(f)), DEV)),
         }
         .run()
     });
-    let mut k = Kernel {
+    let k = Kernel {
         sock: theirs,
         unique: 0,
     };
+    (k, serving, disk, log_path)
+}
+
+#[test]
+fn requests_end_to_end() {
+    let (mut k, serving, disk, log_path) = start("disk", None);
     {
         let create = fuse_create_in {
             mode: 0o100666,
@@ -233,4 +283,118 @@ fn requests_end_to_end() {
     std::fs::remove_file(&log_path).unwrap();
     assert!(log.contains("a malformed FORGET"), "{log}");
     assert!(log.contains("destroyed"), "{log}");
+}
+
+fn ext(dev: u64, len: u64, unwritten: bool) -> Extent {
+    Extent {
+        dev,
+        len,
+        unwritten,
+    }
+}
+
+fn bytes(offset: u64, length: u64, addr: u64) -> DiskFsExtent {
+    DiskFsExtent {
+        offset: offset * BLOCK,
+        length: length * BLOCK,
+        addr: addr * BLOCK,
+    }
+}
+
+#[test]
+fn entry_holds_the_mapped_extents_in_order() {
+    let mut m = ExtentMap::default();
+    m.insert(10, ext(300, 3, false));
+    m.insert(4, ext(200, 2, true));
+    m.insert(0, ext(100, 4, false));
+    assert_eq!(entry(&m), [bytes(0, 4, 100), bytes(10, 3, 300)]);
+    assert!(entry(&ExtentMap::default()).is_empty());
+}
+
+#[test]
+fn entry_stops_at_the_bound() {
+    // 40 one-block extents that cannot merge: the first 32 are published,
+    // and iomap_begin past them falls back to the server.
+    let mut m = ExtentMap::default();
+    for i in 0..40 {
+        m.insert(2 * i, ext(1000 + 3 * i, 1, false));
+    }
+    let e = entry(&m);
+    assert_eq!(e.len(), DISKFS_MAX_EXTENTS);
+    assert_eq!(e[0], bytes(0, 1, 1000));
+    assert_eq!(e[DISKFS_MAX_EXTENTS - 1], bytes(62, 1, 1000 + 3 * 31));
+    let sorted = e
+        .windows(2)
+        .all(|w| w[0].offset + w[0].length <= w[1].offset);
+    assert!(sorted);
+}
+
+#[test]
+fn bpf_entries_follow_the_extents() {
+    let files = Arc::new(Mutex::new(FakeFiles::default()));
+    let (mut k, serving, _disk, log_path) = start("bpf", Some(files.clone()));
+    let published = |nodeid: u64| files.lock().unwrap().entries.get(&nodeid).cloned();
+    let create = fuse_create_in {
+        mode: 0o100644,
+        ..Default::default()
+    };
+    let r = k.call(fuse_opcode_FUSE_CREATE, ROOT, &with_name(&create, &["f"]));
+    let f = r.get::<fuse_entry_out>().nodeid;
+    assert_eq!(published(f), Some(vec![]), "created: published, empty");
+
+    // Unwritten blocks are not published.
+    let r = k.call(FUSE_IOMAP_BEGIN, f, bytes_of(&begin(1, 0, 4 * BLOCK)));
+    let out: fuse_iomap_begin_out = r.get();
+    let addr = out.read.addr / BLOCK;
+    assert_eq!(published(f), Some(vec![]));
+
+    // Their ioend publishes them, before the reply and its invalidation.
+    let ioend = fuse_iomap_ioend_in {
+        flags: FUSE_IOMAP_IOEND_UNWRITTEN,
+        pos: 0,
+        written: 4 * BLOCK,
+        ..Default::default()
+    };
+    let r = k.call(FUSE_IOMAP_IOEND, f, bytes_of(&ioend));
+    assert_eq!(r.notes, [FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS as i32]);
+    assert_eq!(published(f), Some(vec![bytes(0, 4, addr)]));
+
+    // A truncation and a punched hole shrink the entry.
+    let setattr = fuse_setattr_in {
+        valid: FATTR_SIZE,
+        size: 3 * BLOCK,
+        ..Default::default()
+    };
+    let r = k.call(fuse_opcode_FUSE_SETATTR, f, bytes_of(&setattr));
+    assert_eq!(r.error, 0);
+    assert_eq!(published(f), Some(vec![bytes(0, 3, addr)]));
+    let punch = fuse_fallocate_in {
+        offset: BLOCK,
+        length: BLOCK,
+        mode: 0x03,
+        ..Default::default()
+    };
+    let r = k.call(fuse_opcode_FUSE_FALLOCATE, f, bytes_of(&punch));
+    assert_eq!(r.notes, [FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS as i32]);
+    assert_eq!(
+        published(f),
+        Some(vec![bytes(0, 1, addr), bytes(2, 1, addr + 2)])
+    );
+
+    // Unlinked, the entry stays while the kernel holds the inode, and
+    // goes with it.
+    assert_eq!(k.call(fuse_opcode_FUSE_UNLINK, ROOT, b"f\0").error, 0);
+    assert!(published(f).is_some());
+    k.send(
+        fuse_opcode_FUSE_FORGET,
+        f,
+        bytes_of(&fuse_forget_in { nlookup: 1 }),
+    );
+    assert_eq!(k.call(fuse_opcode_FUSE_STATFS, ROOT, &[]).error, 0);
+    assert_eq!(published(f), None);
+
+    assert_eq!(k.call(fuse_opcode_FUSE_DESTROY, 0, &[]).error, 0);
+    assert_eq!(serving.join().unwrap(), 0);
+    assert!(!files.lock().unwrap().detached);
+    std::fs::remove_file(&log_path).unwrap();
 }

@@ -6,7 +6,8 @@
 # extents the server allocated, truncation, the mapping cache on a second
 # pass, a remount that reads everything back, and a server killed under
 # I/O, and fstests' fsx exercising one file with random reads, writes, mapped
-# reads and writes, truncates and fallocates, buffered and O_DIRECT. Needs
+# reads and writes, truncates and fallocates, buffered and O_DIRECT, and the
+# server's BPF program answering reads on a --bpf mount. Needs
 # the server's binary in $FUSE_IOMAP_SERVER and a block device to format in
 # $FUSE_IOMAP_DISK (tools/vm/run.sh attaches /dev/vda); the fsx tests need
 # fstests in $FUSE_IOMAP_FSTESTS (tools/bootstrap.sh builds it).
@@ -153,6 +154,45 @@ check_fsx() {
 	check "$@"
 }
 
+# fio_files OPTIONS...: four 4 MiB files of crc32c-headed 1 MiB blocks,
+# written (or, with --verify_only=1, read back and checked) with O_DIRECT.
+fio_files() {
+	fio --name=bpf --directory="$mnt" --nrfiles=4 --size=16M --bs=1m \
+		--rw=write --direct=1 --verify=crc32c --do_verify=1 \
+		--verify_state_save=0 --output-format=terse --minimal "$@" >/dev/null
+}
+
+# Mounted with --bpf: files written, then read back with O_DIRECT on a fresh
+# mount (empty caches) twice, fio verifying the data each time. The program
+# answers the first pass (each file has a few extents, all published): its
+# RETRY_CACHE answers count as cache misses served by the cache after a
+# retry, not as bpf_answers, and no miss is an IOMAP_BEGIN upcall. The
+# second pass is all cache hits.
+bpf_answers_reads() {
+	local m0 u0 m1 u1 h1 m2 u2 h2
+	umount "$mnt" || return 1
+	"$server" mount disk --device "$disk" --format --bpf --log "$log" "$mnt" || return 1
+	fio_files || return 1
+	umount "$mnt" || return 1
+	"$server" mount disk --device "$disk" --bpf --log "$log" "$mnt" || return 1
+	m0=$(counter cache_misses bpf.0.0)
+	u0=$(counter upcalls_iomap_begin bpf.0.0)
+	fio_files --verify_only=1 || return 1
+	m1=$(counter cache_misses bpf.0.0)
+	u1=$(counter upcalls_iomap_begin bpf.0.0)
+	h1=$(counter cache_hits bpf.0.0)
+	fio_files --verify_only=1 || return 1
+	m2=$(counter cache_misses bpf.0.0)
+	u2=$(counter upcalls_iomap_begin bpf.0.0)
+	h2=$(counter cache_hits bpf.0.0)
+	"$counters" "$mnt/bpf.0.0"
+	echo "first pass: $((m1 - m0)) misses, $((u1 - u0)) IOMAP_BEGIN upcalls"
+	echo "second pass: $((m2 - m1)) misses, $((u2 - u1)) IOMAP_BEGIN upcalls, $((h2 - h1)) hits"
+	[ $((m1 - m0)) -gt 0 ] && [ "$u1" = "$u0" ] &&
+		[ "$m2" = "$m1" ] && [ "$u2" = "$u1" ] && [ "$h2" -gt "$h1" ] &&
+		! grep -q 'BPF' "$log"
+}
+
 # The server dies while a writer runs: the writer fails, the mount says
 # ENOTCONN, and umount still works.
 server_killed() {
@@ -167,7 +207,7 @@ server_killed() {
 	umount "$mnt"
 }
 
-ktap_set_plan 13
+ktap_set_plan 14
 check "mount disk --format mounts and returns" \
 	"$server" mount disk --device "$disk" --format --log "$log" "$mnt"
 check "mkdir, create, rename, rmdir, readdir" namespace
@@ -182,6 +222,8 @@ check "data written without sync survives umount" unsynced_survives_umount
 check_fsx "fsx, buffered and mmap: 10000 random operations match" fsx_run -N 10000
 check_fsx "fsx, O_DIRECT: 3000 random block-aligned operations match" \
 	fsx_run -N 3000 -Z -R -W -r 4096 -w 4096 -t 4096
+check "--bpf: the program answers the first O_DIRECT pass, the cache the second" \
+	bpf_answers_reads
 check "a killed server fails I/O with ENOTCONN, and umount works" server_killed
 sed 's/^/# server log: /' "$log"
 ktap_finished
