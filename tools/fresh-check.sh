@@ -101,6 +101,9 @@ remove_root() {
 
 result=FAIL
 start=$SECONDS
+# The commit checked, once known: the HEAD cloned, whatever HEAD is when the
+# run ends.
+head=unknown
 # In a trap handler, a bare `return` returns the status before the trap:
 # the functions called here return 0 explicitly, and errexit is off.
 cleanup() {
@@ -116,7 +119,7 @@ cleanup() {
 	fi
 	[ $rc -eq 0 ] || result=FAIL
 	printf 'fresh-check: %s (%d min, HEAD %s)\n' "$result" $(((SECONDS - start) / 60)) \
-		"$(git -C "$repo" rev-parse --short HEAD)"
+		"$head"
 	exit $rc
 }
 trap cleanup EXIT
@@ -129,6 +132,7 @@ if ! command -v mmdebstrap >/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
 fi
 command -v git >/dev/null || die "no git on the host to clone the repository with"
+head=$(git -C "$repo" rev-parse --short HEAD)
 
 # The commands: the README's first sh block, comments dropped.
 mapfile -t commands < <(awk '/^```sh$/ { on = 1; next } on && /^```/ { exit } on' "$repo/README.md" |
@@ -158,7 +162,7 @@ if [ "$copy_ca" = 1 ] && compgen -G '/usr/local/share/ca-certificates/*.crt' >/d
 	cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
 fi
 
-step "cloning $(git -C "$repo" rev-parse --short HEAD) into $clone"
+step "cloning $head into $clone"
 git clone --quiet "$repo" "$root$clone"
 # The project's shared files sit beside a clone: the pinned fstests tarball
 # that the bootstrap builds (tools/bootstrap.sh), if this machine has it.
