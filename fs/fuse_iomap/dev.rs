@@ -12,21 +12,14 @@
 //! every lock is dropped.
 
 use crate::abi::{
-    self, Counters, DaxdevOut, InHeader, InitIn, InitOut, IocBackingMap, IocBegin, IocConfig,
-    IocDevice, IocDump, IocEnd, IocFamfsInfo, IocFmap, IocIoend, IocLookup, IocRead, IocResolve,
-    IocSetsize, IocValid, IomapBeginIn, IomapBeginOut, IomapConfigIn, IomapConfigOut, IomapEndIn,
-    IomapInvalMappingsOut, IomapIo, IomapIoendIn, IomapIoendOut, IomapUpsertMappingsOut,
-    MappingType, OutHeader, Range,
+    self, IocBegin, IocDump, IocEnd, IocFamfsInfo, IocFmap, IocIoend, IocLookup, IocRead,
+    IocResolve, IocSetsize, IocValid, IomapIo, MappingType,
 };
 use crate::bpf;
 use crate::budget::Budget;
 use crate::cache::{Fork, Lookup};
 use crate::connection::{borrow, Connection};
 use crate::errno::eopnotsupp;
-use crate::fuse_abi::{
-    Attr, AttrOut, CreateIn, EntryOut, FallocateIn, ForgetIn, FsyncIn, GetattrIn, Kstatfs, MkdirIn,
-    OpenIn, OpenOut, ReadIn, ReleaseIn, RenameIn, SetattrIn,
-};
 use crate::ioctl::Ioctl;
 use crate::iomap_begin::Source;
 use crate::namespaces::Namespaces;
@@ -37,7 +30,6 @@ use kernel::{
     ioctl::_IOC_SIZE,
     prelude::*,
     sync::{Arc, ArcBorrow},
-    types::{AsBytes, FromBytes},
     uaccess::UserSlice,
 };
 
@@ -51,71 +43,6 @@ extern "C" {
     fn fuse_iomap_glue_server_of_fd(fd: c_int, filep: *mut *mut c_void) -> *const c_void;
     fn fuse_iomap_glue_fput(file: *mut c_void);
 }
-
-// SAFETY (for each `FromBytes` and `AsBytes` below): the types are
-// `#[repr(C)]` structures of integers, arrays of integers and other such
-// structures, without padding (abi.rs checks their sizes); any bit pattern is
-// a valid value, and every byte is initialised.
-macro_rules! plain_data {
-    ($($t:ty),*) => {
-        $(
-            // SAFETY: See above.
-            unsafe impl FromBytes for $t {}
-            // SAFETY: See above.
-            unsafe impl AsBytes for $t {}
-        )*
-    };
-}
-
-plain_data!(
-    IomapIo,
-    IomapBeginIn,
-    IomapBeginOut,
-    Range,
-    IomapUpsertMappingsOut,
-    IomapInvalMappingsOut,
-    IocConfig,
-    IocDevice,
-    IocLookup,
-    IocDump,
-    IocBegin,
-    IocValid,
-    IocFmap,
-    IocResolve,
-    IocFamfsInfo,
-    DaxdevOut,
-    IocRead,
-    InHeader,
-    OutHeader,
-    InitIn,
-    InitOut,
-    IomapConfigIn,
-    IomapConfigOut,
-    IomapEndIn,
-    IomapIoendIn,
-    IomapIoendOut,
-    IocEnd,
-    IocIoend,
-    IocSetsize,
-    Counters,
-    IocBackingMap,
-    Attr,
-    EntryOut,
-    AttrOut,
-    GetattrIn,
-    SetattrIn,
-    OpenIn,
-    OpenOut,
-    ReleaseIn,
-    CreateIn,
-    MkdirIn,
-    RenameIn,
-    Kstatfs,
-    FsyncIn,
-    FallocateIn,
-    ForgetIn,
-    ReadIn
-);
 
 /// The largest `GET_FMAP` reply: a page.
 const MAX_FMAP_REPLY: usize = 4096;

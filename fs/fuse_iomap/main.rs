@@ -60,6 +60,7 @@ mod mapping;
 mod namespace;
 mod namespaces;
 mod notify;
+mod plain;
 mod ratelimit;
 mod request;
 mod rwsem;

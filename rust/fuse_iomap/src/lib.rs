@@ -2,10 +2,12 @@
 
 //! The logic files of `fs/fuse_iomap/`, compiled unchanged on the host.
 //!
-//! Only files that talk to the kernel through the `kernel` crate subset of
-//! `rust/kernel` are listed here; the crate root (`main.rs`), the objects
-//! that hold kernel locks (`connection.rs`, `channel.rs`, `inode.rs`,
-//! `rwsem.rs`) and the glue to C (`dev.rs`) are kernel-only. The tests live beside, in `src/tests/`.
+//! Every file is listed here but the crate root (`main.rs`) and the entry
+//! points that C calls for the device node (`dev.rs`) and the file system
+//! (`vfs.rs`, `vfs_iomap.rs`). They talk to the kernel through `rust/kernel`,
+//! a stand-in for the kernel crate's subset that they use, and to the C glue
+//! through [`glue`], stand-ins for the glue's functions. The tests live
+//! beside, in `src/tests/`.
 //!
 //! Host-only: [`replay`] and [`fmap_tool`] (the logic of the tools in
 //! `tools/fuse_iomap/`), [`fmap_build`] (writes GET_FMAP replies) and
@@ -40,12 +42,6 @@ pub(crate) mod notify;
 #[path = "../../../fs/fuse_iomap/ratelimit.rs"]
 pub(crate) mod ratelimit;
 
-/// Host stand-in for the C glue's rate limit (`dev_glue.c`): no limit, so
-/// that `ratelimit.rs` compiles unchanged and tests see every warning.
-#[no_mangle]
-extern "C" fn fuse_iomap_warn_ratelimit() -> bool {
-    true
-}
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/budget.rs"]
 pub(crate) mod budget;
@@ -86,6 +82,53 @@ pub(crate) mod namespace;
 #[path = "../../../fs/fuse_iomap/request.rs"]
 pub(crate) mod request;
 
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/backing.rs"]
+pub(crate) mod backing;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/bpf.rs"]
+pub(crate) mod bpf;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/channel.rs"]
+pub(crate) mod channel;
+// `connection.rs` has modules of its own, in `connection/`. Loaded by
+// name from a module whose directory is `fs/fuse_iomap/`, rather than by a
+// path of its own, it finds them there, as in the kernel's build.
+#[path = "../../../fs/fuse_iomap"]
+mod module_dir {
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) mod connection;
+}
+#[cfg_attr(not(test), allow(unused_imports))]
+pub(crate) use module_dir::connection;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/dax.rs"]
+pub(crate) mod dax;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/daxdevs.rs"]
+pub(crate) mod daxdevs;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/inode.rs"]
+pub(crate) mod inode;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/namespaces.rs"]
+pub(crate) mod namespaces;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/plain.rs"]
+pub(crate) mod plain;
+// The host's `struct rw_semaphore` is a parking_lot lock that no C ever
+// sees, so its layout need not be C's.
+#[allow(improper_ctypes)]
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/rwsem.rs"]
+pub(crate) mod rwsem;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/sched.rs"]
+pub(crate) mod sched;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/waitqueue.rs"]
+pub(crate) mod waitqueue;
+
 // The daxdev table's primitives: the module's own, or loom's when the host
 // tests model-check it (`--cfg loom`).
 #[cfg(not(loom))]
@@ -105,6 +148,9 @@ pub(crate) fn unbounded_budget() -> kernel::sync::Arc<budget::Budget> {
     kernel::sync::Arc::new(budget::Budget::new(usize::MAX), kernel::prelude::GFP_KERNEL)
         .expect("a host allocation")
 }
+
+#[cfg_attr(not(test), allow(dead_code))]
+mod glue;
 
 pub mod bench;
 pub mod fmap_build;

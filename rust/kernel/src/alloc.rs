@@ -66,6 +66,23 @@ impl<T> KBox<T> {
     }
 }
 
+impl<T> KBox<T> {
+    /// Allocates the value that `init` makes in a new, pinned box.
+    pub fn pin_init<E>(
+        init: impl crate::init::PinInit<T, E>,
+        flags: Flags,
+    ) -> Result<core::pin::Pin<Self>, crate::error::Error>
+    where
+        crate::error::Error: From<E>,
+    {
+        let b = Self::new(init.__init()?, flags)?;
+        // SAFETY: The value lives on the heap and the box never moves it
+        // out while pinned: `KBox` gives no way to, but `DerefMut`, which
+        // `Pin` guards.
+        Ok(unsafe { core::pin::Pin::new_unchecked(b) })
+    }
+}
+
 impl<T> Deref for KBox<T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -123,7 +140,27 @@ impl<T> Vec<T> {
     }
 }
 
+impl<T> Vec<T> {
+    /// Sets the length to `new_len`.
+    ///
+    /// # Safety
+    ///
+    /// `new_len` is at most the capacity, and the elements up to it are
+    /// initialised; those past it are not dropped.
+    pub unsafe fn set_len(&mut self, new_len: usize) {
+        // SAFETY: By the safety requirements.
+        unsafe { self.0.set_len(new_len) }
+    }
+}
+
 impl<T: Clone> Vec<T> {
+    /// A vector of `n` copies of `value`.
+    pub fn from_elem(value: T, n: usize, flags: Flags) -> Result<Self, AllocError> {
+        let mut v = Self::with_capacity(n, flags)?;
+        v.0.resize(n, value);
+        Ok(v)
+    }
+
     /// Appends a copy of every element of `other`.
     pub fn extend_from_slice(&mut self, other: &[T], flags: Flags) -> Result<(), AllocError> {
         self.reserve(other.len(), flags)?;

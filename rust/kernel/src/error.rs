@@ -34,11 +34,13 @@ declare_errors! {
     ENOENT = 2,
     EINTR = 4,
     EIO = 5,
+    ENXIO = 6,
     EBADF = 9,
     EAGAIN = 11,
     ENOMEM = 12,
     EACCES = 13,
     EFAULT = 14,
+    ENOTBLK = 15,
     EBUSY = 16,
     EEXIST = 17,
     ENODEV = 19,
@@ -46,19 +48,22 @@ declare_errors! {
     ENOTTY = 25,
     ENOSPC = 28,
     ERANGE = 34,
+    ERESTARTSYS = 512,
 }
 
 /// Names of the errnos the module returns, for `errname()`.
-const NAMES: [(i32, &str); 22] = [
+const NAMES: [(i32, &str); 25] = [
     (1, "EPERM"),
     (2, "ENOENT"),
     (4, "EINTR"),
     (5, "EIO"),
+    (6, "ENXIO"),
     (9, "EBADF"),
     (11, "EAGAIN"),
     (12, "ENOMEM"),
     (13, "EACCES"),
     (14, "EFAULT"),
+    (15, "ENOTBLK"),
     (16, "EBUSY"),
     (17, "EEXIST"),
     (19, "ENODEV"),
@@ -72,6 +77,7 @@ const NAMES: [(i32, &str); 22] = [
     (107, "ENOTCONN"),
     (117, "EUCLEAN"),
     (133, "EHWPOISON"),
+    (512, "ERESTARTSYS"),
 ];
 
 impl Error {
@@ -105,6 +111,38 @@ impl Error {
     pub fn to_errno(self) -> i32 {
         self.0.get()
     }
+}
+
+impl From<core::convert::Infallible> for Error {
+    fn from(e: core::convert::Infallible) -> Self {
+        match e {}
+    }
+}
+
+/// The result of a C function that returns 0 or a negative errno.
+pub fn to_result(err: crate::ffi::c_int) -> Result {
+    if err < 0 {
+        Err(Error::from_errno(err))
+    } else {
+        Ok(())
+    }
+}
+
+/// The pointer a C function returned, or the errno it encodes (`ERR_PTR`).
+pub fn from_err_ptr<T>(ptr: *mut T) -> Result<*mut T> {
+    let value = ptr as isize;
+    if (-4095..0).contains(&value) {
+        // The range checked just above fits an `i32`.
+        Err(Error::from_errno(value as i32))
+    } else {
+        Ok(ptr)
+    }
+}
+
+/// The `ERR_PTR` of `err`, as a C function returns it; for the host's
+/// stand-ins of the C glue.
+pub fn to_err_ptr<T>(err: Error) -> *mut T {
+    err.to_errno() as isize as *mut T
 }
 
 impl From<crate::alloc::AllocError> for Error {
