@@ -23,9 +23,11 @@
 //!
 //! `mount disk` is another kind of server: a file system mounted on a
 //! directory and served in the background, without a client command
-//! (see `mount/mod.rs`).
+//! (see `mount/mod.rs`); `mkfs` and `fsck` format and check its device
+//! offline (`offline.rs`).
 
 mod mount;
+mod offline;
 mod serve;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
@@ -131,6 +133,12 @@ enum Action {
     /// until it is unmounted.
     #[command(subcommand)]
     Mount(mount::MountMode),
+    /// Write a fresh, empty disk file system on a device (for
+    /// `mkfs.fuse_iomap`).
+    Mkfs(offline::Mkfs),
+    /// Check the disk file system on an unmounted device (for
+    /// `fsck.fuse_iomap`).
+    Fsck(offline::Fsck),
 }
 
 /// A sample fuse-iomap server.
@@ -166,6 +174,11 @@ fn main() {
             fail("mount", "--misbehave is for the client modes")
         }
         Action::Mount(mount) => exit(mount::run(&mount)),
+        Action::Mkfs(_) | Action::Fsck(_) if args.misbehave.is_some() => {
+            fail("mkfs and fsck", "--misbehave is for the client modes")
+        }
+        Action::Mkfs(mkfs) => exit(mkfs.run()),
+        Action::Fsck(fsck) => exit(fsck.run()),
     };
     let device = File::options()
         .read(true)
