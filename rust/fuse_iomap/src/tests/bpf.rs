@@ -4,7 +4,7 @@
 //! order cache → program → server, the kfuncs that fill the cache, a
 //! second table, a program's bad answer, and detaching.
 
-use super::harness::{self, read, reply, serve, upcalls};
+use super::harness::{self, io, nocache, read, reply, serve, upcalls, upsert, with_device, BS};
 use crate::abi::{
     IomapBeginIn, IomapBeginOut, IomapEndIn, IomapIo, IomapIoendIn, IomapIoendOut, MappingType,
     Range, FUSE_IOMAP, FUSE_IOMAP_BEGIN, FUSE_IOMAP_END, FUSE_IOMAP_IOEND, F_WANT_IOMAP_END,
@@ -19,7 +19,6 @@ use core::ffi::{c_int, c_void};
 use kernel::error::code::{EBUSY, EINVAL};
 use std::sync::OnceLock;
 
-const BS: u64 = 4096;
 const HANDLED: c_int = 1;
 
 /// The module's registration, once for all tests, as at module load.
@@ -29,26 +28,12 @@ fn registration() {
 }
 
 fn mapped(block: u64, blocks: u64) -> IomapIo {
-    IomapIo {
-        offset: block * BS,
-        length: blocks * BS,
-        addr: block * BS,
-        r#type: MappingType::Mapped as u16,
-        flags: 0,
-        dev: 1,
-    }
+    io(MappingType::Mapped, block, blocks)
 }
 
 fn ready() -> kernel::sync::Arc<crate::connection::Connection> {
     registration();
-    let conn = harness::ready(FUSE_IOMAP);
-    conn.add_device(&crate::abi::IocDevice {
-        dev: 1,
-        reserved: 0,
-        size: 1 << 30,
-    })
-    .unwrap();
-    conn
+    with_device(FUSE_IOMAP)
 }
 
 /// Caches 16 blocks around the position with the kfunc, and answers
@@ -138,16 +123,7 @@ fn a_program_fills_the_cache_and_the_server_is_not_asked() {
 #[test]
 fn a_fallback_goes_to_the_server_and_the_kfunc_can_invalidate() {
     let conn = ready();
-    conn.upsert(&crate::abi::IomapUpsertMappingsOut {
-        nodeid: 7,
-        attr_ino: 7,
-        read: mapped(0, 4),
-        write: IomapIo {
-            r#type: MappingType::NoCache as u16,
-            ..IomapIo::default()
-        },
-    })
-    .unwrap();
+    conn.upsert(&upsert(7, mapped(0, 4))).unwrap();
     let program = Program {
         begin: Some(inval_and_fall_back),
         ..Program::default()
@@ -164,10 +140,7 @@ fn a_fallback_goes_to_the_server_and_the_kfunc_can_invalidate() {
             let r = read(&conn);
             let out = IomapBeginOut {
                 read: mapped(8, 1),
-                write: IomapIo {
-                    r#type: MappingType::NoCache as u16,
-                    ..IomapIo::default()
-                },
+                write: nocache(),
             };
             reply(&conn, r.header.unique, harness::bytes(&out)).unwrap();
         },

@@ -26,10 +26,8 @@ fn begin() -> IomapBeginIn {
     }
 }
 
-#[test]
-fn the_handshake_negotiates_and_configures() {
-    let conn = harness::connection(true);
-    assert_eq!(conn.wait_ready(), Err(enotconn()), "before any client");
+/// Makes this thread uid 1000, gid 100, pid 42 in the server's namespaces.
+fn be_caller_1000() {
     glue::set_task(Task {
         creds: Some(Creds {
             uid: 1000,
@@ -38,6 +36,13 @@ fn the_handshake_negotiates_and_configures() {
         }),
         rawio: true,
     });
+}
+
+#[test]
+fn the_handshake_negotiates_and_configures() {
+    let conn = harness::connection(true);
+    assert_eq!(conn.wait_ready(), Err(enotconn()), "before any client");
+    be_caller_1000();
     handshake(&conn, FUSE_IOMAP | FUSE_DAX_FMAP);
     assert!(conn.has_iomap());
     assert_eq!(conn.famfs_permitted(), Ok(()));
@@ -53,14 +58,7 @@ fn the_handshake_negotiates_and_configures() {
 #[test]
 fn requests_name_the_caller_in_the_servers_namespaces() {
     let conn = harness::connection(true);
-    glue::set_task(Task {
-        creds: Some(Creds {
-            uid: 1000,
-            gid: 100,
-            pid: 42,
-        }),
-        rawio: true,
-    });
+    be_caller_1000();
     conn.start_client().unwrap();
     let init = read(&conn);
     assert_eq!(

@@ -4,11 +4,13 @@
 //! `iomap_begin` through the cache or the server, the end of I/O, size
 //! changes, and the teardown when the server closes its file.
 
-use super::harness::{self, bytes, read, reply, serve, upcalls, BUDGET};
+use super::harness::{
+    self, bytes, device, io, nocache, read, reply, serve, upcalls, upsert, BS, BUDGET,
+};
 use crate::abi::{
     IocBackingMap, IocConfig, IocDevice, IomapBeginIn, IomapBeginOut, IomapEndIn, IomapIo,
-    IomapIoendIn, IomapIoendOut, IomapUpsertMappingsOut, MappingType, FUSE_IOMAP, FUSE_IOMAP_BEGIN,
-    FUSE_IOMAP_END, FUSE_IOMAP_IOEND, F_WANT_IOMAP_END, IOEND_UNWRITTEN, OP_WRITE,
+    IomapIoendIn, IomapIoendOut, MappingType, FUSE_IOMAP, FUSE_IOMAP_BEGIN, FUSE_IOMAP_END,
+    FUSE_IOMAP_IOEND, F_WANT_IOMAP_END, IOEND_UNWRITTEN, OP_WRITE,
 };
 use crate::cache::{Fork, Lookup};
 use crate::connection::MAX_INODES;
@@ -17,52 +19,8 @@ use crate::glue::{self, Task};
 use crate::iomap_begin::Source;
 use kernel::error::code::{EBADF, EBUSY, EINVAL, ENOENT, ENOSPC, EPERM};
 
-const BS: u64 = 4096;
-
-fn io(ty: MappingType, block: u64, blocks: u64) -> IomapIo {
-    let storage = ty.has_storage();
-    IomapIo {
-        offset: block * BS,
-        length: blocks * BS,
-        addr: if storage {
-            block * BS
-        } else {
-            crate::abi::NULL_ADDR
-        },
-        r#type: ty as u16,
-        flags: 0,
-        dev: u32::from(storage),
-    }
-}
-
-fn nocache() -> IomapIo {
-    IomapIo {
-        r#type: MappingType::NoCache as u16,
-        ..IomapIo::default()
-    }
-}
-
-fn upsert(nodeid: u64, read: IomapIo) -> IomapUpsertMappingsOut {
-    IomapUpsertMappingsOut {
-        nodeid,
-        attr_ino: nodeid,
-        read,
-        write: nocache(),
-    }
-}
-
-fn device() -> IocDevice {
-    IocDevice {
-        dev: 1,
-        reserved: 0,
-        size: 1 << 30,
-    }
-}
-
 fn ready() -> kernel::sync::Arc<crate::connection::Connection> {
-    let conn = harness::ready(FUSE_IOMAP);
-    conn.add_device(&device()).unwrap();
-    conn
+    harness::with_device(FUSE_IOMAP)
 }
 
 #[test]

@@ -2,24 +2,9 @@
 
 //! `GET_DAXDEV` answers: device numbers and paths, and every refusal.
 
-use crate::abi::DaxdevOut;
+use super::harness::daxdev_out as answer;
 use crate::daxdev_name::{kernel_dev, major_minor, parse, DaxdevName};
 use kernel::error::code::EINVAL;
-
-fn answer(index: u16, dev: u64, name: &str) -> DaxdevOut {
-    let mut out = DaxdevOut {
-        index,
-        reserved: 0,
-        reserved2: 0,
-        dev,
-        reserved4: 0,
-        name: [0; 256],
-    };
-    for (d, s) in out.name.iter_mut().zip(name.bytes()) {
-        *d = s;
-    }
-    out
-}
 
 // Vectors: `st_rdev` as glibc's makedev() writes it, and the kernel's
 // MKDEV(major, minor) = major << 20 | minor.

@@ -5,8 +5,9 @@
 //! server does through its file.
 
 use crate::abi::{
-    Counters, DaxdevOut, InHeader, InitOut, IomapConfigOut, OutHeader, CONFIG_BLOCKSIZE, FUSE_INIT,
-    FUSE_INIT_EXT, FUSE_IOMAP, FUSE_IOMAP_CONFIG, FUSE_MIN_READ_BUFFER,
+    Counters, DaxdevOut, InHeader, InitOut, IocDevice, IomapConfigOut, IomapIo,
+    IomapUpsertMappingsOut, MappingType, OutHeader, CONFIG_BLOCKSIZE, FUSE_INIT, FUSE_INIT_EXT,
+    FUSE_IOMAP, FUSE_IOMAP_CONFIG, FUSE_MIN_READ_BUFFER, NULL_ADDR,
 };
 use crate::bpf;
 use crate::budget::Budget;
@@ -135,6 +136,57 @@ pub(super) fn handshake(conn: &Connection, flags: u64) {
     conn.wait_ready().unwrap();
 }
 
+/// The block size of the test connections.
+pub(super) const BS: u64 = 4096;
+
+/// A mapping of type `ty` of `blocks` blocks from block `block`, on device
+/// 1 at the same address when it has storage.
+pub(super) fn io(ty: MappingType, block: u64, blocks: u64) -> IomapIo {
+    let storage = ty.has_storage();
+    IomapIo {
+        offset: block * BS,
+        length: blocks * BS,
+        addr: if storage { block * BS } else { NULL_ADDR },
+        r#type: ty as u16,
+        flags: 0,
+        dev: u32::from(storage),
+    }
+}
+
+/// "Do not cache": the fork a notification leaves alone.
+pub(super) fn nocache() -> IomapIo {
+    IomapIo {
+        r#type: MappingType::NoCache as u16,
+        ..IomapIo::default()
+    }
+}
+
+/// An upsert notification of `read` for inode `nodeid`.
+pub(super) fn upsert(nodeid: u64, read: IomapIo) -> IomapUpsertMappingsOut {
+    IomapUpsertMappingsOut {
+        nodeid,
+        attr_ino: nodeid,
+        read,
+        write: nocache(),
+    }
+}
+
+/// Device 1, of 1 GiB.
+pub(super) fn device() -> IocDevice {
+    IocDevice {
+        dev: 1,
+        reserved: 0,
+        size: 1 << 30,
+    }
+}
+
+/// A connection past a handshake with `flags`, with device 1.
+pub(super) fn with_device(flags: u64) -> Arc<Connection> {
+    let conn = ready(flags);
+    conn.add_device(&device()).unwrap();
+    conn
+}
+
 /// A connection past a handshake with `flags`.
 pub(super) fn ready(flags: u64) -> Arc<Connection> {
     let conn = connection(true);
@@ -168,7 +220,9 @@ pub(super) fn daxdev_out(index: u16, dev: u64, path: &str) -> DaxdevOut {
         reserved4: 0,
         name: [0; 256],
     };
-    out.name[..path.len()].copy_from_slice(path.as_bytes());
+    for (d, s) in out.name.iter_mut().zip(path.bytes()) {
+        *d = s;
+    }
     out
 }
 

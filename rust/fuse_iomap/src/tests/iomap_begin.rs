@@ -2,8 +2,9 @@
 
 //! The `iomap_begin` decision logic, with a scripted BPF program and server.
 
+use super::harness::{io, nocache, BS};
 use crate::abi::{
-    IomapBeginIn, IomapBeginOut, IomapIo, MappingType, NULL_ADDR, OP_ATOMIC, OP_DIRECT, OP_NOWAIT,
+    IomapBeginIn, IomapBeginOut, IomapIo, MappingType, OP_ATOMIC, OP_DIRECT, OP_NOWAIT,
     OP_SWAPFILE, OP_UNSHARE, OP_WRITE, OP_WRITEBACK, OP_ZERO,
 };
 use crate::cache::{CacheLimit, Fork, Forks, Seq};
@@ -15,32 +16,11 @@ use kernel::prelude::*;
 use std::cell::Cell;
 use std::collections::VecDeque;
 
-const BS: u64 = 4096;
-
 struct OneDevice;
 
 impl Devices for OneDevice {
     fn size(&self, dev: u32) -> Option<u64> {
         (dev == 1).then_some(1 << 30)
-    }
-}
-
-fn io(ty: MappingType, block: u64, blocks: u64) -> IomapIo {
-    let storage = ty.has_storage();
-    IomapIo {
-        offset: block * BS,
-        length: blocks * BS,
-        addr: if storage { block * BS } else { NULL_ADDR },
-        r#type: ty as u16,
-        flags: 0,
-        dev: u32::from(storage),
-    }
-}
-
-fn nocache() -> IomapIo {
-    IomapIo {
-        r#type: MappingType::NoCache as u16,
-        ..Default::default()
     }
 }
 

@@ -4,11 +4,13 @@
 //! callers, and notifications dispatched to the caches. A write that is
 //! refused changes nothing: its request keeps waiting.
 
-use super::harness::{self, bytes, notify, read, reply, serve, write};
+use super::harness::{
+    self, bytes, io, nocache, notify, read, reply, serve, upsert, with_device, write, BS,
+};
 use crate::abi::{
-    DaxdevOut, IomapBeginIn, IomapBeginOut, IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut,
-    MappingType, OutHeader, Range, FUSE_DAX_FMAP, FUSE_IOMAP, FUSE_IOMAP_BEGIN,
-    NOTIFY_INVAL_MAPPINGS, NOTIFY_UPSERT_MAPPINGS,
+    DaxdevOut, IomapBeginIn, IomapBeginOut, IomapInvalMappingsOut, IomapIo, MappingType, OutHeader,
+    Range, FUSE_DAX_FMAP, FUSE_IOMAP, FUSE_IOMAP_BEGIN, NOTIFY_INVAL_MAPPINGS,
+    NOTIFY_UPSERT_MAPPINGS,
 };
 use crate::cache::{Fork, Lookup};
 use crate::counters::Reject;
@@ -17,24 +19,8 @@ use crate::iomap_begin::Source;
 use kernel::error::code::{EFAULT, EINVAL, ENOENT, ENOSPC};
 use kernel::uaccess::UserSliceReader;
 
-const BS: u64 = 4096;
-
 fn mapped(block: u64, blocks: u64) -> IomapIo {
-    IomapIo {
-        offset: block * BS,
-        length: blocks * BS,
-        addr: block * BS,
-        r#type: MappingType::Mapped as u16,
-        flags: 0,
-        dev: 1,
-    }
-}
-
-fn nocache() -> IomapIo {
-    IomapIo {
-        r#type: MappingType::NoCache as u16,
-        ..IomapIo::default()
-    }
+    io(MappingType::Mapped, block, blocks)
 }
 
 fn begin(pos: u64) -> IomapBeginIn {
@@ -43,17 +29,6 @@ fn begin(pos: u64) -> IomapBeginIn {
         count: BS,
         ..IomapBeginIn::default()
     }
-}
-
-fn with_device(flags: u64) -> kernel::sync::Arc<crate::connection::Connection> {
-    let conn = harness::ready(flags);
-    conn.add_device(&crate::abi::IocDevice {
-        dev: 1,
-        reserved: 0,
-        size: 1 << 30,
-    })
-    .unwrap();
-    conn
 }
 
 #[test]
@@ -137,12 +112,7 @@ fn an_error_reply_is_the_callers_answer() {
 #[test]
 fn notifications_fill_and_empty_the_cache() {
     let conn = with_device(FUSE_IOMAP);
-    let upsert = IomapUpsertMappingsOut {
-        nodeid: 9,
-        attr_ino: 9,
-        read: mapped(0, 4),
-        write: nocache(),
-    };
+    let upsert = upsert(9, mapped(0, 4));
     notify(&conn, NOTIFY_UPSERT_MAPPINGS, bytes(&upsert)).unwrap();
     assert!(matches!(
         conn.lookup(9, Fork::Read, 2 * BS),
@@ -166,12 +136,7 @@ fn notifications_fill_and_empty_the_cache() {
 #[test]
 fn bad_notifications_are_refused() {
     let conn = with_device(FUSE_IOMAP);
-    let upsert = IomapUpsertMappingsOut {
-        nodeid: 9,
-        attr_ino: 9,
-        read: mapped(0, 4),
-        write: nocache(),
-    };
+    let upsert = upsert(9, mapped(0, 4));
     assert_eq!(
         notify(&conn, NOTIFY_UPSERT_MAPPINGS, &bytes(&upsert)[8..]),
         Err(EINVAL),
