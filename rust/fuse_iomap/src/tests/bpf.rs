@@ -4,10 +4,12 @@
 //! order cache → program → server, the kfuncs that fill the cache, a
 //! second table, a program's bad answer, and detaching.
 
-use super::harness::{self, io, nocache, read, reply, serve, upcalls, upsert, with_device, BS};
+use super::harness::{
+    self, begin, io, nocache, read, reply, serve, upcalls, upsert, with_device, BS,
+};
 use crate::abi::{
-    IomapBeginIn, IomapBeginOut, IomapEndIn, IomapIo, IomapIoendIn, IomapIoendOut, MappingType,
-    Range, FUSE_IOMAP, FUSE_IOMAP_BEGIN, FUSE_IOMAP_END, FUSE_IOMAP_IOEND, F_WANT_IOMAP_END,
+    IomapBeginOut, IomapEndIn, IomapIo, IomapIoendIn, IomapIoendOut, MappingType, Range,
+    FUSE_IOMAP, FUSE_IOMAP_BEGIN, FUSE_IOMAP_END, FUSE_IOMAP_IOEND, F_WANT_IOMAP_END,
 };
 use crate::bpf::{
     self, fuse_iomap_rs_bpf_inval, fuse_iomap_rs_bpf_unreg, fuse_iomap_rs_bpf_upsert,
@@ -74,14 +76,6 @@ fn end_handled(_: *mut c_void, _: u64, _: u64, _: i64, _: u32) -> c_int {
 fn ioend_handled(_: *mut c_void, req: &IomapIoendIn, out: &mut IomapIoendOut) -> c_int {
     out.newsize = req.pos + req.written;
     HANDLED
-}
-
-fn begin(pos: u64) -> IomapBeginIn {
-    IomapBeginIn {
-        pos,
-        count: BS,
-        ..IomapBeginIn::default()
-    }
 }
 
 #[test]

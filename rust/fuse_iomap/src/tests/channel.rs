@@ -4,10 +4,10 @@
 //! handshake, reads and the buffers they need, callers that wait, signals,
 //! the server's close, and `FORGET` batches.
 
-use super::harness::{self, bytes, handshake, read, reply, serve, try_read, upcalls, write};
+use super::harness::{self, begin, bytes, handshake, read, reply, serve, try_read, upcalls, write};
 use crate::abi::{
-    IomapBeginIn, IomapBeginOut, FUSE_DAX_FMAP, FUSE_INIT, FUSE_IOMAP, FUSE_IOMAP_BEGIN,
-    FUSE_IOMAP_CONFIG, FUSE_MIN_READ_BUFFER,
+    IomapBeginOut, FUSE_DAX_FMAP, FUSE_INIT, FUSE_IOMAP, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG,
+    FUSE_MIN_READ_BUFFER,
 };
 use crate::counters::Reject;
 use crate::errno::{enotconn, eoverflow};
@@ -17,14 +17,6 @@ use crate::request::Creds;
 use kernel::error::code::{EAGAIN, EFAULT, EINTR, EINVAL, ENODEV, ENOENT, ERESTARTSYS};
 use kernel::uaccess::UserSliceWriter;
 use std::sync::mpsc;
-
-fn begin() -> IomapBeginIn {
-    IomapBeginIn {
-        pos: 0,
-        count: 4096,
-        ..IomapBeginIn::default()
-    }
-}
 
 /// Makes this thread uid 1000, gid 100, pid 42 in the server's namespaces.
 fn be_caller_1000() {
@@ -148,7 +140,7 @@ fn a_signal_abandons_a_call_and_its_late_reply_finds_nobody() {
     let got = serve(
         || {
             tx.send(std::thread::current().id()).unwrap();
-            let got = conn.iomap_begin(7, &begin());
+            let got = conn.iomap_begin(7, &begin(0));
             kernel::task::clear_signal();
             got
         },
@@ -173,7 +165,7 @@ fn a_signal_abandons_a_call_and_its_late_reply_finds_nobody() {
 fn the_servers_close_fails_callers_and_readers() {
     let conn = harness::ready(FUSE_IOMAP);
     let got = serve(
-        || conn.iomap_begin(7, &begin()),
+        || conn.iomap_begin(7, &begin(0)),
         || {
             read(&conn);
             conn.abort();
@@ -183,7 +175,7 @@ fn the_servers_close_fails_callers_and_readers() {
     assert_eq!(try_read(&conn).err(), Some(ENODEV));
     let (readable, dead, _) = conn.poll();
     assert!(!readable && dead);
-    assert_eq!(conn.iomap_begin(7, &begin()).err(), Some(enotconn()));
+    assert_eq!(conn.iomap_begin(7, &begin(0)).err(), Some(enotconn()));
 }
 
 #[test]

@@ -161,6 +161,15 @@ pub(super) fn nocache() -> IomapIo {
     }
 }
 
+/// `iomap_begin` of the block at `pos`, for a read.
+pub(super) fn begin(pos: u64) -> crate::abi::IomapBeginIn {
+    crate::abi::IomapBeginIn {
+        pos,
+        count: BS,
+        ..Default::default()
+    }
+}
+
 /// An upsert notification of `read` for inode `nodeid`.
 pub(super) fn upsert(nodeid: u64, read: IomapIo) -> IomapUpsertMappingsOut {
     IomapUpsertMappingsOut {

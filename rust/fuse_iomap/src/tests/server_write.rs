@@ -5,7 +5,7 @@
 //! refused changes nothing: its request keeps waiting.
 
 use super::harness::{
-    self, bytes, io, nocache, notify, read, reply, serve, upsert, with_device, write, BS,
+    self, begin, bytes, io, nocache, notify, read, reply, serve, upsert, with_device, write, BS,
 };
 use crate::abi::{
     DaxdevOut, IomapBeginIn, IomapBeginOut, IomapInvalMappingsOut, IomapIo, MappingType, OutHeader,
@@ -21,14 +21,6 @@ use kernel::uaccess::UserSliceReader;
 
 fn mapped(block: u64, blocks: u64) -> IomapIo {
     io(MappingType::Mapped, block, blocks)
-}
-
-fn begin(pos: u64) -> IomapBeginIn {
-    IomapBeginIn {
-        pos,
-        count: BS,
-        ..IomapBeginIn::default()
-    }
 }
 
 #[test]
