@@ -5,6 +5,7 @@
 #   make            build fs/fuse_iomap/fuse_iomap.ko (bootstraps the tree)
 #   make run        boot the guest, load the module, run the demo
 #   make shell      an interactive shell in the guest, the module loaded
+#   make fstests    fstests against the mount (FSTESTS_LIST), in the guest
 #   make check      host tests, module build and clippy, VM selftests
 #   make tools      host tools (cache replay) in rust/target/release
 #   make samples    the sample server, samples/fuse_iomap_server
@@ -44,7 +45,7 @@ SELFTESTS := tools/testing/selftests/fuse_iomap
 kbuild = set -o pipefail; $(KMAKE) $(1) 2>&1 | tee -a /dev/stderr | (! grep 'warning: objtool:' >/dev/null)
 
 .PHONY: all modules bootstrap clippy fmtcheck rust-analyzer host-test selftests \
-	samples tools bench fuzz check run shell fresh-check clean
+	samples tools bench fuzz check run shell fstests fresh-check clean
 
 all: modules
 
@@ -118,6 +119,12 @@ run: modules samples
 # server built (tools/vm/run.sh's shell mode).
 shell: modules samples
 	$(REPO)/tools/vm/run.sh $(KDIR) shell
+
+# fstests against the mount (tools/fstests/, Documentation/fuse_iomap/
+# fstests.rst): the tests of FSTESTS_LIST, results in results/fstests.
+FSTESTS_LIST ?= $(REPO)/tools/fstests/fuse_iomap.list
+fstests: modules samples
+	$(REPO)/tools/vm/run.sh $(KDIR) fstests $(FSTESTS_LIST)
 
 # tools/fresh-check.sh: a minimal Debian 12 root, a clean clone of HEAD in
 # it, and the README's commands run there in a chroot. Run it whenever the

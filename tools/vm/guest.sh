@@ -125,6 +125,11 @@ if insmod "$ko"; then
 		echo $? >"$out/exec_status"
 		say "the command exited with $(cat "$out/exec_status")"
 		;;
+	fstests)
+		# The host judges the tests by the summary this leaves.
+		FUSE_IOMAP_SERVER=$server "$repo/tools/fstests/guest.sh" "$out/fstests.list" "$out"
+		[ -s "$out/fstests-results/summary.txt" ] || failed "fstests left no summary"
+		;;
 	demo)
 		say "the module registered:"
 		dmesg | grep 'fuse_iomap:' | sed 's/^/    /'

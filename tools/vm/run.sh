@@ -16,9 +16,16 @@
 #                                exit with its status
 #   tools/vm/run.sh KDIR shell   the same, with an interactive shell on this
 #                                terminal as the command
+#   tools/vm/run.sh KDIR fstests LIST
+#                                load the module, run fstests' tests of LIST
+#                                (tools/fstests/fuse_iomap.list's format)
+#                                against the mount; copy their results to
+#                                $FSTESTS_RESULTS (default results/fstests
+#                                in the repository) and fail if one failed
 #
-# The guest gets a fresh 512 MiB virtio-blk disk, /dev/vda, for the mount's
-# file data (a sparse image in the run's directory).
+# The guest gets fresh virtio-blk disks, sparse images in the run's
+# directory: /dev/vda (512 MiB) for the mount's file data, and /dev/vdb and
+# /dev/vdc (2 GiB each), fstests' test and scratch devices.
 #
 # The run fails when the guest does not finish within VM_TIMEOUT seconds
 # (default 3600), when a selftest fails, when dmesg holds a WARN, BUG, Oops,
@@ -34,13 +41,14 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=${FUSE_IOMAP_CACHE:-/var/cache/fuse-iomap-ref}
 vm_timeout=${VM_TIMEOUT:-3600}
 
-usage() { echo "usage: tools/vm/run.sh KDIR check|demo|shell|exec 'COMMAND'" >&2; exit 2; }
+usage() { echo "usage: tools/vm/run.sh KDIR check|demo|shell|exec 'COMMAND'|fstests LIST" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 kdir=$(cd "$1" && pwd)
 mode=$2
 case "$mode" in
 check | demo | shell) [ $# -eq 2 ] || usage ;;
 exec) [ $# -eq 3 ] || usage ;;
+fstests) [ $# -eq 3 ] && [ -f "$3" ] || usage ;;
 *) echo "run.sh: unknown mode '$mode'" >&2; exit 2 ;;
 esac
 
@@ -80,6 +88,12 @@ cp -r "$kdir/tools/testing/selftests/kselftest" "$out/selftests/"
 fstests=$("$repo/tools/bootstrap.sh" --fstests)
 if [ -n "$fstests" ]; then
 	cp -a "$fstests" "$out/fstests"
+	# And as one file, which the guest unpacks into its own memory to run
+	# the suite: its check stats every test of every file system, and
+	# thousands of 9p round trips under TCG take many minutes.
+	tar -C "$fstests" -cf "$out/fstests.tar" .
+elif [ "$mode" = fstests ]; then
+	fail "fstests is not built (tools/bootstrap.sh builds it)"
 else
 	step "no fstests built (tools/bootstrap.sh): the tests that need it will skip"
 fi
@@ -91,9 +105,12 @@ fuzz_env=$(env | grep -E '^(FUSE_IOMAP_FUZZ_SEED|FUSE_IOMAP_FUZZ_SECONDS|kselfte
 # The command of exec mode travels as a file: the guest's command line is
 # no place for quoting.
 [ "$mode" = exec ] && printf '%s\n' "$3" >"$out/command"
+[ "$mode" = fstests ] && cp "$3" "$out/fstests.list"
 truncate -s 512M "$out/disk.img"
+truncate -s 2G "$out/test.img" "$out/scratch.img"
 vng_args=(--run "$kdir" --disable-microvm --force-9p --verbose
-	--memory 2G --cpus 2 --rwdir "$out" --disk "$out/disk.img"
+	--memory 2G --cpus 2 --rwdir "$out"
+	--disk "$out/disk.img" --disk "$out/test.img" --disk "$out/scratch.img"
 	# Emulated persistent memory: 256 MiB at 1 GiB is /dev/pmem0, 64 MiB at
 	# 1.25 GiB /dev/pmem1 (which the memory-failure test makes an fsdax
 	# namespace, with struct pages). Four-level paging: TCG offers LA57,
@@ -169,6 +186,20 @@ if [ "$mode" = check ]; then
 		fail "$failed_programs selftest program(s) failed"
 	}
 	[ "$programs" -gt 0 ] && [ "$passed" -gt 0 ] || fail "no selftest ran"
+fi
+if [ "$mode" = fstests ]; then
+	results=${FSTESTS_RESULTS:-$repo/results/fstests}
+	rm -rf "$results" && mkdir -p "$(dirname "$results")"
+	[ -d "$out/fstests-results" ] && cp -r "$out/fstests-results" "$results"
+	[ -f "$results/summary.txt" ] || fail "fstests left no summary (console: $out/console.log)"
+	"$repo/tools/fstests/table.sh" "$results/summary.txt"
+	echo "fstests results: $results"
+	grep -q '^guest: ok$' "$out/status" || fail "the guest run failed: $(cat "$out/status")"
+	! grep -Eq ' (failed|missing)' "$results/summary.txt" ||
+		fail "fstests: $(grep -Ec ' (failed|missing)' "$results/summary.txt") test(s) failed"
+	rm -rf "$out"
+	echo "VM OK: fstests passed, dmesg clean, no leaks"
+	exit 0
 fi
 if [ "$mode" = exec ]; then
 	rc=$(cat "$out/exec_status" 2>/dev/null || echo 1)

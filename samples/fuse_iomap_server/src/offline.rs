@@ -108,8 +108,7 @@ mod tests {
     use std::os::unix::fs::FileExt;
 
     fn image(what: &str, bytes: u64) -> PathBuf {
-        let path =
-            std::env::temp_dir().join(format!("offline-test-{what}-{}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("offline-test-{what}-{}", std::process::id()));
         File::create(&path).unwrap().set_len(bytes).unwrap();
         path
     }
@@ -127,7 +126,13 @@ mod tests {
     fn a_fresh_file_system_is_clean_and_a_blank_device_is_not() {
         let path = image("fresh", 64 << 20);
         assert_eq!(fsck(&path), UNCORRECTED, "no superblock");
-        assert_eq!(Mkfs { device: path.clone() }.run(), CLEAN);
+        assert_eq!(
+            Mkfs {
+                device: path.clone()
+            }
+            .run(),
+            CLEAN
+        );
         assert_eq!(fsck(&path), CLEAN);
         let both = Fsck {
             no: true,
@@ -141,7 +146,13 @@ mod tests {
     #[test]
     fn corrupt_metadata_is_uncorrected() {
         let path = image("corrupt", 64 << 20);
-        assert_eq!(Mkfs { device: path.clone() }.run(), CLEAN);
+        assert_eq!(
+            Mkfs {
+                device: path.clone()
+            }
+            .run(),
+            CLEAN
+        );
         // The first byte of each metadata slot: the one in use is damaged.
         let file = File::options().write(true).open(&path).unwrap();
         let layout = fuse_iomap_server::diskfs::layout::Layout::for_device(64 << 20).unwrap();
@@ -157,7 +168,13 @@ mod tests {
         let missing = std::env::temp_dir().join("offline-test-no-such-device");
         assert_eq!(fsck(&missing), OPERATIONAL);
         let tiny = image("tiny", 4096);
-        assert_eq!(Mkfs { device: tiny.clone() }.run(), OPERATIONAL);
+        assert_eq!(
+            Mkfs {
+                device: tiny.clone()
+            }
+            .run(),
+            OPERATIONAL
+        );
         std::fs::remove_file(tiny).unwrap();
     }
 }
