@@ -18,7 +18,7 @@ use clap::Args;
 use fuse_iomap_server::diskfs::store::Store;
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `mkfs DEV`.
 #[derive(Debug, Args)]
@@ -50,7 +50,7 @@ const UNCORRECTED: i32 = 4;
 const OPERATIONAL: i32 = 8;
 
 /// Opens `path` and returns it with its size.
-fn open(path: &PathBuf, write: bool) -> Result<(File, u64), String> {
+fn open(path: &Path, write: bool) -> Result<(File, u64), String> {
     let mut file = File::options()
         .read(true)
         .write(write)
@@ -113,11 +113,11 @@ mod tests {
         path
     }
 
-    fn fsck(device: &PathBuf) -> i32 {
+    fn fsck(device: &Path) -> i32 {
         Fsck {
             no: true,
             yes: false,
-            device: device.clone(),
+            device: device.to_path_buf(),
         }
         .run()
     }
