@@ -260,7 +260,14 @@ impl Channel {
                 if state.requests.is_aborted() {
                     return Err(ENODEV);
                 }
-                if let Some(next) = state.requests.send_next() {
+                let batch_forget = matches!(
+                    state.phase,
+                    Phase::Ready(Features {
+                        batch_forget: true,
+                        ..
+                    })
+                );
+                if let Some(next) = state.requests.send_next(batch_forget) {
                     break next;
                 }
                 if nonblock {
@@ -336,12 +343,6 @@ impl Channel {
             Ok(Next::Done) => Ok(()),
             Err(e) => Err(e),
         };
-        if let Phase::Ready(Features {
-            batch_forget: true, ..
-        }) = state.phase
-        {
-            state.requests.batch_forgets();
-        }
         if let Err(e) = result {
             pr_warn_ratelimited!("handshake refused: {:?}\n", e);
             counters.reject(Reject::Init);

@@ -99,14 +99,20 @@ impl Args {
             len: 0,
         };
         for part in parts {
-            let end = args.len.checked_add(part.len()).ok_or(EINVAL)?;
-            args.buf
-                .get_mut(args.len..end)
-                .ok_or(EINVAL)?
-                .copy_from_slice(part);
-            args.len = end;
+            args.push(part)?;
         }
         Ok(args)
+    }
+
+    /// Appends `part`: `EINVAL` if it does not fit.
+    fn push(&mut self, part: &[u8]) -> Result {
+        let end = self.len.checked_add(part.len()).ok_or(EINVAL)?;
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(EINVAL)?
+            .copy_from_slice(part);
+        self.len = end;
+        Ok(())
     }
 
     /// The bytes.
@@ -149,7 +155,6 @@ pub(crate) struct Requests<P> {
     next_unique: u64,
     queued: usize,
     aborted: bool,
-    batch_forgets: bool,
 }
 
 impl<P> Requests<P> {
@@ -160,14 +165,7 @@ impl<P> Requests<P> {
             next_unique: 0,
             queued: 0,
             aborted: false,
-            batch_forgets: false,
         }
-    }
-
-    /// From now on, `FORGET`s queued together are read as one
-    /// `BATCH_FORGET`: the server speaks protocol 7.16 or later.
-    pub(crate) fn batch_forgets(&mut self) {
-        self.batch_forgets = true;
     }
 
     /// Queues a request; `ENOTCONN` once aborted. Uniques are even and never
@@ -242,11 +240,12 @@ impl<P> Requests<P> {
     /// server an inode to keep. When the oldest is a `FORGET` and others are
     /// queued, up to [`MAX_BATCH_FORGET`] of them go as one `BATCH_FORGET`,
     /// as fuse reads its forget list: an unmount or a cache shrink that
-    /// drops thousands of inodes costs the server a read per batch.
-    pub(crate) fn send_next(&mut self) -> Option<(InHeader, Args)> {
+    /// drops thousands of inodes costs the server a read per batch. Only
+    /// with `batch_forget`: the server speaks protocol 7.16 or later.
+    pub(crate) fn send_next(&mut self, batch_forget: bool) -> Option<(InHeader, Args)> {
         let slot = self.oldest_queued(None)?;
         let req = self.slots[slot].as_ref()?;
-        if self.batch_forgets
+        if batch_forget
             && req.header.opcode == FUSE_FORGET
             && self.slots.iter().flatten().any(|r| {
                 r.header.opcode == FUSE_FORGET
@@ -295,9 +294,10 @@ impl<P> Requests<P> {
                 nodeid: req.header.nodeid,
                 nlookup: u64::from_ne_bytes(nlookup),
             };
-            let end = args.len + size_of::<ForgetOne>();
-            args.buf[args.len..end].copy_from_slice(&one.to_ne_bytes());
-            args.len = end;
+            // Cannot fail: MAX_BATCH_FORGET records fit in the arguments.
+            if args.push(&one.to_ne_bytes()).is_err() {
+                break;
+            }
             count += 1;
         }
         let head = BatchForgetIn {

@@ -33,9 +33,9 @@ fn requests_are_read_in_order_with_even_uniques() {
     let mut r = Requests::<u32>::new();
     submit(&mut r, FUSE_IOMAP_BEGIN);
     submit(&mut r, FUSE_GET_FMAP);
-    let (h1, a1) = r.send_next().unwrap();
-    let (h2, _) = r.send_next().unwrap();
-    assert!(r.send_next().is_none());
+    let (h1, a1) = r.send_next(false).unwrap();
+    let (h2, _) = r.send_next(false).unwrap();
+    assert!(r.send_next(false).is_none());
     assert_eq!(
         (h1.opcode, h1.unique, h1.nodeid, h1.len),
         (FUSE_IOMAP_BEGIN, 2, 7, 43)
@@ -50,7 +50,7 @@ fn only_a_sent_request_takes_a_reply_and_only_once() {
     let t = submit(&mut r, FUSE_IOMAP_BEGIN);
     assert_eq!(r.target(2), Err(ENOENT), "queued, not yet read");
     assert_eq!(r.answer(2, Ok(1)), Err(ENOENT));
-    r.send_next().unwrap();
+    r.send_next(false).unwrap();
     assert_eq!(r.target(2).unwrap().opcode, FUSE_IOMAP_BEGIN);
     assert_eq!(r.take(t), None);
     r.answer(2, Ok(9)).unwrap();
@@ -67,9 +67,9 @@ fn a_cancelled_request_is_forgotten_in_any_state() {
     let queued = submit(&mut r, FUSE_IOMAP_BEGIN);
     r.cancel(queued);
     assert!(!r.has_queued());
-    assert!(r.send_next().is_none());
+    assert!(r.send_next(false).is_none());
     let sent = submit(&mut r, FUSE_IOMAP_BEGIN);
-    let (h, _) = r.send_next().unwrap();
+    let (h, _) = r.send_next(false).unwrap();
     r.cancel(sent);
     assert_eq!(r.answer(h.unique, Ok(1)), Err(ENOENT));
     assert_eq!(r.len(), 0);
@@ -81,7 +81,7 @@ fn a_slot_reused_does_not_answer_an_old_ticket() {
     let old = submit(&mut r, FUSE_IOMAP_BEGIN);
     r.cancel(old);
     let new = submit(&mut r, FUSE_IOMAP_BEGIN);
-    let (h, _) = r.send_next().unwrap();
+    let (h, _) = r.send_next(false).unwrap();
     r.answer(h.unique, Ok(5)).unwrap();
     assert_eq!(r.take(old), None);
     assert_eq!(r.take(new), Some(Ok(5)));
@@ -92,7 +92,7 @@ fn handshake_requests_are_freed_when_answered() {
     let mut r = Requests::<u32>::new();
     r.submit(FUSE_INIT, 0, &[0; 64], Creds::default(), Caller::Handshake)
         .unwrap();
-    let (h, _) = r.send_next().unwrap();
+    let (h, _) = r.send_next(false).unwrap();
     assert_eq!(r.target(h.unique).unwrap().caller, Caller::Handshake);
     r.answer(h.unique, Ok(0)).unwrap();
     assert_eq!(r.len(), 0);
@@ -105,8 +105,8 @@ fn abort_answers_every_waiting_caller_and_refuses_more() {
     let sent = submit(&mut r, FUSE_IOMAP_END);
     r.submit(FUSE_INIT, 0, &[], Creds::default(), Caller::Handshake)
         .unwrap();
-    r.send_next().unwrap();
-    r.send_next().unwrap();
+    r.send_next(false).unwrap();
+    r.send_next(false).unwrap();
     r.abort();
     assert!(r.is_aborted() && !r.has_queued());
     assert_eq!(r.take(queued).unwrap().unwrap_err().to_errno(), ENOTCONN);
@@ -120,10 +120,10 @@ fn abort_answers_every_waiting_caller_and_refuses_more() {
 fn a_read_that_fails_puts_the_request_back() {
     let mut r = Requests::<u32>::new();
     submit(&mut r, FUSE_IOMAP_BEGIN);
-    let (h, _) = r.send_next().unwrap();
+    let (h, _) = r.send_next(false).unwrap();
     r.unsend(h.unique);
     assert!(r.has_queued());
-    assert_eq!(r.send_next().unwrap().0.unique, h.unique);
+    assert_eq!(r.send_next(false).unwrap().0.unique, h.unique);
 }
 
 #[test]
@@ -148,7 +148,7 @@ fn a_request_without_reply_is_freed_once_read() {
     r.submit(FUSE_FORGET, 5, &[1; 8], Creds::default(), Caller::NoReply)
         .unwrap();
     assert!(r.has_queued());
-    let (h, _) = r.send_next().unwrap();
+    let (h, _) = r.send_next(false).unwrap();
     assert_eq!((h.opcode, h.nodeid), (FUSE_FORGET, 5));
     assert!(!r.has_queued());
     assert_eq!(r.len(), 0);
@@ -193,19 +193,18 @@ fn batch(args: &Args) -> Vec<(u64, u64)> {
 #[test]
 fn forgets_queued_together_are_read_as_one_batch_forget() {
     let mut r = Requests::<u32>::new();
-    r.batch_forgets();
     forget(&mut r, 10, 1);
     submit(&mut r, FUSE_GETATTR);
     forget(&mut r, 11, 3);
     forget(&mut r, 12, 1);
-    let (h, args) = r.send_next().unwrap();
+    let (h, args) = r.send_next(true).unwrap();
     assert_eq!((h.opcode, h.nodeid, h.unique), (FUSE_BATCH_FORGET, 0, 2));
     assert_eq!((h.uid, h.gid, h.pid), (0, 0, 0), "nobody's request");
     assert_eq!(h.len as usize, 40 + args.as_bytes().len());
     assert_eq!(batch(&args), [(10, 1), (11, 3), (12, 1)]);
     // The GETATTR is next, and the forgets are gone.
-    assert_eq!(r.send_next().unwrap().0.opcode, FUSE_GETATTR);
-    assert!(r.send_next().is_none());
+    assert_eq!(r.send_next(true).unwrap().0.opcode, FUSE_GETATTR);
+    assert!(r.send_next(true).is_none());
     assert_eq!(r.len(), 1);
 }
 
@@ -213,16 +212,15 @@ fn forgets_queued_together_are_read_as_one_batch_forget() {
 fn a_batch_holds_at_most_what_fits_in_the_arguments() {
     assert_eq!(MAX_BATCH_FORGET, 32);
     let mut r = Requests::<u32>::new();
-    r.batch_forgets();
     for nodeid in 0..(MAX_BATCH_FORGET as u64 + 2) {
         forget(&mut r, 100 + nodeid, nodeid);
     }
-    let (h, args) = r.send_next().unwrap();
+    let (h, args) = r.send_next(true).unwrap();
     assert_eq!(h.opcode, FUSE_BATCH_FORGET);
     let first = batch(&args);
     assert_eq!(first.len(), MAX_BATCH_FORGET);
     assert_eq!(first[31], (131, 31));
-    let (h, args) = r.send_next().unwrap();
+    let (h, args) = r.send_next(true).unwrap();
     assert_eq!(h.opcode, FUSE_BATCH_FORGET);
     assert_eq!(batch(&args), [(132, 32), (133, 33)]);
     assert!(!r.has_queued());
@@ -232,17 +230,16 @@ fn a_batch_holds_at_most_what_fits_in_the_arguments() {
 #[test]
 fn a_lone_forget_or_an_old_server_gets_plain_forgets() {
     let mut r = Requests::<u32>::new();
-    r.batch_forgets();
     forget(&mut r, 10, 1);
-    let (h, args) = r.send_next().unwrap();
+    let (h, args) = r.send_next(true).unwrap();
     assert_eq!((h.opcode, h.nodeid, h.uid), (FUSE_FORGET, 10, 1));
     assert_eq!(args.as_bytes(), 1u64.to_ne_bytes());
     // Before 7.16, no batches.
     let mut old = Requests::<u32>::new();
     forget(&mut old, 10, 1);
     forget(&mut old, 11, 1);
-    assert_eq!(old.send_next().unwrap().0.opcode, FUSE_FORGET);
-    assert_eq!(old.send_next().unwrap().0.nodeid, 11);
+    assert_eq!(old.send_next(false).unwrap().0.opcode, FUSE_FORGET);
+    assert_eq!(old.send_next(false).unwrap().0.nodeid, 11);
 }
 
 fn oh(len: u32, error: i32, unique: u64) -> OutHeader {
@@ -383,7 +380,7 @@ proptest! {
                 }
                 Op::Read => {
                     let oldest = model.iter().find(|(_, s)| **s == ModelState::Queued).map(|(u, _)| *u);
-                    let got = r.send_next().map(|(h, _)| h.unique);
+                    let got = r.send_next(false).map(|(h, _)| h.unique);
                     prop_assert_eq!(got, oldest);
                     if let Some(u) = oldest {
                         model.insert(u, ModelState::Sent);
