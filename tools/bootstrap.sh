@@ -43,13 +43,14 @@ fstests_tarball=${FSTESTS_TARBALL:-$repo/../shared/fstests/fstests-$fstests_comm
 # on a fresh Debian 12 (make fresh-check): git for fmtcheck's file list,
 # ca-certificates for cargo and pip, pkg-config for libbpf-sys's vendored
 # libbpf build (the sample server). The guest runs the host's programs: fio
-# and xfs_io (xfsprogs) are the outside clients of the mount's tests.
+# and xfs_io (xfsprogs) are the outside clients of the mount's tests, and
+# pgrep (procps) finds the server that one of them kills.
 packages=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web linux-source-6.12
 	gcc make bc flex bison cpio kmod xz-utils libelf-dev libssl-dev dwarves
 	clang llvm lld libclang-dev
 	qemu-system-x86 udev python3 python3-venv bpftool rsync
-	git ca-certificates pkg-config fio xfsprogs
+	git ca-certificates pkg-config fio xfsprogs procps
 	autoconf automake libtool xfslibs-dev uuid-dev libattr1-dev libacl1-dev libaio-dev
 )
 
