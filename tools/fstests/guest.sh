@@ -30,9 +30,15 @@ export FUSE_IOMAP_SERVER=${FUSE_IOMAP_SERVER:?the sample server}
 export FUSE_IOMAP_SERVER_LOG=$results/server.log
 export PATH=$here:$PATH
 
-for mnt in /tmp/fstests/test /tmp/fstests/scratch; do
-	! mountpoint -q "$mnt" || umount "$mnt"
-done
+# Unmounts the test and scratch devices, if mounted.
+unmount_all() {
+	local mnt
+	for mnt in /tmp/fstests/test /tmp/fstests/scratch; do
+		! mountpoint -q "$mnt" || umount "$mnt" || echo "fstests: cannot unmount $mnt" >&2
+	done
+}
+
+unmount_all
 rm -rf "$results" /tmp/fstests
 mkdir -p "$results" "$fstests" /tmp/fstests/test /tmp/fstests/scratch
 tar -C "$fstests" -xf "$out/fstests.tar" || exit 1
@@ -56,9 +62,7 @@ grep -E '^!generic/[0-9]+' "$list" | sed 's/^!//' >"$results/exclude"
 # "Not run:"), and results/TEST.notrun why a test did not run.
 (cd "$fstests" && ./check $(cat "$results/tests")) 2>&1 | tee "$results/check.out"
 rc=${PIPESTATUS[0]}
-for mnt in /tmp/fstests/test /tmp/fstests/scratch; do
-	! mountpoint -q "$mnt" || umount "$mnt" || echo "fstests: cannot unmount $mnt" >&2
-done
+unmount_all
 cp -r "$fstests/results/." "$results/"
 listed() { sed -n "s/^$1: //p" "$results/check.out" | tr ' ' '\n'; }
 {
