@@ -18,12 +18,20 @@
 //! the drop "valid"). A hit returns the number as a validity cookie;
 //! `iomap_valid` compares the cookie with the current number.
 //!
-//! Each fork holds at most `cache_maxbytes` of records (32 bytes each); an
-//! upsert that would exceed it drops the whole fork first, as the C series
-//! does, then inserts. Beyond that, the trees of all the inodes of a
+//! Each fork holds at most `cache_maxbytes` of records (32 bytes each). An
+//! upsert that would exceed it makes room the way the fork's [`Policy`]
+//! says: by default it evicts the records the CLOCK hand finds unreferenced
+//! since its last pass ([`ExtentTree::evict`]), one per missing slot, so
+//! that hot mappings stay; the C series' way, dropping the whole fork, is
+//! kept for comparison (`Documentation/fuse_iomap/cache.rst` has both on
+//! the same workloads). Beyond that, the trees of all the inodes of a
 //! connection share its [`Budget`]: their arenas are charged to it, and an
 //! upsert it refuses fails with `ENOSPC`. Memory goes back to it when a fork
 //! is dropped or shrinks to a quarter of its arenas (`ExtentTree::shrink`).
+//!
+//! An upsert that stays inside one leaf of the tree runs on a copy of that
+//! leaf ([`ExtentTree::edit`]), with the same steps as on the tree, and so
+//! walks the tree once instead of once per step.
 //!
 //! The caller serialises changes (the inode's lock, held exclusively) and
 //! validates mappings first ([`crate::mapping::validate`]); the cache checks
@@ -31,7 +39,7 @@
 
 use crate::abi::{IomapIo, MappingType, NULL_ADDR};
 use crate::budget::Budget;
-use crate::extent_tree::ExtentTree;
+use crate::extent_tree::{ExtentTree, Records, INNER_KEYS, LEAF_RECS};
 use crate::mapping::Geometry;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{prelude::*, sync::Arc};
@@ -70,6 +78,20 @@ impl CacheLimit {
     pub(crate) fn records(self) -> usize {
         (self.0 / RECORD_BYTES) as usize
     }
+}
+
+/// What an upsert into a full fork gives up to make room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Policy {
+    /// The records the CLOCK hand finds unreferenced, one per missing slot.
+    Clock,
+    /// The whole fork, as the C series does.
+    DropFork,
+}
+
+impl Policy {
+    /// The module's policy.
+    pub(crate) const DEFAULT: Self = Self::Clock;
 }
 
 /// One of an inode's two forks.
@@ -115,40 +137,73 @@ impl Seq {
         cookie == 0 || cookie == self.get()
     }
 
-    fn bump(&self) {
-        let next = match self.0.load(Ordering::Relaxed).wrapping_add(1) {
-            0 => 1,
-            n => n,
-        };
-        self.0.store(next, Ordering::Release);
+    /// Moves the number on by `changes` bumps, each skipping 0: the values
+    /// 1 to 2^64 - 1 go round in a circle.
+    fn advance(&self, changes: Bumps) {
+        if changes.0 == 0 {
+            return;
+        }
+        let cur = u128::from(self.0.load(Ordering::Relaxed));
+        let next = (cur - 1 + u128::from(changes.0)) % u128::from(u64::MAX) + 1;
+        // The remainder is below 2^64 - 1, so the sum fits.
+        self.0.store(next as u64, Ordering::Release);
     }
 }
 
-/// The two forks of an inode's mapping cache.
-pub(crate) struct Forks {
-    read: ExtentTree,
-    write: ExtentTree,
+/// The changes an operation made, each a bump of the [`Seq`], applied at
+/// once when the operation ends: the lock is held exclusively throughout,
+/// so no cookie can be taken in between.
+#[derive(Debug, Default, Clone, Copy)]
+struct Bumps(u64);
+
+impl Bumps {
+    fn one(&mut self) {
+        self.0 += 1;
+    }
+}
+
+/// The two forks of an inode's mapping cache, in trees of leaves of `R`
+/// records and inner nodes of `K` keys.
+pub(crate) struct Forks<const R: usize = LEAF_RECS, const K: usize = INNER_KEYS> {
+    read: ExtentTree<R, K>,
+    write: ExtentTree<R, K>,
     write_used: bool,
     limit: CacheLimit,
+    policy: Policy,
     /// The connection's budget, charged with both trees' arenas.
     budget: Arc<Budget>,
 }
 
-impl Drop for Forks {
+impl<const R: usize, const K: usize> Drop for Forks<R, K> {
     fn drop(&mut self) {
         self.budget.uncharge(self.charged_bytes());
     }
 }
 
 impl Forks {
-    /// Empty forks, the write fork never used, whose trees charge `budget`;
-    /// allocates nothing.
+    /// Empty forks, the write fork never used, whose trees charge `budget`,
+    /// under the module's policy; allocates nothing.
     pub(crate) fn new(limit: CacheLimit, budget: Arc<Budget>) -> Self {
+        Self::with_policy(limit, Policy::DEFAULT, budget)
+    }
+
+    /// Empty forks, the write fork never used, whose trees charge `budget`,
+    /// making room under `policy`; allocates nothing.
+    pub(crate) fn with_policy(limit: CacheLimit, policy: Policy, budget: Arc<Budget>) -> Self {
+        Self::in_layout(limit, policy, budget)
+    }
+}
+
+impl<const R: usize, const K: usize> Forks<R, K> {
+    /// [`Forks::with_policy`] in trees of another layout: leaves of `R`
+    /// records and inner nodes of `K` keys.
+    pub(crate) fn in_layout(limit: CacheLimit, policy: Policy, budget: Arc<Budget>) -> Self {
         Self {
             read: ExtentTree::new(),
             write: ExtentTree::new(),
             write_used: false,
             limit,
+            policy,
             budget,
         }
     }
@@ -158,7 +213,7 @@ impl Forks {
         self.read.charged_bytes() + self.write.charged_bytes()
     }
 
-    fn tree(&self, fork: Fork) -> &ExtentTree {
+    fn tree(&self, fork: Fork) -> &ExtentTree<R, K> {
         match fork {
             Fork::Read => &self.read,
             Fork::Write => &self.write,
@@ -166,7 +221,7 @@ impl Forks {
     }
 
     /// The tree of `fork`, and the budget it charges.
-    fn tree_mut(&mut self, fork: Fork) -> (&mut ExtentTree, &Budget) {
+    fn tree_mut(&mut self, fork: Fork) -> (&mut ExtentTree<R, K>, &Budget) {
         match fork {
             Fork::Read => (&mut self.read, &self.budget),
             Fork::Write => (&mut self.write, &self.budget),
@@ -206,8 +261,8 @@ impl Forks {
     /// Fails with `EINVAL` for a mapping that validation would have refused
     /// (empty, overflowing, `RETRY_CACHE`), and with `ENOSPC` (the
     /// connection's budget) or `ENOMEM` before changing anything when the
-    /// tree cannot grow; except at the limit, where the fork is dropped
-    /// first and a failure of the insert that follows leaves it empty.
+    /// tree cannot grow; except when the whole fork is dropped at the limit,
+    /// where a failure of the insert that follows leaves it empty.
     pub(crate) fn upsert(&mut self, seq: &Seq, fork: Fork, map: &IomapIo) -> Result {
         match MappingType::from_raw(map.r#type) {
             Some(MappingType::NoCache) => return Ok(()),
@@ -218,18 +273,17 @@ impl Forks {
             Some(end) if map.length > 0 => end,
             _ => return Err(EINVAL),
         };
-        let limit = self.limit.records();
+        let (limit, policy) = (self.limit.records(), self.policy);
         let (tree, budget) = self.tree_mut(fork);
         // A punch re-inserts at most one trimmed piece; then the new record.
         tree.reserve(2, budget)?;
-        // A split beyond the limit is undone by the drop just below.
-        let (mut left, mut right) = punch(tree, seq, map.offset, end, true);
-        if tree.len() + 1 > limit {
-            tree.clear(budget);
-            seq.bump();
-            (left, right) = (None, None);
-        }
-        insert_and_merge(tree, budget, seq, *map, left, right)?;
+        let mut bumps = Bumps::default();
+        let result = match upsert_in_leaf(tree, &mut bumps, map, end, limit) {
+            true => Ok(()),
+            false => upsert_in_tree(tree, budget, &mut bumps, map, end, limit, policy),
+        };
+        seq.advance(bumps);
+        result?;
         if fork == Fork::Write {
             self.write_used = true;
         }
@@ -261,11 +315,13 @@ impl Forks {
             .map_or(u64::MAX, |e| geo.round_up(e));
         let limit = self.limit.records();
         let (tree, budget) = self.tree_mut(fork);
+        let mut bumps = Bumps::default();
         if start == 0 && end >= geo.maxbytes {
             if tree.len() > 0 {
                 tree.clear(budget);
-                seq.bump();
+                bumps.one();
             }
+            seq.advance(bumps);
             return Ok(());
         }
         // Splitting a record adds one; in a full fork, the part past the
@@ -273,16 +329,76 @@ impl Forks {
         // more than asked is always safe for a cache.
         let split_fits = tree.len() < limit;
         tree.reserve(1, budget)?;
-        punch(tree, seq, start, end, split_fits);
+        punch(tree, &mut bumps, start, end, split_fits);
+        seq.advance(bumps);
         tree.shrink(budget);
         Ok(())
     }
 }
 
+/// The upsert of `map` (ending at `end`) on a copy of the one leaf it
+/// touches, written back if it fits there; `false`, with nothing changed
+/// and nothing counted, when it does not (the limit would be reached, or
+/// the leaf would split, merge or get a new first key).
+fn upsert_in_leaf<const R: usize, const K: usize>(
+    tree: &mut ExtentTree<R, K>,
+    bumps: &mut Bumps,
+    map: &IomapIo,
+    end: u64,
+    limit: usize,
+) -> bool {
+    let Some(mut edit) = tree.edit(map.offset, end) else {
+        return false;
+    };
+    let mut counted = Bumps::default();
+    let (left, right) = punch(&mut edit, &mut counted, map.offset, end, true);
+    if tree.len() - edit.old_len() + edit.len() + 1 > limit
+        || insert_and_merge(&mut edit, &Budget::new(0), &mut counted, *map, left, right).is_err()
+        || !tree.commit(&edit)
+    {
+        return false;
+    }
+    bumps.0 += counted.0;
+    true
+}
+
+/// The upsert of `map` (ending at `end`) step by step on the tree, making
+/// room under `policy` at the limit. Room for the punch and the insert was
+/// reserved; only an insert into a dropped fork can fail.
+fn upsert_in_tree<const R: usize, const K: usize>(
+    tree: &mut ExtentTree<R, K>,
+    budget: &Budget,
+    bumps: &mut Bumps,
+    map: &IomapIo,
+    end: u64,
+    limit: usize,
+    policy: Policy,
+) -> Result {
+    let (mut left, mut right) = punch(tree, bumps, map.offset, end, true);
+    if tree.len() + 1 > limit {
+        match policy {
+            Policy::DropFork => {
+                // A split beyond the limit is undone too.
+                tree.clear(budget);
+                bumps.one();
+                (left, right) = (None, None);
+            }
+            Policy::Clock => {
+                while tree.len() + 1 > limit && tree.evict().is_some() {
+                    bumps.one();
+                }
+                // A victim may have been a neighbour.
+                (left, right) = (tree.lt(map.offset), tree.ge(end));
+            }
+        }
+    }
+    insert_and_merge(tree, budget, bumps, *map, left, right)
+}
+
 /// Removes `[start, end)` from `tree`: records inside go, records across
 /// an edge are trimmed (a left trim advances the address of a mapping with
 /// storage), a record across both edges is split, or only trimmed to the
-/// part before `start` unless `split_fits`. Bumps `seq` per change.
+/// part before `start` unless `split_fits`. Counts a bump per change.
 ///
 /// Returns the neighbours of the range afterwards, for merging: the record
 /// before `start` and the first one at or after `end`.
@@ -291,15 +407,15 @@ impl Forks {
 /// piece that would be re-inserted is dropped too, which a cache may always
 /// do.
 fn punch(
-    tree: &mut ExtentTree,
-    seq: &Seq,
+    tree: &mut impl Records,
+    bumps: &mut Bumps,
     start: u64,
     end: u64,
     split_fits: bool,
 ) -> (Option<IomapIo>, Option<IomapIo>) {
     let mut left = None;
     // The record that starts before `start`, maybe reaching past it.
-    if let Some(&rec) = tree.lt(start) {
+    if let Some(rec) = tree.lt(start) {
         let rec_end = rec.offset + rec.length;
         if rec_end <= start {
             left = Some(rec);
@@ -309,18 +425,18 @@ fn punch(
                 ..rec
             };
             tree.replace(head);
-            seq.bump();
+            bumps.one();
             left = Some(head);
             if rec_end > end {
                 // It also covers `end`: the part past `end` is a new record.
                 if !split_fits {
-                    return (left, tree.ge(end).copied());
+                    return (left, tree.ge(end));
                 }
                 let tail = trim_left(&rec, end);
                 if tree.insert_reserved(tail).is_err() {
-                    return (left, tree.ge(end).copied());
+                    return (left, tree.ge(end));
                 }
-                seq.bump();
+                bumps.one();
                 return (left, Some(tail));
             }
         }
@@ -328,8 +444,8 @@ fn punch(
     // Records that start inside the range.
     let right = loop {
         let rec = match tree.ge(start) {
-            Some(&rec) if rec.offset < end => rec,
-            next => break next.copied(),
+            Some(rec) if rec.offset < end => rec,
+            next => break next,
         };
         tree.remove(rec.offset);
         if rec.offset + rec.length > end {
@@ -337,7 +453,7 @@ fn punch(
             // the mapping. Without room the rest of the record goes too.
             let _ = tree.insert_reserved(trim_left(&rec, end));
         }
-        seq.bump();
+        bumps.one();
     };
     (left, right)
 }
@@ -380,9 +496,9 @@ fn mergeable(left: &IomapIo, right: &IomapIo) -> bool {
 /// to the left extends that record in place instead of inserting `rec` and
 /// removing it again.
 fn insert_and_merge(
-    tree: &mut ExtentTree,
+    tree: &mut impl Records,
     budget: &Budget,
-    seq: &Seq,
+    bumps: &mut Bumps,
     rec: IomapIo,
     left: Option<IomapIo>,
     right: Option<IomapIo>,
@@ -395,27 +511,25 @@ fn insert_and_merge(
             };
             tree.replace(merged);
             // Insert, remove, update.
-            seq.bump();
-            seq.bump();
-            seq.bump();
+            bumps.0 += 3;
             merged
         }
         None => {
             // The fork may have been dropped by the caller; inserting then
             // needs new nodes, and failing leaves an empty fork.
             tree.insert(rec, budget)?;
-            seq.bump();
+            bumps.one();
             rec
         }
     };
     if let Some(right) = right.filter(|r| mergeable(&rec, r)) {
         tree.remove(right.offset);
-        seq.bump();
+        bumps.one();
         tree.replace(IomapIo {
             length: rec.length + right.length,
             ..rec
         });
-        seq.bump();
+        bumps.one();
     }
     Ok(())
 }

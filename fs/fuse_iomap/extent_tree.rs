@@ -4,56 +4,90 @@
 //!
 //! Layout, in the spirit of `fs/xfs/libxfs/xfs_iext_tree.c`:
 //!
+//! - Every node is at most [`NODE_BYTES`] = 256 bytes, and both node kinds
+//!   take their capacity from that one number: a leaf holds what room its
+//!   bookkeeping leaves for records, an inner node what pairs of key and
+//!   child fit. The tree is generic over the two capacities so that the
+//!   benchmark can compare layouts; the module uses the 256-byte one.
 //! - A record is a [`IomapIo`] (32 bytes). The tree keeps records sorted by
 //!   `offset`; that they do not overlap is the caller's invariant (the
 //!   mapping cache punches a range before it inserts into it).
 //! - A leaf holds up to [`LEAF_RECS`] = 7 records (224 bytes), its record
-//!   count, and the indices of its previous and next leaves: the leaves form
-//!   a doubly linked list in offset order, so that walking to a neighbour
-//!   never goes back up the tree.
-//! - An inner node holds up to [`INNER_KEYS`] = 16 (key, child) pairs, where
+//!   count, a reference bit per record (see [`ExtentTree::evict`]), and the
+//!   indices of its previous and next leaves: the leaves form a doubly
+//!   linked list in offset order, so that walking to a neighbour never goes
+//!   back up the tree.
+//! - An inner node holds up to [`INNER_KEYS`] = 21 (key, child) pairs, where
 //!   the key is the offset of the first record below that child. Keys are
 //!   kept exact: every change to a subtree's first record is written back
 //!   into the keys above it.
-//! - Nodes (under 256 bytes each) live in two arenas, one `KVVec` of leaves
-//!   and one of inner nodes, and refer to each other by index; whether an
-//!   index names a leaf or an inner node follows from its level, so no node
-//!   is ever of the wrong kind. Freed nodes go on a free list per arena (an
-//!   empty node, linked through `next` or `children[0]`) and are reused.
-//!   The arenas grow, and so can fail, only in
-//!   [`ExtentTree::reserve`]: every other operation works on nodes that are
-//!   already there, so that a caller can reserve once, then make several
-//!   changes that cannot fail half-way. Growth doubles an arena's capacity,
-//!   and is charged to the connection's [`Budget`] before it is allocated
-//!   (so that a refused charge allocates nothing); [`ExtentTree::shrink`]
-//!   gives memory back when the tree holds far fewer nodes than its arenas.
-//! - Searches inside a node are binary (`partition_point`), where xfs scans
-//!   linearly: the benchmark (`Documentation/fuse_iomap/cache.rst`) measured
-//!   a 64 Ki-record lookup at 0.79 of `BTreeMap`'s time with binary searches
-//!   against 0.93 with linear scans.
+//! - Nodes live in two arenas, one `KVVec` of leaves and one of inner
+//!   nodes, and refer to each other by index; whether an index names a leaf
+//!   or an inner node follows from its level, so no node is ever of the
+//!   wrong kind. Freed nodes go on a free list per arena (an empty node,
+//!   linked through `next` or `children[0]`) and are reused. The arenas
+//!   grow, and so can fail, only in [`ExtentTree::reserve`]: every other
+//!   operation works on nodes that are already there, so that a caller can
+//!   reserve once, then make several changes that cannot fail half-way.
+//!   Growth doubles an arena's capacity, and is charged to the connection's
+//!   [`Budget`] before it is allocated (so that a refused charge allocates
+//!   nothing); [`ExtentTree::shrink`] gives memory back when the tree holds
+//!   far fewer nodes than its arenas.
+//! - Searches inside a node count the keys at most the offset over the
+//!   whole node, where xfs scans until the first larger key and a binary
+//!   search halves: a count has no branch that depends on the data, so a
+//!   random lookup mispredicts nothing (`Documentation/fuse_iomap/cache.rst`
+//!   has the measurements of all three).
 //! - A leaf that overflows splits in half, except when the record goes past
 //!   the end of the last leaf: then the new leaf takes only that record, so
 //!   that a file mapped in order fills its leaves completely. A node that
 //!   falls below half full merges with a neighbour when both fit in one node.
 //!   A root with a single child is replaced by the child.
+//! - A change that stays inside one leaf need not walk the tree once per
+//!   step: [`ExtentTree::edit`] copies the leaf out once, the caller edits
+//!   the copy ([`LeafEdit`]) through the same [`Records`] operations as the
+//!   tree, and [`ExtentTree::commit`] writes it back when no key above the
+//!   leaf moves and the leaf neither overflows nor falls below half full.
 
 use crate::abi::IomapIo;
 use crate::budget::Budget;
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
 
+/// The bytes of one node, leaf or inner: xfs's `NODE_SIZE`.
+pub(crate) const NODE_BYTES: usize = 256;
+
+/// A leaf's bookkeeping beside its records: count, reference bits, links,
+/// rounded up to the records' alignment.
+const LEAF_HEADER: usize = 16;
+/// An inner node's bookkeeping beside its pairs: the count.
+const INNER_HEADER: usize = 1;
+
+/// The records a leaf of `node` bytes holds.
+pub(crate) const fn leaf_recs(node: usize) -> usize {
+    (node - LEAF_HEADER) / core::mem::size_of::<IomapIo>()
+}
+
+/// The (key, child) pairs an inner node of `node` bytes holds.
+pub(crate) const fn inner_keys(node: usize) -> usize {
+    (node - INNER_HEADER) / (core::mem::size_of::<u64>() + core::mem::size_of::<NodeId>())
+}
+
 /// Records per leaf: 7 × 32 bytes.
-pub(crate) const LEAF_RECS: usize = 7;
-/// (key, child) pairs per inner node: 16 × (8 + 4) bytes.
-pub(crate) const INNER_KEYS: usize = 16;
+pub(crate) const LEAF_RECS: usize = leaf_recs(NODE_BYTES);
+/// (key, child) pairs per inner node: 21 × (8 + 4) bytes.
+pub(crate) const INNER_KEYS: usize = inner_keys(NODE_BYTES);
 
 /// Index of a node in the arena.
 type NodeId = u32;
 /// No node: the end of a leaf list or of the free list.
 const NIL: NodeId = u32::MAX;
 
-#[derive(Clone)]
-struct Leaf {
-    recs: [IomapIo; LEAF_RECS],
+struct Leaf<const R: usize> {
+    recs: [IomapIo; R],
+    /// Bit `i` set: `recs[i]` was looked up since the CLOCK hand last
+    /// passed it. Set under the inode's lock held shared, hence atomic.
+    refs: AtomicU32,
     len: u8,
     prev: NodeId,
     /// The next leaf in offset order, or the next free leaf.
@@ -61,22 +95,57 @@ struct Leaf {
 }
 
 #[derive(Clone)]
-struct Inner {
-    keys: [u64; INNER_KEYS],
+struct Inner<const K: usize> {
+    keys: [u64; K],
     /// Leaves below level 2, inner nodes above; `children[0]` links a free
     /// node to the next.
-    children: [NodeId; INNER_KEYS],
+    children: [NodeId; K],
     len: u8,
 }
 
-// Nodes stay within the 256 bytes of an xfs_iext node.
-const _: () = assert!(core::mem::size_of::<Leaf>() <= 256);
-const _: () = assert!(core::mem::size_of::<Inner>() <= 256);
+// The module's nodes stay within NODE_BYTES.
+const _: () = assert!(core::mem::size_of::<Leaf<LEAF_RECS>>() <= NODE_BYTES);
+const _: () = assert!(core::mem::size_of::<Inner<INNER_KEYS>>() <= NODE_BYTES);
 
-impl Leaf {
+/// The bits below bit `n`.
+const fn low_bits(n: usize) -> u32 {
+    if n >= 32 {
+        u32::MAX
+    } else {
+        (1 << n) - 1
+    }
+}
+
+/// How many of the first `len` of `keys` are at most `off`. The keys being
+/// sorted, that is the index of the first larger one; counting over the
+/// whole node makes no branch depend on the keys.
+fn rank(keys: impl Iterator<Item = u64>, len: usize, off: u64) -> usize {
+    keys.enumerate()
+        .map(|(i, k)| usize::from((i < len) & (k <= off)))
+        .sum()
+}
+
+impl<const R: usize> Clone for Leaf<R> {
+    fn clone(&self) -> Self {
+        Self {
+            recs: self.recs,
+            refs: AtomicU32::new(self.refs.load(Ordering::Relaxed)),
+            len: self.len,
+            prev: self.prev,
+            next: self.next,
+        }
+    }
+}
+
+impl<const R: usize> Leaf<R> {
+    /// Reference bits are a `u32`, lengths a `u8`, and a leaf must split
+    /// into two non-empty halves.
+    const FITS: () = assert!(R >= 3 && R <= 32);
+
     fn empty() -> Self {
         Self {
-            recs: [IomapIo::default(); LEAF_RECS],
+            recs: [IomapIo::default(); R],
+            refs: AtomicU32::new(0),
             len: 0,
             prev: NIL,
             next: NIL,
@@ -89,9 +158,21 @@ impl Leaf {
 
     /// Index of the last record whose offset is at most `off`.
     fn find_le(&self, off: u64) -> Option<usize> {
-        self.recs()
-            .partition_point(|r| r.offset <= off)
-            .checked_sub(1)
+        rank(
+            self.recs.iter().map(|r| r.offset),
+            usize::from(self.len),
+            off,
+        )
+        .checked_sub(1)
+    }
+
+    /// Sets the reference bit of `recs[pos]`, writing only if it was clear,
+    /// so that lookups of a hot record do not bounce its cache line.
+    fn touch(&self, pos: usize) {
+        let bit = 1 << pos;
+        if self.refs.load(Ordering::Relaxed) & bit == 0 {
+            self.refs.fetch_or(bit, Ordering::Relaxed);
+        }
     }
 
     fn insert_at(&mut self, pos: usize, rec: IomapIo) {
@@ -99,6 +180,10 @@ impl Leaf {
         self.recs.copy_within(pos..len, pos + 1);
         self.recs[pos] = rec;
         self.len += 1;
+        // The bits from `pos` on move up with their records; the new one
+        // starts set (see `ExtentTree::evict`).
+        let refs = self.refs.get_mut();
+        *refs = (*refs & low_bits(pos)) | ((*refs & !low_bits(pos)) << 1) | (1 << pos);
     }
 
     fn remove_at(&mut self, pos: usize) -> IomapIo {
@@ -106,15 +191,20 @@ impl Leaf {
         let rec = self.recs[pos];
         self.recs.copy_within(pos + 1..len, pos);
         self.len -= 1;
+        let refs = self.refs.get_mut();
+        *refs = (*refs & low_bits(pos)) | ((*refs >> 1) & !low_bits(pos));
         rec
     }
 }
 
-impl Inner {
+impl<const K: usize> Inner<K> {
+    /// Lengths are a `u8`, and a node must split into two non-empty halves.
+    const FITS: () = assert!(K >= 4 && K <= 255);
+
     fn empty() -> Self {
         Self {
-            keys: [0; INNER_KEYS],
-            children: [NIL; INNER_KEYS],
+            keys: [0; K],
+            children: [NIL; K],
             len: 0,
         }
     }
@@ -122,9 +212,7 @@ impl Inner {
     /// Index of the child whose subtree holds `off`: the last key at most
     /// `off`, or the first child when `off` is below every key.
     fn find_child(&self, off: u64) -> usize {
-        self.keys[..usize::from(self.len)]
-            .partition_point(|&k| k <= off)
-            .saturating_sub(1)
+        rank(self.keys.iter().copied(), usize::from(self.len), off).saturating_sub(1)
     }
 
     fn insert_at(&mut self, pos: usize, key: u64, child: NodeId) {
@@ -151,7 +239,31 @@ struct Cursor {
     pos: usize,
 }
 
-/// A B+tree of non-overlapping mapping records, keyed by file offset.
+/// The operations on sorted, non-overlapping records that the mapping
+/// cache builds its punch, insert and merge from, so that one copy of
+/// those steps runs on the whole tree and on a [`LeafEdit`] alike.
+pub(crate) trait Records {
+    /// The number of records.
+    fn len(&self) -> usize;
+    /// The last record that starts before `off`.
+    fn lt(&self, off: u64) -> Option<IomapIo>;
+    /// The first record that starts at or after `off`.
+    fn ge(&self, off: u64) -> Option<IomapIo>;
+    /// Replaces the record that starts at `rec.offset`; whether there was
+    /// one.
+    fn replace(&mut self, rec: IomapIo) -> bool;
+    /// Removes the record that starts at `off` and returns it.
+    fn remove(&mut self, off: u64) -> Option<IomapIo>;
+    /// Inserts `rec`, which overlaps no record, into reserved room;
+    /// `ENOMEM`, changing nothing, without it.
+    fn insert_reserved(&mut self, rec: IomapIo) -> Result;
+    /// Inserts `rec`, which overlaps no record, growing if need be (charged
+    /// to `budget`); changes nothing on failure.
+    fn insert(&mut self, rec: IomapIo, budget: &Budget) -> Result;
+}
+
+/// A B+tree of non-overlapping mapping records, keyed by file offset, of
+/// leaves of `R` records and inner nodes of `K` keys.
 ///
 /// # Invariants
 ///
@@ -165,9 +277,10 @@ struct Cursor {
 ///   lists of `nfree_leaves` and `nfree_inners` empty nodes not in the tree.
 /// - `leaf_cap` and `inner_cap` are at least the arenas' lengths, and the
 ///   room the arenas were grown to: what [`Self::charged_bytes`] counts.
-pub(crate) struct ExtentTree {
-    leaves: KVVec<Leaf>,
-    inners: KVVec<Inner>,
+/// - Bits of a leaf's `refs` at or above its `len` are clear.
+pub(crate) struct ExtentTree<const R: usize = LEAF_RECS, const K: usize = INNER_KEYS> {
+    leaves: KVVec<Leaf<R>>,
+    inners: KVVec<Inner<K>>,
     leaf_cap: usize,
     inner_cap: usize,
     root: NodeId,
@@ -177,11 +290,15 @@ pub(crate) struct ExtentTree {
     nfree_leaves: usize,
     free_inners: NodeId,
     nfree_inners: usize,
+    /// The CLOCK hand: where [`Self::evict`] looks first.
+    hand: u64,
 }
 
-impl ExtentTree {
+impl<const R: usize, const K: usize> ExtentTree<R, K> {
     /// An empty tree; allocates nothing.
     pub(crate) const fn new() -> Self {
+        let () = Leaf::<R>::FITS;
+        let () = Inner::<K>::FITS;
         Self {
             leaves: KVVec::new(),
             inners: KVVec::new(),
@@ -194,6 +311,7 @@ impl ExtentTree {
             nfree_leaves: 0,
             free_inners: NIL,
             nfree_inners: 0,
+            hand: 0,
         }
     }
 
@@ -205,15 +323,15 @@ impl ExtentTree {
     /// The bytes of nodes in use, leaves and inner nodes; the arenas also
     /// keep freed nodes for reuse.
     pub(crate) fn node_bytes(&self) -> usize {
-        (self.leaves.len() - self.nfree_leaves) * core::mem::size_of::<Leaf>()
-            + (self.inners.len() - self.nfree_inners) * core::mem::size_of::<Inner>()
+        (self.leaves.len() - self.nfree_leaves) * core::mem::size_of::<Leaf<R>>()
+            + (self.inners.len() - self.nfree_inners) * core::mem::size_of::<Inner<K>>()
     }
 
     /// The bytes of the arenas' room, in use or not: what is charged to the
     /// budget.
     pub(crate) fn charged_bytes(&self) -> usize {
-        self.leaf_cap * core::mem::size_of::<Leaf>()
-            + self.inner_cap * core::mem::size_of::<Inner>()
+        self.leaf_cap * core::mem::size_of::<Leaf<R>>()
+            + self.inner_cap * core::mem::size_of::<Inner<K>>()
     }
 
     /// Makes sure that the next `inserts` calls to [`Self::insert`] cannot
@@ -251,8 +369,8 @@ impl ExtentTree {
     /// Gives memory back to `budget` when the arenas are more than four
     /// times the nodes in use (and more than a few nodes): rebuilds the
     /// tree, record by record in order, into new arenas. An empty tree
-    /// frees everything. Changes no record; a rebuild that cannot allocate
-    /// leaves the tree as it was.
+    /// frees everything. Changes no record, but sets every reference bit; a
+    /// rebuild that cannot allocate leaves the tree as it was.
     pub(crate) fn shrink(&mut self, budget: &Budget) {
         if self.count == 0 {
             self.clear(budget);
@@ -275,10 +393,11 @@ impl ExtentTree {
         }
         budget.charge_over(fresh.charged_bytes());
         budget.uncharge(charged);
+        fresh.hand = self.hand;
         *self = fresh;
     }
 
-    fn alloc_leaf(&mut self, leaf: Leaf) -> NodeId {
+    fn alloc_leaf(&mut self, leaf: Leaf<R>) -> NodeId {
         let id = self.free_leaves;
         if id != NIL {
             self.free_leaves = self.leaves[id as usize].next;
@@ -289,7 +408,7 @@ impl ExtentTree {
         push_reserved(&mut self.leaves, leaf)
     }
 
-    fn alloc_inner(&mut self, inner: Inner) -> NodeId {
+    fn alloc_inner(&mut self, inner: Inner<K>) -> NodeId {
         let id = self.free_inners;
         if id != NIL {
             self.free_inners = self.inners[id as usize].children[0];
@@ -301,9 +420,11 @@ impl ExtentTree {
     }
 
     fn release_leaf(&mut self, id: NodeId) {
+        let free = self.free_leaves;
         let leaf = &mut self.leaves[id as usize];
         leaf.len = 0;
-        leaf.next = self.free_leaves;
+        *leaf.refs.get_mut() = 0;
+        leaf.next = free;
         self.free_leaves = id;
         self.nfree_leaves += 1;
     }
@@ -316,19 +437,19 @@ impl ExtentTree {
         self.nfree_inners += 1;
     }
 
-    fn leaf(&self, id: NodeId) -> &Leaf {
+    fn leaf(&self, id: NodeId) -> &Leaf<R> {
         &self.leaves[id as usize]
     }
 
-    fn leaf_mut(&mut self, id: NodeId) -> &mut Leaf {
+    fn leaf_mut(&mut self, id: NodeId) -> &mut Leaf<R> {
         &mut self.leaves[id as usize]
     }
 
-    fn inner(&self, id: NodeId) -> &Inner {
+    fn inner(&self, id: NodeId) -> &Inner<K> {
         &self.inners[id as usize]
     }
 
-    fn inner_mut(&mut self, id: NodeId) -> &mut Inner {
+    fn inner_mut(&mut self, id: NodeId) -> &mut Inner<K> {
         &mut self.inners[id as usize]
     }
 
@@ -360,6 +481,15 @@ impl ExtentTree {
         // Keys are exact, so only the first leaf can lack such a record,
         // and then no leaf has one.
         self.leaf(leaf).find_le(off).map(|pos| Cursor { leaf, pos })
+    }
+
+    /// The first record whose offset is at least `off`.
+    fn cursor_ge(&self, off: u64) -> Option<Cursor> {
+        match self.cursor_le(off) {
+            Some(c) if self.at(c).offset == off => Some(c),
+            Some(c) => self.next_cursor(c),
+            None => self.first_cursor(),
+        }
     }
 
     fn first_cursor(&self) -> Option<Cursor> {
@@ -404,35 +534,37 @@ impl ExtentTree {
         &self.leaf(c.leaf).recs[c.pos]
     }
 
-    /// The record that contains byte `off`.
+    /// The record that contains byte `off`; a hit sets its reference bit.
     pub(crate) fn lookup(&self, off: u64) -> Option<&IomapIo> {
-        let rec = self.at(self.cursor_le(off)?);
-        (off - rec.offset < rec.length).then_some(rec)
+        let c = self.cursor_le(off)?;
+        let leaf = self.leaf(c.leaf);
+        let rec = &leaf.recs[c.pos];
+        if off - rec.offset >= rec.length {
+            return None;
+        }
+        leaf.touch(c.pos);
+        Some(rec)
     }
 
     /// The last record that starts before `off`.
-    pub(crate) fn lt(&self, off: u64) -> Option<&IomapIo> {
+    pub(crate) fn lt(&self, off: u64) -> Option<IomapIo> {
         let c = self.cursor_le(off)?;
         let c = if self.at(c).offset < off {
             c
         } else {
             self.prev_cursor(c)?
         };
-        Some(self.at(c))
+        Some(*self.at(c))
     }
 
     /// The first record that starts at or after `off`.
-    pub(crate) fn ge(&self, off: u64) -> Option<&IomapIo> {
-        let c = match self.cursor_le(off) {
-            Some(c) if self.at(c).offset == off => c,
-            Some(c) => self.next_cursor(c)?,
-            None => self.first_cursor()?,
-        };
-        Some(self.at(c))
+    pub(crate) fn ge(&self, off: u64) -> Option<IomapIo> {
+        self.cursor_ge(off).map(|c| *self.at(c))
     }
 
     /// Replaces the record that starts at `rec.offset` with `rec`; as the
-    /// offset stays, no key moves. Returns whether there was such a record.
+    /// offset stays, no key moves, and neither does the reference bit.
+    /// Returns whether there was such a record.
     pub(crate) fn replace(&mut self, rec: IomapIo) -> bool {
         match self.cursor_le(rec.offset) {
             Some(c) if self.at(c).offset == rec.offset => {
@@ -444,11 +576,96 @@ impl ExtentTree {
     }
 
     /// The records in offset order.
-    pub(crate) fn iter(&self) -> Iter<'_> {
+    pub(crate) fn iter(&self) -> Iter<'_, R, K> {
         Iter {
             tree: self,
             cursor: self.first_cursor(),
         }
+    }
+
+    /// Removes one record the CLOCK way, and returns it: the first record,
+    /// from the hand on in offset order and around, whose reference bit is
+    /// clear. Set bits the hand passes on the way are cleared, so a record
+    /// looked up since the last pass gets one more; the hand stops past the
+    /// victim. `None` when the tree is empty.
+    ///
+    /// A record's place in the circle is its offset, not the time it came,
+    /// so a new record may land just ahead of the hand: it starts with its
+    /// bit set, for a whole pass in which to be used (it was cached because
+    /// an access missed there, or the server expects one).
+    pub(crate) fn evict(&mut self) -> Option<IomapIo> {
+        let mut c = self.cursor_ge(self.hand).or_else(|| self.first_cursor())?;
+        // One pass clears every bit, so the hand stops within two.
+        loop {
+            let leaf = self.leaf_mut(c.leaf);
+            let len = usize::from(leaf.len);
+            let refs = leaf.refs.get_mut();
+            let from = c.pos;
+            let clear = !*refs & low_bits(len) & !low_bits(from);
+            if clear != 0 {
+                c.pos = clear.trailing_zeros() as usize;
+                // The set bits passed from `from` to the victim.
+                *refs &= !(low_bits(c.pos) & !low_bits(from));
+                break;
+            }
+            *refs &= low_bits(from);
+            let next = leaf.next;
+            c = if next != NIL {
+                Cursor { leaf: next, pos: 0 }
+            } else {
+                self.first_cursor()?
+            };
+        }
+        let victim = *self.at(c);
+        self.hand = victim.offset + victim.length;
+        self.remove(victim.offset)
+    }
+
+    /// Copies out the leaf that holds `[start, end)` for an edit whose
+    /// [`Records`] operations give, on the copy, what they would on the
+    /// tree: the record before `start` and the first one from `end` on are
+    /// in that leaf too, or do not exist. `None` otherwise.
+    pub(crate) fn edit(&self, start: u64, end: u64) -> Option<LeafEdit<R>> {
+        if self.height == 0 {
+            return None;
+        }
+        let id = self.find_leaf(start);
+        let leaf = self.leaf(id);
+        let recs = leaf.recs();
+        let (first, last) = (recs.first()?.offset, recs.last()?.offset);
+        if (leaf.prev != NIL && first >= start) || (leaf.next != NIL && last < end) {
+            return None;
+        }
+        let mut e = LeafEdit {
+            leaf: id,
+            recs: [[IomapIo::default(); R]; 2],
+            refs: u64::from(leaf.refs.load(Ordering::Relaxed)),
+            len: recs.len(),
+            old_len: recs.len(),
+            first,
+            root: self.height == 1,
+        };
+        e.recs[0] = leaf.recs;
+        Some(e)
+    }
+
+    /// Writes `edit` back into its leaf, unless that would need a key above
+    /// the leaf to move (a new first record) or the leaf to split or merge:
+    /// then returns `false` and changes nothing. The tree must not have
+    /// changed since [`Self::edit`].
+    pub(crate) fn commit(&mut self, edit: &LeafEdit<R>) -> bool {
+        let len = edit.len;
+        let recs = edit.recs.as_flattened();
+        let fits = len > 0 && len <= R && (edit.root || recs[0].offset == edit.first);
+        if !fits || (!edit.root && len < R.div_ceil(2) && len < edit.old_len) {
+            return false;
+        }
+        let leaf = self.leaf_mut(edit.leaf);
+        copy(&mut leaf.recs[..len], &recs[..len]);
+        leaf.len = len as u8;
+        *leaf.refs.get_mut() = (edit.refs as u32) & low_bits(len);
+        self.count = self.count - edit.old_len + len;
+        true
     }
 
     /// Inserts `rec`, which must not overlap any record. Fails only when no
@@ -501,16 +718,17 @@ impl ExtentTree {
         self.inner_mut(id).keys[slot] = key;
         let (key, right) = split?;
         let inner = self.inner_mut(id);
-        if usize::from(inner.len) < INNER_KEYS {
+        if usize::from(inner.len) < K {
             inner.insert_at(slot + 1, key, right);
             return None;
         }
         // Split in half, then insert into the half that covers the key.
         let mut sibling = Inner::empty();
-        let half = INNER_KEYS / 2;
-        copy(&mut sibling.keys[..half], &inner.keys[half..]);
-        copy(&mut sibling.children[..half], &inner.children[half..]);
-        sibling.len = half as u8;
+        let half = K / 2;
+        let moved = K - half;
+        copy(&mut sibling.keys[..moved], &inner.keys[half..]);
+        copy(&mut sibling.children[..moved], &inner.children[half..]);
+        sibling.len = moved as u8;
         inner.len = half as u8;
         if slot < half {
             inner.insert_at(slot + 1, key, right);
@@ -524,19 +742,22 @@ impl ExtentTree {
     fn insert_into_leaf(&mut self, id: NodeId, rec: IomapIo) -> Option<(u64, NodeId)> {
         let leaf = self.leaf_mut(id);
         let pos = leaf.find_le(rec.offset).map_or(0, |p| p + 1);
-        if usize::from(leaf.len) < LEAF_RECS {
+        if usize::from(leaf.len) < R {
             leaf.insert_at(pos, rec);
             return None;
         }
         let mut sibling = Leaf::empty();
-        if pos == LEAF_RECS && leaf.next == NIL {
+        if pos == R && leaf.next == NIL {
             // Appending past the last record: leave this leaf full.
             sibling.insert_at(0, rec);
         } else {
-            let half = LEAF_RECS.div_ceil(2);
-            let moved = LEAF_RECS - half;
+            let half = R.div_ceil(2);
+            let moved = R - half;
             copy(&mut sibling.recs[..moved], &leaf.recs[half..]);
             sibling.len = moved as u8;
+            let refs = leaf.refs.get_mut();
+            *sibling.refs.get_mut() = *refs >> half;
+            *refs &= low_bits(half);
             leaf.len = half as u8;
             if pos <= half {
                 leaf.insert_at(pos, rec);
@@ -606,11 +827,7 @@ impl ExtentTree {
     /// child with a neighbour if it fell below half full and both fit in one
     /// node.
     fn rebalance(&mut self, id: NodeId, slot: usize, child_level: u32) {
-        let cap = if child_level == 1 {
-            LEAF_RECS
-        } else {
-            INNER_KEYS
-        };
+        let cap = if child_level == 1 { R } else { K };
         let children = self.inner(id).children;
         let child = children[slot];
         let len = self.node_len(child, child_level);
@@ -673,6 +890,7 @@ impl ExtentTree {
         let at = usize::from(l.len);
         copy(&mut l.recs[at..at + usize::from(r.len)], r.recs());
         l.len += r.len;
+        *l.refs.get_mut() |= r.refs.load(Ordering::Relaxed) << at;
         l.next = r.next;
         if r.next != NIL {
             self.leaf_mut(r.next).prev = left;
@@ -770,8 +988,12 @@ impl ExtentTree {
             return Err("inner key is not the subtree's first offset");
         }
         if level == 1 {
+            let leaf = self.leaf(id);
+            if leaf.refs.load(Ordering::Relaxed) & !low_bits(usize::from(leaf.len)) != 0 {
+                return Err("reference bit past the records");
+            }
             *leaves += 1;
-            *count += usize::from(self.leaf(id).len);
+            *count += usize::from(leaf.len);
             return Ok(());
         }
         let inner = self.inner(id);
@@ -848,17 +1070,138 @@ fn push_reserved<T>(arena: &mut KVVec<T>, node: T) -> NodeId {
 }
 
 /// Iterator over the records of an [`ExtentTree`] in offset order.
-pub(crate) struct Iter<'a> {
-    tree: &'a ExtentTree,
+pub(crate) struct Iter<'a, const R: usize, const K: usize> {
+    tree: &'a ExtentTree<R, K>,
     cursor: Option<Cursor>,
 }
 
-impl<'a> Iterator for Iter<'a> {
+impl<'a, const R: usize, const K: usize> Iterator for Iter<'a, R, K> {
     type Item = &'a IomapIo;
 
     fn next(&mut self) -> Option<&'a IomapIo> {
         let c = self.cursor?;
         self.cursor = self.tree.next_cursor(c);
         Some(self.tree.at(c))
+    }
+}
+
+impl<const R: usize, const K: usize> Records for ExtentTree<R, K> {
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn lt(&self, off: u64) -> Option<IomapIo> {
+        Self::lt(self, off)
+    }
+
+    fn ge(&self, off: u64) -> Option<IomapIo> {
+        Self::ge(self, off)
+    }
+
+    fn replace(&mut self, rec: IomapIo) -> bool {
+        Self::replace(self, rec)
+    }
+
+    fn remove(&mut self, off: u64) -> Option<IomapIo> {
+        Self::remove(self, off)
+    }
+
+    fn insert_reserved(&mut self, rec: IomapIo) -> Result {
+        Self::insert_reserved(self, rec)
+    }
+
+    fn insert(&mut self, rec: IomapIo, budget: &Budget) -> Result {
+        Self::insert(self, rec, budget)
+    }
+}
+
+/// The records of one leaf, copied out by [`ExtentTree::edit`] to be
+/// changed step by step without walking the tree, then written back by
+/// [`ExtentTree::commit`]. Room for twice a leaf: an edit may insert two
+/// records before it removes any (a split, then the new record).
+pub(crate) struct LeafEdit<const R: usize> {
+    leaf: NodeId,
+    recs: [[IomapIo; R]; 2],
+    /// The reference bits, moving with their records.
+    refs: u64,
+    len: usize,
+    old_len: usize,
+    /// The leaf's first offset, which its parent keys.
+    first: u64,
+    /// Whether the leaf is the root, with no key above it and no least
+    /// size.
+    root: bool,
+}
+
+impl<const R: usize> LeafEdit<R> {
+    /// The number of records the leaf held when copied out.
+    pub(crate) fn old_len(&self) -> usize {
+        self.old_len
+    }
+
+    fn recs(&self) -> &[IomapIo] {
+        &self.recs.as_flattened()[..self.len]
+    }
+
+    /// Index of the first record at or after `off`.
+    fn find_ge(&self, off: u64) -> usize {
+        self.recs().partition_point(|r| r.offset < off)
+    }
+}
+
+impl<const R: usize> Records for LeafEdit<R> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn lt(&self, off: u64) -> Option<IomapIo> {
+        let i = self.find_ge(off);
+        i.checked_sub(1).map(|i| self.recs()[i])
+    }
+
+    fn ge(&self, off: u64) -> Option<IomapIo> {
+        self.recs().get(self.find_ge(off)).copied()
+    }
+
+    fn replace(&mut self, rec: IomapIo) -> bool {
+        let i = self.find_ge(rec.offset);
+        let len = self.len;
+        match self.recs.as_flattened_mut()[..len].get_mut(i) {
+            Some(r) if r.offset == rec.offset => {
+                *r = rec;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn remove(&mut self, off: u64) -> Option<IomapIo> {
+        let i = self.find_ge(off);
+        let rec = *self.recs().get(i).filter(|r| r.offset == off)?;
+        let len = self.len;
+        self.recs.as_flattened_mut().copy_within(i + 1..len, i);
+        self.len -= 1;
+        let low = (1u64 << i) - 1;
+        self.refs = (self.refs & low) | ((self.refs >> 1) & !low);
+        Some(rec)
+    }
+
+    fn insert_reserved(&mut self, rec: IomapIo) -> Result {
+        if self.len == 2 * R {
+            return Err(ENOMEM);
+        }
+        let i = self.find_ge(rec.offset);
+        let len = self.len;
+        let recs = self.recs.as_flattened_mut();
+        recs.copy_within(i..len, i + 1);
+        recs[i] = rec;
+        self.len += 1;
+        let low = (1u64 << i) - 1;
+        self.refs = (self.refs & low) | ((self.refs & !low) << 1) | (1 << i);
+        Ok(())
+    }
+
+    fn insert(&mut self, rec: IomapIo, _budget: &Budget) -> Result {
+        self.insert_reserved(rec)
     }
 }

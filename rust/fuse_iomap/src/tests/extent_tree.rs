@@ -29,8 +29,11 @@ fn same(tree: &ExtentTree, model: &BTreeMap<u64, IomapIo>) {
 }
 
 fn queries(tree: &ExtentTree, model: &BTreeMap<u64, IomapIo>, off: u64) {
-    assert_eq!(tree.lt(off), model.range(..off).next_back().map(|(_, r)| r));
-    assert_eq!(tree.ge(off), model.range(off..).next().map(|(_, r)| r));
+    assert_eq!(
+        tree.lt(off),
+        model.range(..off).next_back().map(|(_, r)| *r)
+    );
+    assert_eq!(tree.ge(off), model.range(off..).next().map(|(_, r)| *r));
     let containing = model
         .range(..=off)
         .next_back()
@@ -56,7 +59,7 @@ fn ops(blocks: u64) -> impl Strategy<Value = Vec<Op>> {
 }
 
 fn run(ops: &[Op]) {
-    let mut tree = ExtentTree::new();
+    let mut tree: ExtentTree = ExtentTree::new();
     let mut model = BTreeMap::new();
     for op in ops {
         match *op {
@@ -95,7 +98,7 @@ proptest! {
 
 #[test]
 fn ascending_inserts_fill_leaves() {
-    let mut tree = ExtentTree::new();
+    let mut tree: ExtentTree = ExtentTree::new();
     let n = 70_000;
     for b in 0..n {
         tree.insert(rec(b), &UNBOUNDED).unwrap();
@@ -111,7 +114,7 @@ fn ascending_inserts_fill_leaves() {
 
 #[test]
 fn descending_and_interleaved_removals_shrink_the_tree() {
-    let mut tree = ExtentTree::new();
+    let mut tree: ExtentTree = ExtentTree::new();
     for b in (0..5000).rev() {
         tree.insert(rec(b), &UNBOUNDED).unwrap();
     }
@@ -139,7 +142,7 @@ fn descending_and_interleaved_removals_shrink_the_tree() {
 
 #[test]
 fn remove_of_a_missing_offset_changes_nothing() {
-    let mut tree = ExtentTree::new();
+    let mut tree: ExtentTree = ExtentTree::new();
     assert_eq!(tree.remove(0), None);
     tree.insert(rec(1), &UNBOUNDED).unwrap();
     assert_eq!(tree.remove(4097), None);
@@ -150,7 +153,7 @@ fn remove_of_a_missing_offset_changes_nothing() {
 
 #[test]
 fn failed_insert_leaves_the_tree_unchanged() {
-    let mut tree = ExtentTree::new();
+    let mut tree: ExtentTree = ExtentTree::new();
     let mut model = BTreeMap::new();
     let mut failures = 0;
     for b in 0..2000u64 {
@@ -174,7 +177,7 @@ fn failed_insert_leaves_the_tree_unchanged() {
 
 #[test]
 fn reserved_inserts_do_not_allocate() {
-    let mut tree = ExtentTree::new();
+    let mut tree: ExtentTree = ExtentTree::new();
     for b in 0..1000 {
         tree.insert(rec(b * 2), &UNBOUNDED).unwrap();
     }
@@ -190,7 +193,7 @@ fn reserved_inserts_do_not_allocate() {
 #[test]
 fn growth_past_the_budget_is_enospc_and_allocates_nothing() {
     let budget = Budget::new(4096);
-    let mut tree = ExtentTree::new();
+    let mut tree: ExtentTree = ExtentTree::new();
     let mut model = BTreeMap::new();
     let mut refused = 0;
     for b in 0..200 {
@@ -215,7 +218,7 @@ fn growth_past_the_budget_is_enospc_and_allocates_nothing() {
 #[test]
 fn shrink_gives_memory_back_and_keeps_every_record() {
     let budget = Budget::new(usize::MAX);
-    let mut tree = ExtentTree::new();
+    let mut tree: ExtentTree = ExtentTree::new();
     for b in 0..20_000 {
         tree.insert(rec(b), &budget).unwrap();
     }
