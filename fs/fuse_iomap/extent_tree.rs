@@ -907,6 +907,28 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         l.len += r.len;
     }
 
+    /// The offsets of the records whose reference bit is set; for tests.
+    #[cfg(test)]
+    pub(crate) fn referenced(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut c = self.first_cursor();
+        while let Some(at) = c {
+            if self.leaf(at.leaf).refs.load(Ordering::Relaxed) & (1 << at.pos) != 0 {
+                out.push(self.at(at).offset);
+            }
+            c = self.next_cursor(at);
+        }
+        out
+    }
+
+    /// Clears every reference bit; for tests.
+    #[cfg(test)]
+    pub(crate) fn clear_references(&mut self) {
+        for leaf in self.leaves.iter_mut() {
+            *leaf.refs.get_mut() = 0;
+        }
+    }
+
     /// Checks every invariant of the type; for tests.
     #[cfg(test)]
     pub(crate) fn check(&self) -> core::result::Result<(), &'static str> {

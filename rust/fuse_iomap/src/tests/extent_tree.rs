@@ -5,7 +5,7 @@
 
 use crate::abi::IomapIo;
 use crate::budget::Budget;
-use crate::extent_tree::{ExtentTree, LEAF_RECS};
+use crate::extent_tree::{ExtentTree, Records, LEAF_RECS};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -82,8 +82,88 @@ fn run(ops: &[Op]) {
     }
 }
 
+#[derive(Debug, Clone)]
+enum RefOp {
+    /// Inserted through the tree, or through a copy of its leaf.
+    Insert(u64, bool),
+    Remove(u64, bool),
+    Lookup(u64),
+    Clear,
+}
+
+fn ref_ops() -> impl Strategy<Value = Vec<RefOp>> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => (0..100u64, any::<bool>()).prop_map(|(b, e)| RefOp::Insert(b, e)),
+            2 => (0..100u64, any::<bool>()).prop_map(|(b, e)| RefOp::Remove(b, e)),
+            3 => (0..100u64).prop_map(RefOp::Lookup),
+            1 => Just(RefOp::Clear),
+        ],
+        0..400,
+    )
+}
+
+/// Applies `change` to a copy of the leaf that holds block `b`, and
+/// writes it back; or to the tree, when the copy may not be written back.
+fn through_leaf(tree: &mut ExtentTree, b: u64, change: impl Fn(&mut dyn Records)) {
+    let (s, e) = (b * 4096, b * 4096 + 4096);
+    if let Some(mut edit) = tree.edit(s, e) {
+        change(&mut edit);
+        if tree.commit(&edit) {
+            return;
+        }
+    }
+    change(tree);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Reference bits follow their records through inserts, removals,
+    /// splits and merges, in the tree and in a copied leaf: set by an insert
+    /// and by a lookup hit, cleared by nothing else here.
+    #[test]
+    fn reference_bits_follow_their_records(ops in ref_ops()) {
+        let mut tree: ExtentTree = ExtentTree::new();
+        let mut model: BTreeMap<u64, bool> = BTreeMap::new();
+        for op in ops {
+            match op {
+                RefOp::Insert(b, _) if model.contains_key(&(b * 4096)) => {}
+                RefOp::Insert(b, false) => {
+                    tree.insert(rec(b), &UNBOUNDED).unwrap();
+                    model.insert(b * 4096, true);
+                }
+                RefOp::Insert(b, true) => {
+                    tree.reserve(1, &UNBOUNDED).unwrap();
+                    through_leaf(&mut tree, b, |r| r.insert_reserved(rec(b)).unwrap());
+                    model.insert(b * 4096, true);
+                }
+                RefOp::Remove(b, false) => {
+                    tree.remove(b * 4096);
+                    model.remove(&(b * 4096));
+                }
+                RefOp::Remove(b, true) => {
+                    through_leaf(&mut tree, b, |r| {
+                        r.remove(b * 4096);
+                    });
+                    model.remove(&(b * 4096));
+                }
+                RefOp::Lookup(b) => {
+                    if tree.lookup(b * 4096 + 1).is_some() {
+                        model.insert(b * 4096, true);
+                    }
+                }
+                RefOp::Clear => {
+                    tree.clear_references();
+                    model.values_mut().for_each(|r| *r = false);
+                }
+            }
+            tree.check().unwrap();
+            let want: Vec<u64> = model.iter().filter(|(_, r)| **r).map(|(o, _)| *o).collect();
+            prop_assert_eq!(tree.referenced(), want);
+            prop_assert!(tree.iter().map(|r| r.offset).eq(model.keys().copied()));
+        }
+    }
 
     #[test]
     fn dense_keys_agree_with_btreemap(ops in ops(64)) {
