@@ -13,7 +13,7 @@
 //!   `offset`; that they do not overlap is the caller's invariant (the
 //!   mapping cache punches a range before it inserts into it).
 //! - A leaf holds up to [`LEAF_RECS`] = 7 records (224 bytes), its record
-//!   count, a reference bit per record (see [`ExtentTree::evict`]), and the
+//!   count, a reference count per record ([`crate::refbits`]), and the
 //!   indices of its previous and next leaves: the leaves form a doubly
 //!   linked list in offset order, so that walking to a neighbour never goes
 //!   back up the tree.
@@ -51,15 +51,15 @@
 
 use crate::abi::IomapIo;
 use crate::budget::Budget;
-use core::sync::atomic::{AtomicU32, Ordering};
+use crate::refbits::{LeafRefs, Refs};
 use kernel::prelude::*;
 
 /// The bytes of one node, leaf or inner: xfs's `NODE_SIZE`.
 pub(crate) const NODE_BYTES: usize = 256;
 
-/// A leaf's bookkeeping beside its records: count, reference bits, links,
-/// rounded up to the records' alignment.
-const LEAF_HEADER: usize = 16;
+/// A leaf's bookkeeping beside its records: count, reference counts,
+/// links, rounded up to the records' alignment.
+const LEAF_HEADER: usize = 24;
 /// An inner node's bookkeeping beside its pairs: the count.
 const INNER_HEADER: usize = 1;
 
@@ -83,11 +83,11 @@ type NodeId = u32;
 /// No node: the end of a leaf list or of the free list.
 const NIL: NodeId = u32::MAX;
 
+#[derive(Clone)]
 struct Leaf<const R: usize> {
     recs: [IomapIo; R],
-    /// Bit `i` set: `recs[i]` was looked up since the CLOCK hand last
-    /// passed it. Set under the inode's lock held shared, hence atomic.
-    refs: AtomicU32,
+    /// The CLOCK counts of the records, raised by lookups.
+    refs: LeafRefs,
     len: u8,
     prev: NodeId,
     /// The next leaf in offset order, or the next free leaf.
@@ -107,15 +107,6 @@ struct Inner<const K: usize> {
 const _: () = assert!(core::mem::size_of::<Leaf<LEAF_RECS>>() <= NODE_BYTES);
 const _: () = assert!(core::mem::size_of::<Inner<INNER_KEYS>>() <= NODE_BYTES);
 
-/// The bits below bit `n`.
-const fn low_bits(n: usize) -> u32 {
-    if n >= 32 {
-        u32::MAX
-    } else {
-        (1 << n) - 1
-    }
-}
-
 /// How many of the first `len` of `keys` are at most `off`. The keys being
 /// sorted, that is the index of the first larger one; counting over the
 /// whole node makes no branch depend on the keys.
@@ -125,27 +116,15 @@ fn rank(keys: impl Iterator<Item = u64>, len: usize, off: u64) -> usize {
         .sum()
 }
 
-impl<const R: usize> Clone for Leaf<R> {
-    fn clone(&self) -> Self {
-        Self {
-            recs: self.recs,
-            refs: AtomicU32::new(self.refs.load(Ordering::Relaxed)),
-            len: self.len,
-            prev: self.prev,
-            next: self.next,
-        }
-    }
-}
-
 impl<const R: usize> Leaf<R> {
-    /// Reference bits are a `u32`, lengths a `u8`, and a leaf must split
-    /// into two non-empty halves.
-    const FITS: () = assert!(R >= 3 && R <= 32);
+    /// Counts follow at most [`LeafRefs::RECORDS`], lengths are a `u8`, and
+    /// a leaf must split into two non-empty halves.
+    const FITS: () = assert!(R >= 3 && R <= LeafRefs::RECORDS);
 
     fn empty() -> Self {
         Self {
             recs: [IomapIo::default(); R],
-            refs: AtomicU32::new(0),
+            refs: LeafRefs::new(),
             len: 0,
             prev: NIL,
             next: NIL,
@@ -166,24 +145,14 @@ impl<const R: usize> Leaf<R> {
         .checked_sub(1)
     }
 
-    /// Sets the reference bit of `recs[pos]`, writing only if it was clear,
-    /// so that lookups of a hot record do not bounce its cache line.
-    fn touch(&self, pos: usize) {
-        let bit = 1 << pos;
-        if self.refs.load(Ordering::Relaxed) & bit == 0 {
-            self.refs.fetch_or(bit, Ordering::Relaxed);
-        }
-    }
-
     fn insert_at(&mut self, pos: usize, rec: IomapIo) {
         let len = usize::from(self.len);
         self.recs.copy_within(pos..len, pos + 1);
         self.recs[pos] = rec;
         self.len += 1;
-        // The bits from `pos` on move up with their records; the new one
-        // starts set (see `ExtentTree::evict`).
-        let refs = self.refs.get_mut();
-        *refs = (*refs & low_bits(pos)) | ((*refs & !low_bits(pos)) << 1) | (1 << pos);
+        let mut refs = self.refs.get();
+        refs.insert(pos);
+        self.refs.set(refs);
     }
 
     fn remove_at(&mut self, pos: usize) -> IomapIo {
@@ -191,8 +160,9 @@ impl<const R: usize> Leaf<R> {
         let rec = self.recs[pos];
         self.recs.copy_within(pos + 1..len, pos);
         self.len -= 1;
-        let refs = self.refs.get_mut();
-        *refs = (*refs & low_bits(pos)) | ((*refs >> 1) & !low_bits(pos));
+        let mut refs = self.refs.get();
+        refs.remove(pos);
+        self.refs.set(refs);
         rec
     }
 }
@@ -277,7 +247,7 @@ pub(crate) trait Records {
 ///   lists of `nfree_leaves` and `nfree_inners` empty nodes not in the tree.
 /// - `leaf_cap` and `inner_cap` are at least the arenas' lengths, and the
 ///   room the arenas were grown to: what [`Self::charged_bytes`] counts.
-/// - Bits of a leaf's `refs` at or above its `len` are clear.
+/// - A leaf's `refs` count nothing at or past its `len`.
 pub(crate) struct ExtentTree<const R: usize = LEAF_RECS, const K: usize = INNER_KEYS> {
     leaves: KVVec<Leaf<R>>,
     inners: KVVec<Inner<K>>,
@@ -423,7 +393,7 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         let free = self.free_leaves;
         let leaf = &mut self.leaves[id as usize];
         leaf.len = 0;
-        *leaf.refs.get_mut() = 0;
+        leaf.refs.set(Refs::default());
         leaf.next = free;
         self.free_leaves = id;
         self.nfree_leaves += 1;
@@ -534,7 +504,7 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         &self.leaf(c.leaf).recs[c.pos]
     }
 
-    /// The record that contains byte `off`; a hit sets its reference bit.
+    /// The record that contains byte `off`; a hit raises its count.
     pub(crate) fn lookup(&self, off: u64) -> Option<&IomapIo> {
         let c = self.cursor_le(off)?;
         let leaf = self.leaf(c.leaf);
@@ -542,7 +512,7 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         if off - rec.offset >= rec.length {
             return None;
         }
-        leaf.touch(c.pos);
+        leaf.refs.touch(c.pos);
         Some(rec)
     }
 
@@ -563,7 +533,7 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
     }
 
     /// Replaces the record that starts at `rec.offset` with `rec`; as the
-    /// offset stays, no key moves, and neither does the reference bit.
+    /// offset stays, no key moves, and the count stays.
     /// Returns whether there was such a record.
     pub(crate) fn replace(&mut self, rec: IomapIo) -> bool {
         match self.cursor_le(rec.offset) {
@@ -584,31 +554,27 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
     }
 
     /// Removes one record the CLOCK way, and returns it: the first record,
-    /// from the hand on in offset order and around, whose reference bit is
-    /// clear. Set bits the hand passes on the way are cleared, so a record
-    /// looked up since the last pass gets one more; the hand stops past the
-    /// victim. `None` when the tree is empty.
+    /// from the hand on in offset order and around, whose count is 0. The
+    /// counts the hand passes on the way are lowered by one ([`Refs::sweep`]),
+    /// so a record looked up since the last pass survives one more, and one
+    /// looked up twice two more; the hand stops past the victim. `None` when
+    /// the tree is empty.
     ///
     /// A record's place in the circle is its offset, not the time it came,
-    /// so a new record may land just ahead of the hand: it starts with its
-    /// bit set, for a whole pass in which to be used (it was cached because
-    /// an access missed there, or the server expects one).
+    /// so a new record may land just ahead of the hand; the lookup that
+    /// follows the upsert of a miss (`RETRY_CACHE`) gives it a pass.
     pub(crate) fn evict(&mut self) -> Option<IomapIo> {
         let mut c = self.cursor_ge(self.hand).or_else(|| self.first_cursor())?;
-        // One pass clears every bit, so the hand stops within two.
+        // A pass lowers every count, so the hand stops within three.
         loop {
             let leaf = self.leaf_mut(c.leaf);
-            let len = usize::from(leaf.len);
-            let refs = leaf.refs.get_mut();
-            let from = c.pos;
-            let clear = !*refs & low_bits(len) & !low_bits(from);
-            if clear != 0 {
-                c.pos = clear.trailing_zeros() as usize;
-                // The set bits passed from `from` to the victim.
-                *refs &= !(low_bits(c.pos) & !low_bits(from));
+            let mut refs = leaf.refs.get();
+            let victim = refs.sweep(c.pos, usize::from(leaf.len));
+            leaf.refs.set(refs);
+            if let Some(pos) = victim {
+                c.pos = pos;
                 break;
             }
-            *refs &= low_bits(from);
             let next = leaf.next;
             c = if next != NIL {
                 Cursor { leaf: next, pos: 0 }
@@ -639,7 +605,7 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         let mut e = LeafEdit {
             leaf: id,
             recs: [[IomapIo::default(); R]; 2],
-            refs: u64::from(leaf.refs.load(Ordering::Relaxed)),
+            refs: leaf.refs.get(),
             len: recs.len(),
             old_len: recs.len(),
             first,
@@ -663,7 +629,9 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         let leaf = self.leaf_mut(edit.leaf);
         copy(&mut leaf.recs[..len], &recs[..len]);
         leaf.len = len as u8;
-        *leaf.refs.get_mut() = (edit.refs as u32) & low_bits(len);
+        let mut refs = edit.refs;
+        refs.truncate(len);
+        leaf.refs.set(refs);
         self.count = self.count - edit.old_len + len;
         true
     }
@@ -755,9 +723,9 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
             let moved = R - half;
             copy(&mut sibling.recs[..moved], &leaf.recs[half..]);
             sibling.len = moved as u8;
-            let refs = leaf.refs.get_mut();
-            *sibling.refs.get_mut() = *refs >> half;
-            *refs &= low_bits(half);
+            let mut refs = leaf.refs.get();
+            sibling.refs.set(refs.split_off(half));
+            leaf.refs.set(refs);
             leaf.len = half as u8;
             if pos <= half {
                 leaf.insert_at(pos, rec);
@@ -890,7 +858,9 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         let at = usize::from(l.len);
         copy(&mut l.recs[at..at + usize::from(r.len)], r.recs());
         l.len += r.len;
-        *l.refs.get_mut() |= r.refs.load(Ordering::Relaxed) << at;
+        let mut refs = l.refs.get();
+        refs.append(at, r.refs.get());
+        l.refs.set(refs);
         l.next = r.next;
         if r.next != NIL {
             self.leaf_mut(r.next).prev = left;
@@ -907,25 +877,26 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         l.len += r.len;
     }
 
-    /// The offsets of the records whose reference bit is set; for tests.
+    /// Each record's offset and count, in order; for tests.
     #[cfg(test)]
-    pub(crate) fn referenced(&self) -> Vec<u64> {
+    pub(crate) fn counts(&self) -> Vec<(u64, u8)> {
         let mut out = Vec::new();
         let mut c = self.first_cursor();
         while let Some(at) = c {
-            if self.leaf(at.leaf).refs.load(Ordering::Relaxed) & (1 << at.pos) != 0 {
-                out.push(self.at(at).offset);
-            }
+            out.push((
+                self.at(at).offset,
+                self.leaf(at.leaf).refs.get().count(at.pos),
+            ));
             c = self.next_cursor(at);
         }
         out
     }
 
-    /// Clears every reference bit; for tests.
+    /// Sets every count to 0; for tests.
     #[cfg(test)]
-    pub(crate) fn clear_references(&mut self) {
+    pub(crate) fn clear_counts(&mut self) {
         for leaf in self.leaves.iter_mut() {
-            *leaf.refs.get_mut() = 0;
+            leaf.refs.set(Refs::default());
         }
     }
 
@@ -1011,8 +982,10 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         }
         if level == 1 {
             let leaf = self.leaf(id);
-            if leaf.refs.load(Ordering::Relaxed) & !low_bits(usize::from(leaf.len)) != 0 {
-                return Err("reference bit past the records");
+            let mut refs = leaf.refs.get();
+            refs.truncate(usize::from(leaf.len));
+            if refs != leaf.refs.get() {
+                return Err("reference count past the records");
             }
             *leaves += 1;
             *count += usize::from(leaf.len);
@@ -1144,8 +1117,8 @@ impl<const R: usize, const K: usize> Records for ExtentTree<R, K> {
 pub(crate) struct LeafEdit<const R: usize> {
     leaf: NodeId,
     recs: [[IomapIo; R]; 2],
-    /// The reference bits, moving with their records.
-    refs: u64,
+    /// The counts, moving with their records.
+    refs: Refs,
     len: usize,
     old_len: usize,
     /// The leaf's first offset, which its parent keys.
@@ -1203,8 +1176,7 @@ impl<const R: usize> Records for LeafEdit<R> {
         let len = self.len;
         self.recs.as_flattened_mut().copy_within(i + 1..len, i);
         self.len -= 1;
-        let low = (1u64 << i) - 1;
-        self.refs = (self.refs & low) | ((self.refs >> 1) & !low);
+        self.refs.remove(i);
         Some(rec)
     }
 
@@ -1218,8 +1190,7 @@ impl<const R: usize> Records for LeafEdit<R> {
         recs.copy_within(i..len, i + 1);
         recs[i] = rec;
         self.len += 1;
-        let low = (1u64 << i) - 1;
-        self.refs = (self.refs & low) | ((self.refs & !low) << 1) | (1 << i);
+        self.refs.insert(i);
         Ok(())
     }
 

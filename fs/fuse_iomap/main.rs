@@ -62,6 +62,7 @@ mod namespaces;
 mod notify;
 mod plain;
 mod ratelimit;
+mod refbits;
 mod request;
 mod rwsem;
 mod sched;

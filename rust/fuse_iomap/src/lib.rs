@@ -9,9 +9,9 @@
 //! through [`glue`], stand-ins for the glue's functions. The tests live
 //! beside, in `src/tests/`.
 //!
-//! Host-only: [`replay`] and [`fmap_tool`] (the logic of the tools in
-//! `tools/fuse_iomap/`), [`fmap_build`] (writes GET_FMAP replies) and
-//! [`bench`] (the benchmarks' access to the cache).
+//! Host-only: [`replay`], [`workload`] and [`fmap_tool`] (the logic of the
+//! tools in `tools/fuse_iomap/`), [`fmap_build`] (writes GET_FMAP replies)
+//! and [`bench`] (the benchmarks' access to the cache).
 //!
 //! Items that only the kernel-only files use look dead to a plain build of
 //! this crate, so dead-code warnings are kept for the test build alone: there
@@ -78,6 +78,9 @@ pub(crate) mod mapping;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/namespace.rs"]
 pub(crate) mod namespace;
+#[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/refbits.rs"]
+pub(crate) mod refbits;
 #[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/request.rs"]
 pub(crate) mod request;
@@ -156,6 +159,7 @@ pub mod bench;
 pub mod fmap_build;
 pub mod fmap_tool;
 pub mod replay;
+pub mod workload;
 
 #[cfg(test)]
 mod tests;

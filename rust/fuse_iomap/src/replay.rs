@@ -13,16 +13,26 @@
 //! inval <read|write|both> <offset> <length|eof>
 //! lookup <read|write> <offset>
 //! dump <read|write>
+//! server <read|write> <offset> <length> <type> <addr|-> <dev> <flags>
+//! access <read|write> <offset>
+//! stats
 //! ```
+//!
+//! The last three play a server and its clients, to judge a cache policy
+//! by the upcalls it causes: `server` sets what the server answers for a
+//! range, `access` is an `iomap_begin` (a lookup, and on a miss an upcall
+//! whose answer the server upserts before the kernel looks again), and
+//! `stats` counts them.
 
 use crate::abi::{
     IomapInvalMappingsOut, IomapIo, IomapUpsertMappingsOut, MappingType, Range, INVAL_TO_EOF,
     NULL_ADDR,
 };
-use crate::cache::{CacheLimit, Fork, Forks, Lookup, Seq};
+use crate::cache::{CacheLimit, Fork, Forks, Lookup, Policy, Seq};
 use crate::devices::DeviceTable;
 use crate::mapping::Geometry;
 use crate::notify;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::{self, Write};
 
@@ -74,13 +84,73 @@ fn type_name(raw: u16) -> &'static str {
         .map_or("?", |(name, _)| name)
 }
 
+/// The upcalls an access pattern caused.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// `access` commands.
+    pub accesses: u64,
+    /// Accesses the cache answered.
+    pub hits: u64,
+    /// Accesses that missed: each an upcall.
+    pub upcalls: u64,
+    /// Misses on a server record not fetched before (or changed or
+    /// invalidated since): no policy avoids them.
+    pub first: u64,
+    /// The other misses: what the cache had and gave up.
+    pub capacity: u64,
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stats accesses={} hits={} upcalls={} first={} capacity={}",
+            self.accesses, self.hits, self.upcalls, self.first, self.capacity
+        )
+    }
+}
+
+/// The server's answers for one fork, by offset, and which of them the
+/// kernel fetched since they last changed.
+#[derive(Default)]
+struct ServerFork {
+    records: BTreeMap<u64, IomapIo>,
+    fetched: BTreeSet<u64>,
+}
+
+impl ServerFork {
+    fn at(&self, off: u64) -> Option<IomapIo> {
+        let (_, r) = self.records.range(..=off).next_back()?;
+        (off - r.offset < r.length).then_some(*r)
+    }
+
+    /// Forgets that the records meeting `[offset, end)` were fetched.
+    fn unfetch(&mut self, offset: u64, end: u64) {
+        let first = self.at(offset).map_or(offset, |r| r.offset);
+        let hit: Vec<u64> = self.fetched.range(first..end).copied().collect();
+        for off in hit {
+            self.fetched.remove(&off);
+        }
+    }
+}
+
 /// The state of a replay: one inode's cache and the connection around it.
 struct Replay {
     geo: Geometry,
     devices: DeviceTable,
     forks: Forks,
     seq: Seq,
+    policy: Policy,
     configured: bool,
+    server: [ServerFork; 2],
+    stats: Stats,
+}
+
+fn fork_index(fork: Fork) -> usize {
+    match fork {
+        Fork::Read => 0,
+        Fork::Write => 1,
+    }
 }
 
 fn number(word: &str) -> Result<u64, String> {
@@ -121,14 +191,41 @@ fn print_record(out: &mut impl Write, r: &IomapIo) -> io::Result<()> {
     write!(out, " {} {}", r.dev, r.flags)
 }
 
+/// The mapping of an `upsert` or `server` line: its words after the fork.
+fn mapping(words: &[&str]) -> Result<IomapIo, String> {
+    let [offset, length, ty, addr, dev, flags] = words
+        .try_into()
+        .map_err(|_| "expected <offset> <length> <type> <addr|-> <dev> <flags>".to_string())?;
+    let ty = TYPES
+        .iter()
+        .find(|(name, _)| *name == ty)
+        .ok_or_else(|| format!("unknown mapping type '{ty}'"))?
+        .1;
+    Ok(IomapIo {
+        offset: number(offset)?,
+        length: number(length)?,
+        addr: if addr == "-" {
+            NULL_ADDR
+        } else {
+            number(addr)?
+        },
+        r#type: ty as u16,
+        flags: small(flags, "flags")?,
+        dev: small(dev, "device cookie")?,
+    })
+}
+
 impl Replay {
-    fn new() -> Self {
+    fn new(policy: Policy) -> Self {
         Self {
             geo: Geometry::DEFAULT,
             devices: DeviceTable::new(),
-            forks: Forks::new(CacheLimit::DEFAULT, crate::unbounded_budget()),
+            forks: Forks::with_policy(CacheLimit::DEFAULT, policy, crate::unbounded_budget()),
             seq: Seq::new(),
+            policy,
             configured: false,
+            server: Default::default(),
+            stats: Stats::default(),
         }
     }
 
@@ -160,8 +257,9 @@ impl Replay {
         self.geo = Geometry::new(blocksize, maxbytes).map_err(|_| {
             "blocksize must be a power of two from 512 to 2^30, maxbytes positive".to_string()
         })?;
-        self.forks = Forks::new(
+        self.forks = Forks::with_policy(
             CacheLimit::from_config(cache_maxbytes),
+            self.policy,
             crate::unbounded_budget(),
         );
         Ok(())
@@ -176,28 +274,19 @@ impl Replay {
     }
 
     fn upsert(&mut self, out: &mut impl Write, words: &[&str]) -> Result<io::Result<()>, String> {
-        let [f, offset, length, ty, addr, dev, flags] = args(
-            words,
-            "upsert <read|write> <offset> <length> <type> <addr|-> <dev> <flags>",
-        )?;
+        let usage = "usage: upsert <read|write> <offset> <length> <type> <addr|-> <dev> <flags>";
+        let (f, rest) = words.split_first().ok_or(usage)?;
         let fork = fork(f)?;
-        let ty = TYPES
-            .iter()
-            .find(|(name, _)| *name == ty)
-            .ok_or_else(|| format!("unknown mapping type '{ty}'"))?
-            .1;
-        let map = IomapIo {
-            offset: number(offset)?,
-            length: number(length)?,
-            addr: if addr == "-" {
-                NULL_ADDR
-            } else {
-                number(addr)?
-            },
-            r#type: ty as u16,
-            flags: small(flags, "flags")?,
-            dev: small(dev, "device cookie")?,
-        };
+        let map = mapping(rest).map_err(|e| format!("{e}; {usage}"))?;
+        Ok(match self.notify_upsert(fork, map) {
+            Ok(()) => Ok(()),
+            Err(e) => writeln!(out, "ERR {}", errname(e)),
+        })
+    }
+
+    /// An upsert notification of `map` into `fork`, the other half
+    /// `NOCACHE`.
+    fn notify_upsert(&mut self, fork: Fork, map: IomapIo) -> kernel::error::Result {
         let nocache = IomapIo {
             r#type: MappingType::NoCache as u16,
             ..IomapIo::default()
@@ -211,12 +300,68 @@ impl Replay {
             write,
             ..Default::default()
         };
-        let result =
-            notify::upsert_mappings(&mut self.forks, &self.seq, &msg, &self.geo, &self.devices);
-        Ok(match result {
-            Ok(()) => Ok(()),
-            Err(e) => writeln!(out, "ERR {}", errname(e)),
-        })
+        notify::upsert_mappings(&mut self.forks, &self.seq, &msg, &self.geo, &self.devices)
+    }
+
+    fn server(&mut self, words: &[&str]) -> Result<(), String> {
+        let usage = "usage: server <read|write> <offset> <length> <type> <addr|-> <dev> <flags>";
+        let (f, rest) = words.split_first().ok_or(usage)?;
+        let fork = fork(f)?;
+        let map = mapping(rest).map_err(|e| format!("{e}; {usage}"))?;
+        let end = map
+            .offset
+            .checked_add(map.length)
+            .filter(|_| map.length > 0)
+            .ok_or("a server record must be non-empty and end before 2^64")?;
+        let server = &mut self.server[fork_index(fork)];
+        let overlaps = server.records.range(..end).next_back().map(|(_, r)| *r);
+        match overlaps {
+            Some(r) if r.offset + r.length <= map.offset => {}
+            Some(r) if r.offset == map.offset && r.length == map.length => {}
+            Some(r) => {
+                return Err(format!(
+                    "server record at {} overlaps part of the one at {}",
+                    map.offset, r.offset
+                ))
+            }
+            None => {}
+        }
+        server.fetched.remove(&map.offset);
+        server.records.insert(map.offset, map);
+        Ok(())
+    }
+
+    fn access(&mut self, out: &mut impl Write, words: &[&str]) -> Result<io::Result<()>, String> {
+        let [f, offset] = args(words, "access <read|write> <offset>")?;
+        let (mut fork, off) = (fork(f)?, number(offset)?);
+        self.stats.accesses += 1;
+        let mut answer = self.forks.lookup(&self.seq, fork, off);
+        if answer == Lookup::NoFork {
+            // Writes overwrite the read mapping.
+            fork = Fork::Read;
+            answer = self.forks.lookup(&self.seq, fork, off);
+        }
+        if let Lookup::Hit(..) = answer {
+            self.stats.hits += 1;
+            return Ok(Ok(()));
+        }
+        self.stats.upcalls += 1;
+        let server = &mut self.server[fork_index(fork)];
+        let rec = server
+            .at(off)
+            .ok_or_else(|| format!("the server maps nothing at {off} in the {f} fork"))?;
+        if server.fetched.insert(rec.offset) {
+            self.stats.first += 1;
+        } else {
+            self.stats.capacity += 1;
+        }
+        // The server upserts its answer and answers RETRY_CACHE; the
+        // kernel looks again.
+        if let Err(e) = self.notify_upsert(fork, rec) {
+            return Ok(writeln!(out, "ERR {}", errname(e)));
+        }
+        self.forks.lookup(&self.seq, fork, off);
+        Ok(Ok(()))
     }
 
     fn inval(&mut self, out: &mut impl Write, words: &[&str]) -> Result<io::Result<()>, String> {
@@ -240,6 +385,12 @@ impl Replay {
             write,
             ..Default::default()
         };
+        let end = offset.saturating_add(length);
+        for (server, range) in self.server.iter_mut().zip([read, write]) {
+            if range.length != 0 {
+                server.unfetch(offset, end);
+            }
+        }
         Ok(
             match notify::inval_mappings(&mut self.forks, &self.seq, &msg, &self.geo) {
                 Ok(()) => Ok(()),
@@ -288,15 +439,44 @@ impl Replay {
             "inval" => self.inval(out, rest),
             "lookup" => self.lookup(out, rest),
             "dump" => self.dump(out, rest),
+            "server" => self.server(rest).map(Ok),
+            "access" => self.access(out, rest),
+            "stats" => match rest {
+                [] => Ok(writeln!(out, "{}", self.stats)),
+                _ => Err("usage: stats".into()),
+            },
             _ => Err(format!("unknown command '{cmd}'")),
         }
     }
 }
 
-/// Replays `trace`, writing one line per answer to `out`. Stops at the
-/// first malformed line.
+/// Replays `trace` under the module's cache policy, writing one line per
+/// answer to `out`. Stops at the first malformed line.
 pub fn run(trace: &str, out: &mut impl Write) -> Result<(), Error> {
-    let mut replay = Replay::new();
+    replay(trace, Policy::DEFAULT, out).map(|_| ())
+}
+
+/// The cache policies a replay can run under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CachePolicy {
+    /// The module's: CLOCK eviction.
+    Clock,
+    /// The C series': the whole fork dropped.
+    #[value(name = "drop")]
+    DropFork,
+}
+
+/// [`run`] under `policy`; returns the counts of the `access` commands.
+pub fn run_with(trace: &str, policy: CachePolicy, out: &mut impl Write) -> Result<Stats, Error> {
+    let policy = match policy {
+        CachePolicy::Clock => Policy::Clock,
+        CachePolicy::DropFork => Policy::DropFork,
+    };
+    replay(trace, policy, out)
+}
+
+fn replay(trace: &str, policy: Policy, out: &mut impl Write) -> Result<Stats, Error> {
+    let mut replay = Replay::new(policy);
     for (i, line) in trace.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("");
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -308,5 +488,5 @@ pub fn run(trace: &str, out: &mut impl Write) -> Result<(), Error> {
             Err(what) => return Err(Error::Trace(TraceError { line: i + 1, what })),
         }
     }
-    Ok(())
+    Ok(replay.stats)
 }

@@ -64,6 +64,50 @@ fn cache_replay_stops_at_a_malformed_line_with_status_2() {
 }
 
 #[test]
+fn cache_workload_replays_under_either_policy_and_compare_tabulates() {
+    let out = run(
+        CACHE,
+        &["workload", "zipf", "--extents", "100", "--accesses", "500"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let trace = out.stdout;
+    assert!(text(&trace).starts_with("# workload zipf: 100 extents"));
+    let mut results = Vec::new();
+    for policy in ["clock", "drop"] {
+        let out = run(CACHE, &["replay", "--policy", policy], &trace);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with("stats accesses=500 "));
+        results.push(out.stdout);
+    }
+    let out = run(CACHE, &["replay", "--policy", "lru"], &trace);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(CACHE, &["workload", "random"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown workload 'random'"));
+    let out = run(
+        CACHE,
+        &[
+            "compare",
+            "--rst",
+            "--extents",
+            "200",
+            "--accesses",
+            "1000",
+            "--cache-maxbytes",
+            "1024",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for name in ["sequential", "zipf", "hotset", "mixed"] {
+        assert!(table.lines().any(|l| l.starts_with(name)), "{table}");
+    }
+    assert!(table.starts_with("=========="));
+}
+
+#[test]
 fn fmap_build_check_and_resolve() {
     let dir = std::env::temp_dir().join(format!("fuse_iomap_fmap_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -422,8 +422,7 @@ fn clock_evicts_unreferenced_records_and_keeps_the_looked_up_ones() {
     let (mut forks, seq) = full_fork(Policy::Clock);
     let blocks =
         |forks: &Forks| -> Vec<u64> { forks.records(Fork::Read).map(|r| r.offset / BS).collect() };
-    // Every record starts referenced: the hand goes round once, clearing
-    // them all, and takes the first.
+    // Nothing was looked up: the hand takes the first record.
     let before = seq.get();
     forks.upsert(&seq, Fork::Read, &hole_block(100)).unwrap();
     assert_eq!(blocks(&forks), [1, 2, 3, 4, 5, 6, 7, 100]);
