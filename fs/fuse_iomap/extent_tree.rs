@@ -78,6 +78,10 @@ pub(crate) const LEAF_RECS: usize = leaf_recs(NODE_BYTES);
 /// (key, child) pairs per inner node: 21 × (8 + 4) bytes.
 pub(crate) const INNER_KEYS: usize = inner_keys(NODE_BYTES);
 
+/// The most records a leaf of any layout holds: what a [`LeafEdit`] makes
+/// room for (plus the two an edit may add before it removes any).
+pub(crate) const MAX_LEAF_RECS: usize = 16;
+
 /// Index of a node in the arena.
 type NodeId = u32;
 /// No node: the end of a leaf list or of the free list.
@@ -112,14 +116,14 @@ const _: () = assert!(core::mem::size_of::<Inner<INNER_KEYS>>() <= NODE_BYTES);
 /// whole node makes no branch depend on the keys.
 fn rank(keys: impl Iterator<Item = u64>, len: usize, off: u64) -> usize {
     keys.enumerate()
-        .map(|(i, k)| usize::from((i < len) & (k <= off)))
+        .map(|(i, k)| usize::from(i < len) & usize::from(k <= off))
         .sum()
 }
 
 impl<const R: usize> Leaf<R> {
-    /// Counts follow at most [`LeafRefs::RECORDS`], lengths are a `u8`, and
-    /// a leaf must split into two non-empty halves.
-    const FITS: () = assert!(R >= 3 && R <= LeafRefs::RECORDS);
+    /// Counts follow at most [`LeafRefs::RECORDS`], an edit holds at most
+    /// [`MAX_LEAF_RECS`], and a leaf must split into two non-empty halves.
+    const FITS: () = assert!(R >= 3 && R <= LeafRefs::RECORDS && R <= MAX_LEAF_RECS);
 
     fn empty() -> Self {
         Self {
@@ -604,14 +608,14 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         }
         let mut e = LeafEdit {
             leaf: id,
-            recs: [[IomapIo::default(); R]; 2],
+            recs: [IomapIo::default(); MAX_LEAF_RECS + 2],
             refs: leaf.refs.get(),
             len: recs.len(),
             old_len: recs.len(),
             first,
             root: self.height == 1,
         };
-        e.recs[0] = leaf.recs;
+        copy(&mut e.recs[..R], &leaf.recs);
         Some(e)
     }
 
@@ -621,7 +625,7 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
     /// changed since [`Self::edit`].
     pub(crate) fn commit(&mut self, edit: &LeafEdit<R>) -> bool {
         let len = edit.len;
-        let recs = edit.recs.as_flattened();
+        let recs = &edit.recs;
         let fits = len > 0 && len <= R && (edit.root || recs[0].offset == edit.first);
         if !fits || (!edit.root && len < R.div_ceil(2) && len < edit.old_len) {
             return false;
@@ -1112,11 +1116,11 @@ impl<const R: usize, const K: usize> Records for ExtentTree<R, K> {
 
 /// The records of one leaf, copied out by [`ExtentTree::edit`] to be
 /// changed step by step without walking the tree, then written back by
-/// [`ExtentTree::commit`]. Room for twice a leaf: an edit may insert two
-/// records before it removes any (a split, then the new record).
+/// [`ExtentTree::commit`]. Room for two more records than a leaf: an edit
+/// may insert two before it removes any (a split, then the new record).
 pub(crate) struct LeafEdit<const R: usize> {
     leaf: NodeId,
-    recs: [[IomapIo; R]; 2],
+    recs: [IomapIo; MAX_LEAF_RECS + 2],
     /// The counts, moving with their records.
     refs: Refs,
     len: usize,
@@ -1135,7 +1139,7 @@ impl<const R: usize> LeafEdit<R> {
     }
 
     fn recs(&self) -> &[IomapIo] {
-        &self.recs.as_flattened()[..self.len]
+        &self.recs[..self.len]
     }
 
     /// Index of the first record at or after `off`.
@@ -1161,7 +1165,7 @@ impl<const R: usize> Records for LeafEdit<R> {
     fn replace(&mut self, rec: IomapIo) -> bool {
         let i = self.find_ge(rec.offset);
         let len = self.len;
-        match self.recs.as_flattened_mut()[..len].get_mut(i) {
+        match self.recs[..len].get_mut(i) {
             Some(r) if r.offset == rec.offset => {
                 *r = rec;
                 true
@@ -1174,21 +1178,20 @@ impl<const R: usize> Records for LeafEdit<R> {
         let i = self.find_ge(off);
         let rec = *self.recs().get(i).filter(|r| r.offset == off)?;
         let len = self.len;
-        self.recs.as_flattened_mut().copy_within(i + 1..len, i);
+        self.recs.copy_within(i + 1..len, i);
         self.len -= 1;
         self.refs.remove(i);
         Some(rec)
     }
 
     fn insert_reserved(&mut self, rec: IomapIo) -> Result {
-        if self.len == 2 * R {
+        if self.len == self.recs.len() {
             return Err(ENOMEM);
         }
         let i = self.find_ge(rec.offset);
         let len = self.len;
-        let recs = self.recs.as_flattened_mut();
-        recs.copy_within(i..len, i + 1);
-        recs[i] = rec;
+        self.recs.copy_within(i..len, i + 1);
+        self.recs[i] = rec;
         self.len += 1;
         self.refs.insert(i);
         Ok(())

@@ -78,7 +78,8 @@ impl Refs {
         self.twice &= low(len);
     }
 
-    /// The count at `pos`.
+    /// The count at `pos`; for tests.
+    #[cfg(test)]
     pub(crate) fn count(&self, pos: usize) -> u8 {
         ((self.once >> pos) & 1) as u8 + ((self.twice >> pos) & 1) as u8
     }
