@@ -92,8 +92,13 @@ samples: modules
 		cargo clippy --release --all-targets -- -D warnings
 	cd $(SERVER) && FUSE_IOMAP_KDIR=$(KDIR) RUSTFLAGS="-D warnings" cargo test --release
 
+# The criterion benchmarks, then the tables of Documentation/fuse_iomap/
+# cache.rst: lookup and upsert against BTreeMap, and the upcalls of each
+# cache policy on the workloads.
 bench:
 	cd rust && cargo bench --bench cache --bench fmap
+	$(REPO)/tools/fuse_iomap/cache-bench-table
+	cd rust && cargo run --quiet --release --bin cache -- compare --rst
 
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable
 # toolchain of this machine provide them.

@@ -16,11 +16,13 @@
 //!
 //! Two planes rather than a two-bit field per record, because a lookup
 //! holds the inode's lock shared: raising a count must be one atomic OR of
-//! one bit, with no read-modify-write that two readers could interleave.
+//! one bit, with no read-modify-write that two readers could interleave
+//! (two that race may raise it once between them, which a heuristic can
+//! afford).
 //! Bit `i` of a plane belongs to record `i` of the leaf; the planes move
 //! with the records as they are inserted, removed, split off and merged.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// The bits below bit `n` (`n` at most 64).
 pub(crate) const fn low(n: usize) -> u64 {
@@ -101,11 +103,10 @@ impl Refs {
     }
 }
 
-/// A leaf's counts, raised by lookups under the shared lock.
-pub(crate) struct LeafRefs {
-    once: AtomicU32,
-    twice: AtomicU32,
-}
+/// A leaf's counts, raised by lookups under the shared lock: `once` in the
+/// low half, `twice` in the high half of one word, so that a lookup reads
+/// both with one load.
+pub(crate) struct LeafRefs(AtomicU64);
 
 impl LeafRefs {
     /// The most records a leaf's counts can follow.
@@ -113,41 +114,36 @@ impl LeafRefs {
 
     /// All counts 0.
     pub(crate) const fn new() -> Self {
-        Self {
-            once: AtomicU32::new(0),
-            twice: AtomicU32::new(0),
-        }
+        Self(AtomicU64::new(0))
     }
 
     /// Raises the count of record `pos` by one, up to 2. Writes only when
     /// the count changes, so that lookups of a hot record do not bounce its
     /// cache line between CPUs.
     pub(crate) fn touch(&self, pos: usize) {
-        let bit = 1 << pos;
-        if self.twice.load(Ordering::Relaxed) & bit != 0 {
-            return;
+        let once = 1 << pos;
+        let twice = once << Self::RECORDS;
+        let refs = self.0.load(Ordering::Relaxed);
+        if refs & twice == 0 {
+            let bit = if refs & once == 0 { once } else { twice };
+            self.0.fetch_or(bit, Ordering::Relaxed);
         }
-        let plane = if self.once.load(Ordering::Relaxed) & bit == 0 {
-            &self.once
-        } else {
-            &self.twice
-        };
-        plane.fetch_or(bit, Ordering::Relaxed);
     }
 
     /// The counts, to be changed under the lock held exclusively.
     pub(crate) fn get(&self) -> Refs {
+        let refs = self.0.load(Ordering::Relaxed);
         Refs {
-            once: self.once.load(Ordering::Relaxed).into(),
-            twice: self.twice.load(Ordering::Relaxed).into(),
+            once: refs & low(Self::RECORDS),
+            twice: refs >> Self::RECORDS,
         }
     }
 
     /// Stores `refs`, under the lock held exclusively; counts past
     /// [`Self::RECORDS`] are dropped.
     pub(crate) fn set(&mut self, refs: Refs) {
-        *self.once.get_mut() = refs.once as u32;
-        *self.twice.get_mut() = refs.twice as u32;
+        let half = low(Self::RECORDS);
+        *self.0.get_mut() = (refs.once & half) | ((refs.twice & half) << Self::RECORDS);
     }
 }
 

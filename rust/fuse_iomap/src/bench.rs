@@ -4,24 +4,35 @@
 //! which, being another crate, cannot reach the module's `pub(crate)` items.
 
 use crate::abi::{IomapIo, MappingType};
-use crate::cache::{CacheLimit, Fork, Forks, Lookup, Seq};
+use crate::cache::{CacheLimit, Fork, Forks, Lookup, Policy, Seq};
+use crate::extent_tree::{inner_keys, leaf_recs, INNER_KEYS, LEAF_RECS};
 
-/// One inode's read fork, at the largest limit (65536 records).
-pub struct Cache {
-    forks: Forks,
+/// One inode's read fork, at the largest limit (65536 records), in trees of
+/// leaves of `R` records and inner nodes of `K` keys: by default the
+/// module's layout, of 256-byte nodes.
+pub struct Cache<const R: usize = LEAF_RECS, const K: usize = INNER_KEYS> {
+    forks: Forks<R, K>,
     seq: Seq,
 }
 
-impl Default for Cache {
+/// The cache in a layout of 512-byte nodes: 15 records per leaf, 42 keys
+/// per inner node.
+pub type Cache512 = Cache<{ leaf_recs(512) }, { inner_keys(512) }>;
+
+impl<const R: usize, const K: usize> Default for Cache<R, K> {
     fn default() -> Self {
         Self {
-            forks: Forks::new(CacheLimit::from_config(u32::MAX), crate::unbounded_budget()),
+            forks: Forks::in_layout(
+                CacheLimit::from_config(u32::MAX),
+                Policy::DEFAULT,
+                crate::unbounded_budget(),
+            ),
             seq: Seq::new(),
         }
     }
 }
 
-impl Cache {
+impl<const R: usize, const K: usize> Cache<R, K> {
     /// Upserts a mapped extent of device 1 into the read fork.
     pub fn upsert(&mut self, offset: u64, length: u64, addr: u64) {
         let rec = IomapIo {
