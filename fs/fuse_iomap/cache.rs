@@ -39,7 +39,7 @@
 
 use crate::abi::{IomapIo, MappingType, NULL_ADDR};
 use crate::budget::Budget;
-use crate::extent_tree::{ExtentTree, Records, INNER_KEYS, LEAF_RECS};
+use crate::extent_tree::{ExtentTree, LeafEdit, Records, INNER_KEYS, LEAF_RECS};
 use crate::mapping::Geometry;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{prelude::*, sync::Arc};
@@ -145,10 +145,28 @@ impl Seq {
         if changes.0 == 0 {
             return;
         }
-        let cur = u128::from(self.0.load(Ordering::Relaxed));
-        let next = (cur - 1 + u128::from(changes.0)) % u128::from(u64::MAX) + 1;
-        // The remainder is below 2^64 - 1, so the sum fits.
-        self.0.store(next as u64, Ordering::Release);
+        let cur = self.0.load(Ordering::Relaxed);
+        let next = match cur.checked_add(changes.0) {
+            Some(next) => next,
+            // Past 2^64 - 1: on from 1, with the steps that are left.
+            None => {
+                let left = u128::from(cur) + u128::from(changes.0) - u128::from(u64::MAX);
+                ((left - 1) % u128::from(u64::MAX) + 1) as u64
+            }
+        };
+        self.0.store(next, Ordering::Release);
+    }
+
+    /// A sequence number at `n`, for tests of the wrap.
+    #[cfg(test)]
+    pub(crate) fn at(n: u64) -> Self {
+        Self(AtomicU64::new(n))
+    }
+
+    /// [`Self::advance`] by `changes`, for tests of the wrap.
+    #[cfg(test)]
+    pub(crate) fn advance_by(&self, changes: u64) {
+        self.advance(Bumps(changes));
     }
 }
 
@@ -349,9 +367,10 @@ fn upsert_in_leaf<const R: usize, const K: usize>(
     end: u64,
     limit: usize,
 ) -> bool {
-    let Some(mut edit) = tree.edit(map.offset, end) else {
+    let mut edit = LeafEdit::new();
+    if !tree.edit(map.offset, &mut edit) {
         return false;
-    };
+    }
     let mut counted = Bumps::default();
     let (left, right) = punch(&mut edit, &mut counted, map.offset, end, true);
     if tree.len() - edit.old_len() + edit.len() + 1 > limit

@@ -46,14 +46,18 @@
 //!   falls below half full merges with a neighbour when both fit in one node.
 //!   A root with a single child is replaced by the child.
 //! - A change that stays inside one leaf need not walk the tree once per
-//!   step: [`ExtentTree::edit`] copies the leaf out once, the caller edits
-//!   the copy ([`LeafEdit`]) through the same [`Records`] operations as the
-//!   tree, and [`ExtentTree::commit`] writes it back when no key above the
-//!   leaf moves and the leaf neither overflows nor falls below half full.
+//!   step, the way xfs keeps a cursor across insert, remove and update:
+//!   [`ExtentTree::edit`] copies the leaf out once, with its neighbours'
+//!   edge records; the caller edits the copy ([`LeafEdit`]) through the
+//!   same [`Records`] operations as the tree; [`ExtentTree::commit`] writes
+//!   it back when no key above the leaf moves and the leaf neither
+//!   overflows nor falls below half full. Otherwise the caller discards the
+//!   copy and makes the change on the tree.
 
 use crate::abi::IomapIo;
 use crate::budget::Budget;
 use crate::refbits::{LeafRefs, Refs};
+use core::cell::Cell;
 use kernel::prelude::*;
 
 /// The bytes of one node, leaf or inner: xfs's `NODE_SIZE`.
@@ -603,43 +607,59 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         self.remove(victim.offset)
     }
 
-    /// Copies out the leaf that holds `[start, end)` for an edit whose
-    /// [`Records`] operations give, on the copy, what they would on the
-    /// tree: the record before `start` and the first one from `end` on are
-    /// in that leaf too, or do not exist. `None` otherwise.
-    pub(crate) fn edit(&self, start: u64, end: u64) -> Option<LeafEdit<R>> {
+    /// Copies out the leaf that would hold `start`, with the records on
+    /// either side of it, for an edit by [`Records`] operations. Those give
+    /// on the copy what they would on the tree, or poison it: a query that
+    /// reaches past the neighbours, a change to the next leaf's first record
+    /// (which its parent keys), the removal of the previous leaf's last.
+    /// `None` for an empty tree.
+    ///
+    /// The copy goes into `e`, the caller's: an edit is larger than a leaf,
+    /// and returning it would copy it once more.
+    pub(crate) fn edit(&self, start: u64, e: &mut LeafEdit<R>) -> bool {
         if self.height == 0 {
-            return None;
+            return false;
         }
         let id = self.find_leaf(start);
         let leaf = self.leaf(id);
-        let recs = leaf.recs();
-        let (first, last) = (recs.first()?.offset, recs.last()?.offset);
-        if (leaf.prev != NIL && first >= start) || (leaf.next != NIL && last < end) {
-            return None;
-        }
-        let mut e = LeafEdit {
-            leaf: id,
-            recs: [IomapIo::default(); MAX_LEAF_RECS + 2],
-            refs: leaf.refs.get(),
-            len: recs.len(),
-            old_len: recs.len(),
-            first,
-            root: self.height == 1,
-        };
-        copy(&mut e.recs[..R], &leaf.recs);
-        Some(e)
+        let len = usize::from(leaf.len);
+        let before = (leaf.prev != NIL).then(|| {
+            let prev = self.leaf(leaf.prev);
+            let pos = usize::from(prev.len) - 1;
+            (
+                Cursor {
+                    leaf: leaf.prev,
+                    pos,
+                },
+                prev.recs[pos],
+            )
+        });
+        let after = (leaf.next != NIL).then(|| self.leaf(leaf.next).recs[0]);
+        e.leaf = id;
+        copy(&mut e.recs[..len], leaf.recs());
+        e.refs = leaf.refs.get();
+        e.len = len;
+        e.old_len = len;
+        e.first = leaf.recs[0].offset;
+        e.root = self.height == 1;
+        e.before = before;
+        e.before_changed = false;
+        e.after = after;
+        e.poisoned.set(false);
+        true
     }
 
-    /// Writes `edit` back into its leaf, unless that would need a key above
-    /// the leaf to move (a new first record) or the leaf to split or merge:
-    /// then returns `false` and changes nothing. The tree must not have
-    /// changed since [`Self::edit`].
+    /// Writes `edit` back into its leaf (and the previous leaf's last
+    /// record, if the edit replaced it), unless the edit was poisoned or
+    /// would need a key above the leaf to move (a new first record) or the
+    /// leaf to split or merge: then returns `false` and changes nothing. The
+    /// tree must not have changed since [`Self::edit`].
     pub(crate) fn commit(&mut self, edit: &LeafEdit<R>) -> bool {
         let len = edit.len;
         let recs = &edit.recs;
         let fits = len > 0 && len <= R && (edit.root || recs[0].offset == edit.first);
-        if !fits || (!edit.root && len < R.div_ceil(2) && len < edit.old_len) {
+        if edit.poisoned.get() || !fits || (!edit.root && len < R.div_ceil(2) && len < edit.old_len)
+        {
             return false;
         }
         let leaf = self.leaf_mut(edit.leaf);
@@ -649,6 +669,9 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
         let mut refs = edit.refs;
         refs.truncate(len);
         leaf.refs.set(refs);
+        if let (Some((c, rec)), true) = (edit.before, edit.before_changed) {
+            self.leaf_mut(c.leaf).recs[c.pos] = rec;
+        }
         self.count = self.count - edit.old_len + len;
         true
     }
@@ -1157,12 +1180,46 @@ pub(crate) struct LeafEdit<const R: usize> {
     /// Whether the leaf is the root, with no key above it and no least
     /// size.
     root: bool,
+    /// The previous leaf's last record, and where it is: it may be replaced
+    /// (trimmed, or grown by a merge), which moves no key.
+    before: Option<(Cursor, IomapIo)>,
+    before_changed: bool,
+    /// The next leaf's first record, for queries only.
+    after: Option<IomapIo>,
+    /// Whether an operation left what the copy can answer for; queries
+    /// set it too, hence a cell.
+    poisoned: Cell<bool>,
 }
 
 impl<const R: usize> LeafEdit<R> {
+    /// Room for a copy of a leaf, for [`ExtentTree::edit`].
+    pub(crate) fn new() -> Self {
+        Self {
+            leaf: NIL,
+            recs: [IomapIo::default(); MAX_LEAF_RECS + 2],
+            refs: Refs::default(),
+            len: 0,
+            old_len: 0,
+            first: 0,
+            root: false,
+            before: None,
+            before_changed: false,
+            after: None,
+            poisoned: Cell::new(false),
+        }
+    }
+
     /// The number of records the leaf held when copied out.
     pub(crate) fn old_len(&self) -> usize {
         self.old_len
+    }
+
+    /// Answers a query the copy cannot answer for: nothing, the edit to be
+    /// discarded. Every query answers nothing from then on, so that the
+    /// caller's loops end.
+    fn poison(&self) -> Option<IomapIo> {
+        self.poisoned.set(true);
+        None
     }
 
     fn recs(&self) -> &[IomapIo] {
@@ -1181,12 +1238,31 @@ impl<const R: usize> Records for LeafEdit<R> {
     }
 
     fn lt(&self, off: u64) -> Option<IomapIo> {
-        let i = self.find_ge(off);
-        i.checked_sub(1).map(|i| self.recs()[i])
+        if self.poisoned.get() {
+            return None;
+        }
+        match self.find_ge(off).checked_sub(1) {
+            Some(i) => Some(self.recs()[i]),
+            None => match self.before {
+                // Something earlier in the previous leaf would be the answer.
+                Some((_, b)) if b.offset >= off => self.poison(),
+                before => before.map(|(_, b)| b),
+            },
+        }
     }
 
     fn ge(&self, off: u64) -> Option<IomapIo> {
-        self.recs().get(self.find_ge(off)).copied()
+        if self.poisoned.get() {
+            return None;
+        }
+        match self.recs().get(self.find_ge(off)) {
+            Some(r) => Some(*r),
+            None => match self.after {
+                // Something later in the next leaf would be the answer.
+                Some(a) if a.offset < off => self.poison(),
+                after => after,
+            },
+        }
     }
 
     fn replace(&mut self, rec: IomapIo) -> bool {
@@ -1195,6 +1271,18 @@ impl<const R: usize> Records for LeafEdit<R> {
         match self.recs[..len].get_mut(i) {
             Some(r) if r.offset == rec.offset => {
                 *r = rec;
+                return true;
+            }
+            _ => {}
+        }
+        match (&mut self.before, self.after) {
+            (Some((_, b)), _) if b.offset == rec.offset => {
+                *b = rec;
+                self.before_changed = true;
+                true
+            }
+            (_, Some(a)) if a.offset == rec.offset => {
+                self.poisoned.set(true);
                 true
             }
             _ => false,
@@ -1203,7 +1291,13 @@ impl<const R: usize> Records for LeafEdit<R> {
 
     fn remove(&mut self, off: u64) -> Option<IomapIo> {
         let i = self.find_ge(off);
-        let rec = *self.recs().get(i).filter(|r| r.offset == off)?;
+        let Some(&rec) = self.recs().get(i).filter(|r| r.offset == off) else {
+            // A neighbour's: the copy cannot answer for that.
+            let outside = [self.before.map(|(_, b)| b), self.after];
+            let rec = outside.into_iter().flatten().find(|r| r.offset == off)?;
+            self.poisoned.set(true);
+            return Some(rec);
+        };
         let len = self.len;
         self.recs.copy_within(i + 1..len, i);
         self.len -= 1;

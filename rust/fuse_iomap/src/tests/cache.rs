@@ -554,3 +554,23 @@ fn bad_mappings_are_rejected_by_the_cache_too() {
     assert_eq!(seq.get(), 1);
     assert_eq!(forks.len(Fork::Read), 0);
 }
+
+#[test]
+fn the_sequence_number_wraps_past_zero() {
+    let seq = Seq::at(u64::MAX - 1);
+    seq.advance_by(1);
+    assert_eq!(seq.get(), u64::MAX);
+    seq.advance_by(1);
+    assert_eq!(seq.get(), 1);
+    let seq = Seq::at(u64::MAX - 1);
+    seq.advance_by(3);
+    assert_eq!(seq.get(), 2);
+    let seq = Seq::at(5);
+    seq.advance_by(0);
+    assert_eq!(seq.get(), 5);
+    // The circle has 2^64 - 1 values: that many steps come back.
+    seq.advance_by(u64::MAX);
+    assert_eq!(seq.get(), 5);
+    seq.advance_by(u64::MAX - 1);
+    assert_eq!(seq.get(), 4);
+}

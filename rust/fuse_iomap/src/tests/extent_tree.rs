@@ -5,7 +5,7 @@
 
 use crate::abi::IomapIo;
 use crate::budget::Budget;
-use crate::extent_tree::{ExtentTree, Records, LEAF_RECS};
+use crate::extent_tree::{ExtentTree, LeafEdit, Records, LEAF_RECS};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -106,8 +106,8 @@ fn ref_ops() -> impl Strategy<Value = Vec<RefOp>> {
 /// Applies `change` to a copy of the leaf that holds block `b`, and
 /// writes it back; or to the tree, when the copy may not be written back.
 fn through_leaf(tree: &mut ExtentTree, b: u64, change: impl Fn(&mut dyn Records)) {
-    let (s, e) = (b * 4096, b * 4096 + 4096);
-    if let Some(mut edit) = tree.edit(s, e) {
+    let mut edit = LeafEdit::new();
+    if tree.edit(b * 4096, &mut edit) {
         change(&mut edit);
         if tree.commit(&edit) {
             return;
@@ -322,4 +322,43 @@ fn shrink_gives_memory_back_and_keeps_every_record() {
     }
     tree.shrink(&budget);
     assert_eq!(budget.used(), 0);
+}
+
+#[test]
+fn a_leaf_copy_refuses_what_only_the_tree_can_answer() {
+    let mut tree: ExtentTree = ExtentTree::new();
+    for b in 0..3 * LEAF_RECS as u64 {
+        tree.insert(rec(b), &UNBOUNDED).unwrap();
+    }
+    let mid = LEAF_RECS as u64 + 1;
+    // The neighbours' edge records answer for the tree.
+    let mut edit = LeafEdit::new();
+    assert!(tree.edit(mid * 4096, &mut edit));
+    assert_eq!(
+        edit.lt(LEAF_RECS as u64 * 4096),
+        Some(rec(LEAF_RECS as u64 - 1))
+    );
+    assert_eq!(
+        edit.ge(2 * LEAF_RECS as u64 * 4096),
+        Some(rec(2 * LEAF_RECS as u64))
+    );
+    assert!(tree.commit(&edit));
+    // Past them, the copy answers nothing and cannot be written back.
+    for query in [0, 1] {
+        let mut edit = LeafEdit::new();
+        assert!(tree.edit(mid * 4096, &mut edit));
+        let answer = match query {
+            0 => edit.lt(4096),
+            _ => edit.ge((2 * LEAF_RECS as u64 + 1) * 4096),
+        };
+        assert_eq!(answer, None);
+        assert_eq!(edit.ge(0), None);
+        assert!(!tree.commit(&edit));
+    }
+    // So can a change to the next leaf's first record.
+    assert!(tree.edit(mid * 4096, &mut edit));
+    assert!(edit.remove(2 * LEAF_RECS as u64 * 4096).is_some());
+    assert!(!tree.commit(&edit));
+    tree.check().unwrap();
+    assert_eq!(tree.len(), 3 * LEAF_RECS);
 }
