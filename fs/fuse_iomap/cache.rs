@@ -129,6 +129,9 @@ impl Seq {
     }
 
     /// The current number.
+    // Inline: the benchmarks, another crate, would call it (the module,
+    // one crate, inlines it anyway).
+    #[inline]
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Acquire)
     }
