@@ -20,9 +20,10 @@
 //!
 //! Each fork holds at most `cache_maxbytes` of records (32 bytes each). An
 //! upsert that would exceed it makes room the way the fork's [`Policy`]
-//! says: by default it evicts the records the CLOCK hand finds unreferenced
-//! since its last pass ([`ExtentTree::evict`]), one per missing slot, so
-//! that hot mappings stay; the C series' way, dropping the whole fork, is
+//! says: by default it evicts, one per missing slot, the records the CLOCK
+//! hand finds not looked up lately ([`ExtentTree::evict`], with the counts
+//! of [`crate::refbits`]), so that hot mappings stay; the C series' way,
+//! dropping the whole fork, is
 //! kept for comparison (`Documentation/fuse_iomap/cache.rst` has both on
 //! the same workloads). Beyond that, the trees of all the inodes of a
 //! connection share its [`Budget`]: their arenas are charged to it, and an
