@@ -23,12 +23,12 @@
 //! says: by default it evicts, one per missing slot, the records the CLOCK
 //! hand finds not looked up lately ([`ExtentTree::evict`], with the counts
 //! of [`crate::refbits`]), so that hot mappings stay; the C series' way,
-//! dropping the whole fork, is
-//! kept for comparison (`Documentation/fuse_iomap/cache.rst` has both on
-//! the same workloads). Beyond that, the trees of all the inodes of a
-//! connection share its [`Budget`]: their arenas are charged to it, and an
-//! upsert it refuses fails with `ENOSPC`. Memory goes back to it when a fork
-//! is dropped or shrinks to a quarter of its arenas (`ExtentTree::shrink`).
+//! dropping the whole fork, is kept for comparison
+//! (`Documentation/fuse_iomap/cache.rst` has both on the same workloads).
+//! Beyond that, the trees of all the inodes of a connection share its
+//! [`Budget`]: their arenas are charged to it, and an upsert it refuses
+//! fails with `ENOSPC`. Memory goes back to it when a fork is dropped or
+//! shrinks to a quarter of its arenas (`ExtentTree::shrink`).
 //!
 //! An upsert that stays inside one leaf of the tree runs on a copy of that
 //! leaf ([`ExtentTree::edit`]), with the same steps as on the tree, and so
@@ -84,7 +84,7 @@ impl CacheLimit {
 /// What an upsert into a full fork gives up to make room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Policy {
-    /// The records the CLOCK hand finds unreferenced, one per missing slot.
+    /// The records the CLOCK hand finds at count 0, one per missing slot.
     Clock,
     /// The whole fork, as the C series does. Chosen only on the host, for
     /// the comparisons of `cache replay --policy drop` and `cache compare`.

@@ -523,6 +523,8 @@ impl<const R: usize, const K: usize> ExtentTree<R, K> {
 
     /// The record that contains byte `off`; a hit raises its count.
     pub(crate) fn lookup(&self, off: u64) -> Option<&IomapIo> {
+        // `cursor_le`'s steps, holding on to the leaf: through a shared
+        // helper, a lookup took 63 instructions at 1 record instead of 44.
         if self.height == 0 {
             return None;
         }

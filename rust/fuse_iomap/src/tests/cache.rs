@@ -444,22 +444,7 @@ fn clock_evicts_unreferenced_records_and_keeps_the_looked_up_ones() {
 
 #[test]
 fn overflow_drops_the_fork_and_keeps_the_bound() {
-    let limit = CacheLimit::from_config(256);
-    assert_eq!(limit.records(), 8);
-    let mut forks = Forks::with_policy(limit, Policy::DropFork, crate::unbounded_budget());
-    let seq = Seq::new();
-    for b in 0..8u64 {
-        // Alternate types so that nothing merges.
-        let m = IomapIo {
-            offset: b * BS,
-            length: BS,
-            addr: NULL_ADDR,
-            r#type: (b % 2) as u16,
-            ..Default::default()
-        };
-        forks.upsert(&seq, Fork::Read, &m).unwrap();
-    }
-    assert_eq!(forks.len(Fork::Read), 8);
+    let (mut forks, seq) = full_fork(Policy::DropFork);
     let before = seq.get();
     let ninth = IomapIo {
         offset: 100 * BS,
