@@ -11,11 +11,15 @@
 #                                 nothing when there is none, build nothing
 #
 # Idempotent: installed packages are skipped, and a tree whose build finished
-# is reused. The tree is keyed by the kernel version and the hash of the two
+# is reused. The tree is keyed by the kernel version and the hash of its
 # config fragments (tools/vm/vm.config, tools/testing/selftests/fuse_iomap/
-# config), so changing either builds a new tree beside the old one.
+# config, and for the fast kernel tools/vm/fast.config), so changing one
+# builds a new tree beside the old one.
 #
 # Environment:
+#   FUSE_IOMAP_KERNEL  which guest kernel: "check" (default), with KASAN,
+#                      lockdep and kmemleak, for make check and make run; or
+#                      "fast", without them, for make fstests and benchmarks
 #   FUSE_IOMAP_CACHE   cache directory (default /var/cache/fuse-iomap-ref)
 #   JOBS               parallel make jobs (default: number of CPUs)
 #   FSTESTS            an fstests checkout to build and use in place, instead
@@ -31,6 +35,11 @@ kernel_tarball=/usr/src/linux-source-6.12.tar.xz
 bindgen_version=0.70.1
 virtme_version=1.42
 fragments=("$repo/tools/vm/vm.config" "$repo/tools/testing/selftests/fuse_iomap/config")
+case "${FUSE_IOMAP_KERNEL:-check}" in
+check) ;;
+fast) fragments+=("$repo/tools/vm/fast.config") ;;
+*) printf 'bootstrap: error: FUSE_IOMAP_KERNEL is check or fast, not %s\n' "$FUSE_IOMAP_KERNEL" >&2; exit 1 ;;
+esac
 # fstests is not packaged by Debian: the project pins an upstream commit as a
 # tarball (../shared/fstests/README.md) and builds it into the cache.
 fstests_commit=63a29724a85f
@@ -117,23 +126,28 @@ install_virtme() {
 
 # Every option the fragments ask for must be in the final .config: an option
 # that Kconfig silently dropped (an unmet dependency) would otherwise surface
-# much later as a module that does not build or a test that cannot run.
+# much later as a module that does not build or a test that cannot run. A
+# later fragment overrides an earlier one, as in merge_config.sh.
 check_config() {
 	local dir=$1 line opt want bad=0
+	local -A asks from
 	for f in "${fragments[@]}"; do
 		while IFS= read -r line; do
 			case "$line" in CONFIG_*=*) ;; *) continue ;; esac
-			opt=${line%%=*}
-			want=${line#*=}
-			if [ "$want" = n ]; then
-				grep -q "^$opt=" "$dir/.config" || continue
-			else
-				grep -qx "$opt=$want" "$dir/.config" && continue
-			fi
-			printf 'bootstrap: %s asks for %s, .config has: %s\n' "${f#"$repo"/}" "$line" \
-				"$(grep -m1 "^$opt=\|^# $opt is not set" "$dir/.config" || echo unset)" >&2
-			bad=1
+			asks[${line%%=*}]=${line#*=}
+			from[${line%%=*}]=${f#"$repo"/}
 		done <"$f"
+	done
+	for opt in "${!asks[@]}"; do
+		want=${asks[$opt]}
+		if [ "$want" = n ]; then
+			grep -q "^$opt=" "$dir/.config" || continue
+		else
+			grep -qx "$opt=$want" "$dir/.config" && continue
+		fi
+		printf 'bootstrap: %s asks for %s=%s, .config has: %s\n' "${from[$opt]}" "$opt" "$want" \
+			"$(grep -m1 "^$opt=\|^# $opt is not set" "$dir/.config" || echo unset)" >&2
+		bad=1
 	done
 	[ $bad -eq 0 ] || die "the kernel config does not satisfy the fragments (unmet dependencies?)"
 }

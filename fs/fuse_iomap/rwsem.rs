@@ -13,13 +13,22 @@
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use kernel::{bindings, ffi::c_char, prelude::*, str::CStr, sync::LockClassKey, types::Opaque};
+use kernel::{
+    bindings,
+    ffi::{c_char, c_void},
+    prelude::*,
+    str::CStr,
+    sync::LockClassKey,
+    types::Opaque,
+};
 
 extern "C" {
+    /// `key` is a `struct lock_class_key *`, declared `void *` here: without
+    /// lockdep the struct is empty, which Rust refuses across FFI.
     fn fuse_iomap_init_rwsem(
         sem: *mut bindings::rw_semaphore,
         name: *const c_char,
-        key: *mut bindings::lock_class_key,
+        key: *mut c_void,
     );
 }
 
@@ -66,9 +75,7 @@ impl<T> RwSem<T> {
         // `LockClassKey` is a `#[repr(transparent)]` wrapper of an
         // `Opaque<lock_class_key>`, whose own pointer accessor is private to
         // the kernel crate.
-        let key = (key as *const LockClassKey)
-            .cast_mut()
-            .cast::<bindings::lock_class_key>();
+        let key = (key as *const LockClassKey).cast_mut().cast::<c_void>();
         pin_init!(Self {
             data: UnsafeCell::new(data),
             // SAFETY: `slot` is valid for writes, and pinned for as long as

@@ -13,12 +13,13 @@
 # (mount.fuse_iomap), which starts the sample server.
 #
 # Runs the tests of LIST (see fuse_iomap.list for its format) with the
-# fstests that tools/vm/run.sh staged as OUT/fstests.tar, unpacked in the
-# guest's memory (fstests' check stats thousands of files, slow over 9p),
-# and leaves in OUT/fstests-results fstests' results/ (check.log, and for
-# each test that did not pass its .full, .out.bad, .dmesg or .notrun), the
-# server's log, check's output, and summary.txt: a line per test,
-# `TEST STATUS [reason]`. Both devices are unmounted at the end.
+# fstests that tools/vm/run.sh staged as OUT/fstests.tar, unpacked in a
+# tmpfs (fstests' check stats thousands of files, slow over 9p),
+# and leaves in OUT/fstests-results fstests' results (its RESULT_BASE:
+# check.log, and for each test that did not pass its .full, .out.bad,
+# .dmesg or .notrun, on the host as they are written), the server's log,
+# check's output, and summary.txt: a line per test, `TEST STATUS [reason]`.
+# Both devices are unmounted at the end.
 set -uo pipefail
 
 list=$1
@@ -39,8 +40,10 @@ unmount_all() {
 }
 
 unmount_all
-rm -rf "$results" /tmp/fstests
-mkdir -p "$results" "$fstests" /tmp/fstests/test /tmp/fstests/scratch
+rm -rf "$results"
+mkdir -p "$results" /tmp/fstests
+mountpoint -q /tmp/fstests || mount -t tmpfs -o size=1g fstests /tmp/fstests || exit 1
+mkdir -p "$fstests" /tmp/fstests/test /tmp/fstests/scratch
 tar -C "$fstests" -xf "$out/fstests.tar" || exit 1
 echo "fstests: unpacked in $(findmnt -no FSTYPE -T "$fstests") at $fstests"
 for dev in /dev/vdb /dev/vdc; do
@@ -53,6 +56,7 @@ export TEST_DIR=/tmp/fstests/test
 export SCRATCH_DEV=/dev/vdc
 export SCRATCH_MNT=/tmp/fstests/scratch
 export MOUNT_PROG=$here/mount.fuse_iomap
+export RESULT_BASE=$results
 CONFIG
 mkfs.fuse_iomap /dev/vdb || exit 1
 
@@ -63,14 +67,13 @@ grep -E '^!generic/[0-9]+' "$list" | sed 's/^!//' >"$results/exclude"
 (cd "$fstests" && ./check $(cat "$results/tests")) 2>&1 | tee "$results/check.out"
 rc=${PIPESTATUS[0]}
 unmount_all
-cp -r "$fstests/results/." "$results/"
 listed() { sed -n "s/^$1: //p" "$results/check.out" | tr ' ' '\n'; }
 {
 	while read -r t; do
 		if listed Failures | grep -qx "$t"; then
 			echo "$t failed"
 		elif listed 'Not run' | grep -qx "$t"; then
-			echo "$t not-run $(cat "$fstests/results/$t.notrun" 2>/dev/null)"
+			echo "$t not-run $(cat "$results/$t.notrun" 2>/dev/null)"
 		elif listed Ran | grep -qx "$t"; then
 			echo "$t passed"
 		else
