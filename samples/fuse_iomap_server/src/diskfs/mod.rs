@@ -54,6 +54,9 @@ pub struct SetAttr {
     pub ctime: Option<Time>,
 }
 
+/// How many entries a listing starts with: `.` and `..`.
+pub const DOT_ENTRIES: u64 = 2;
+
 /// A directory entry, as `READDIR` lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dirent<'a> {
@@ -391,21 +394,36 @@ impl Fs {
     }
 
     /// `READDIR`: the entries of `dir` after cookie `after` (0: from the
-    /// start), in cookie order.
+    /// start), in cookie order. The listing starts with `.` and `..`, as
+    /// readdir(3) callers expect: the kernel does not make them up for a
+    /// FUSE file system. They take cookies 1 and 2, and a named entry's
+    /// cookie is its directory cookie plus [`DOT_ENTRIES`].
     pub fn readdir(
         &self,
         dir: u64,
         after: u64,
     ) -> Result<impl Iterator<Item = Dirent<'_>> + '_, Errno> {
         let d = self.dir(dir)?;
-        Ok(d.entries
-            .range(after.saturating_add(1)..)
-            .map(|(&cookie, (name, nodeid))| Dirent {
+        let dots = [(b".".as_slice(), dir), (b"..".as_slice(), d.parent)]
+            .into_iter()
+            .zip(1..)
+            .skip(after.min(DOT_ENTRIES) as usize)
+            .map(|((name, nodeid), cookie)| Dirent {
                 cookie,
+                nodeid,
+                name,
+                dir: true,
+            });
+        let named = d
+            .entries
+            .range(after.saturating_sub(DOT_ENTRIES).saturating_add(1)..)
+            .map(|(&cookie, (name, nodeid))| Dirent {
+                cookie: cookie + DOT_ENTRIES,
                 nodeid: *nodeid,
                 name,
                 dir: self.inodes.get(nodeid).is_some_and(Inode::is_dir),
-            }))
+            });
+        Ok(dots.chain(named))
     }
 
     /// `SETATTR`: returns the new attributes.

@@ -166,9 +166,12 @@ fn readdir_resumes_after_cookie() {
             .collect()
     };
     let all = names(&fs, 0);
-    assert_eq!(all.len(), 4);
-    // Resume after "b", though "a" went and "e" came meanwhile.
-    let after_b = all[1].0;
+    let all_names: Vec<&str> = all.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(all_names, [".", "..", "a", "b", "c", "d"]);
+    // Resume after "..", and after "b" though "a" went and "e" came meanwhile.
+    let after_dots: Vec<String> = names(&fs, all[1].0).into_iter().map(|(_, n)| n).collect();
+    assert_eq!(after_dots, ["a", "b", "c", "d"]);
+    let after_b = all[3].0;
     fs.remove(ROOT, b"a", false).unwrap();
     create(&mut fs, ROOT, "e");
     let rest: Vec<String> = names(&fs, after_b).into_iter().map(|(_, n)| n).collect();

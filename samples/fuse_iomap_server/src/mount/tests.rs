@@ -244,8 +244,11 @@ fn requests_end_to_end() {
             ..Default::default()
         };
         let r = k.call(fuse_opcode_FUSE_READDIR, d, bytes_of(&read));
-        assert_eq!(r.payload.len(), 32);
-        assert_eq!(&r.payload[24..25], b"g");
+        // ".", ".." and "g", 32 bytes each.
+        assert_eq!(r.payload.len(), 96);
+        assert_eq!(&r.payload[24..25], b".");
+        assert_eq!(&r.payload[56..58], b"..");
+        assert_eq!(&r.payload[88..89], b"g");
 
         // Errors: no such name, no NUL, no such node, short args, unknown.
         let enoent = -(nix::errno::Errno::ENOENT as i32);
