@@ -393,6 +393,10 @@ static int fuse_iomap_fsync(struct file *file, loff_t start, loff_t end,
 	err = file_write_and_wait_range(file, start, end);
 	if (err)
 		return err;
+	/* The times the kernel keeps go first, then the server stores all. */
+	err = sync_inode_metadata(inode, 1);
+	if (err)
+		return err;
 	return fuse_iomap_rs_fsync(fi_conn(inode), FI(inode)->nodeid,
 				   fuse_iomap_file_fh(file), datasync);
 }

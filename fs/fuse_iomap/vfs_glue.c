@@ -52,16 +52,20 @@ static void fuse_iomap_fill_attr(struct inode *inode,
 	set_nlink(inode, attr->nlink);
 	inode->i_uid = make_kuid(sb->s_user_ns, attr->uid);
 	inode->i_gid = make_kgid(sb->s_user_ns, attr->gid);
+	inode->i_blocks = attr->blocks;
+	/*
+	 * While the kernel holds a regular file, its size and times are the
+	 * kernel's, as with fuse's writeback cache: writes past the end grow
+	 * it, and writes and faults stamp it, before the server hears of them
+	 * (the times through write_inode).
+	 */
+	if (!new && S_ISREG(inode->i_mode))
+		goto out;
 	inode_set_atime(inode, attr->atime, attr->atimensec);
 	inode_set_mtime(inode, attr->mtime, attr->mtimensec);
 	inode_set_ctime(inode, attr->ctime, attr->ctimensec);
-	inode->i_blocks = attr->blocks;
-	/*
-	 * While the kernel holds a regular file, its size is the kernel's:
-	 * writes past the end grow it before the server hears of them.
-	 */
-	if (new || S_ISDIR(inode->i_mode))
-		i_size_write(inode, attr->size);
+	i_size_write(inode, attr->size);
+out:
 	FI(inode)->attr_expires = expires;
 }
 
@@ -362,6 +366,11 @@ static int fuse_iomap_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		FI(target)->attr_expires = jiffies;
 	}
 	FI(d_inode(old))->attr_expires = jiffies;
+	/* The server stamped the moved file too; a file's ctime is ours. */
+	if (S_ISREG(d_inode(old)->i_mode)) {
+		inode_set_ctime_current(d_inode(old));
+		mark_inode_dirty_sync(d_inode(old));
+	}
 	fuse_iomap_dir_changed(olddir);
 	if (newdir != olddir)
 		fuse_iomap_dir_changed(newdir);
@@ -592,6 +601,31 @@ static void fuse_iomap_free_inode(struct inode *inode)
 	kmem_cache_free(fuse_iomap_inode_cachep, FI(inode));
 }
 
+/*
+ * A regular file's times, which the kernel keeps (fuse_iomap_fill_attr), go
+ * to the server with a SETATTR when writeback, sync or fsync writes the
+ * dirty inode, as fuse_write_inode does for the writeback cache.
+ */
+static int fuse_iomap_write_inode(struct inode *inode,
+				  struct writeback_control *wbc)
+{
+	struct fuse_setattr_in in = {
+		.valid = FATTR_ATIME | FATTR_MTIME | FATTR_CTIME,
+		.atime = inode_get_atime_sec(inode),
+		.atimensec = inode_get_atime_nsec(inode),
+		.mtime = inode_get_mtime_sec(inode),
+		.mtimensec = inode_get_mtime_nsec(inode),
+		.ctime = inode_get_ctime_sec(inode),
+		.ctimensec = inode_get_ctime_nsec(inode),
+	};
+	struct fuse_attr_out out;
+
+	if (!S_ISREG(inode->i_mode))
+		return 0;
+	return fuse_iomap_rs_setattr(fi_conn(inode), FI(inode)->nodeid, &in,
+				     &out);
+}
+
 /* The kernel drops an inode: the server may forget it as often as it named it. */
 static void fuse_iomap_evict_inode(struct inode *inode)
 {
@@ -632,6 +666,7 @@ static const struct super_operations fuse_iomap_super_ops = {
 	 * pages, until writeback or unmount writes them (generic_delete_inode
 	 * would evict it, and drop them, when the dcache lets go of it).
 	 */
+	.write_inode	= fuse_iomap_write_inode,
 	.evict_inode	= fuse_iomap_evict_inode,
 	.statfs		= fuse_iomap_statfs,
 };

@@ -126,7 +126,9 @@ impl Fs {
 
     /// `IOMAP_IOEND` of a write of `written` bytes at `pos` that succeeded:
     /// converts what was unwritten there (`unwritten`), grows the size to
-    /// cover it; returns the size.
+    /// cover it; returns the size. The times stay: the kernel stamps a file
+    /// it writes and sends its times with `SETATTR` when it writes the inode
+    /// back, which may come before this.
     pub fn ioend(
         &mut self,
         nodeid: u64,
@@ -141,10 +143,7 @@ impl Fs {
         }
         let inode = self.inode_mut(nodeid)?;
         if written > 0 {
-            let now = Time::now();
             inode.attr.size = inode.attr.size.max(pos + written);
-            inode.attr.mtime = now;
-            inode.attr.ctime = now;
         }
         let size = inode.attr.size;
         self.dirty |= written > 0;

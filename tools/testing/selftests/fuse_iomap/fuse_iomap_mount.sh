@@ -71,6 +71,7 @@ namespace() {
 	mv "$mnt/two" "$mnt/d/e/two" && mv "$mnt/d/one" "$mnt/one" || return 1
 	[ "$(cat "$mnt/d/e/two")" = two ] && [ ! -e "$mnt/two" ] || return 1
 	[ "$(ls "$mnt/d")" = e ] || return 1
+	[ "$(ls -a "$mnt/d" | tr '\n' ' ')" = ". .. e " ] || return 1
 	! rmdir "$mnt/d" 2>/dev/null || return 1
 	rm "$mnt/d/e/two" && rmdir "$mnt/d/e" "$mnt/d" || return 1
 	[ "$(ls "$mnt")" = one ]
@@ -131,6 +132,30 @@ unsynced_survives_umount() {
 	"$server" mount disk --device "$disk" "$mnt" || return 1
 	[ "$(md5sum <"$mnt/unsynced")" = "$want" ] &&
 		[ "$(md5sum <"$mnt/unsynced_mmap")" = "$want" ]
+}
+
+# A write and a write through a shared mapping stamp the file's mtime and
+# ctime at once, before any writeback, and a file's times (these, and ones
+# set with touch -d) are the same after a remount.
+times_kept() {
+	local before after
+	xfs_io -f -c 'pwrite -q 0 8k' "$mnt/stamped" || return 1
+	touch -d '2001-02-03 04:05:06.789' "$mnt/touched" || return 1
+	before=$(stat -c '%Y %Z' "$mnt/stamped") || return 1
+	sleep 1.1
+	xfs_io -c 'pwrite -q 0 4k' "$mnt/stamped" || return 1
+	after=$(stat -c '%Y %Z' "$mnt/stamped")
+	[ "$after" != "$before" ] || { echo "write left the times at $after"; return 1; }
+	sleep 1.1
+	xfs_io -c 'mmap -w 0 8k' -c 'mwrite 4k 4k' "$mnt/stamped" || return 1
+	before=$after
+	after=$(stat -c '%Y %Z' "$mnt/stamped")
+	[ "$after" != "$before" ] || { echo "mmap write left the times at $after"; return 1; }
+	before=$(stat -c '%y %z' "$mnt/stamped" "$mnt/touched")
+	umount "$mnt" || return 1
+	"$server" mount disk --device "$disk" "$mnt" || return 1
+	after=$(stat -c '%y %z' "$mnt/stamped" "$mnt/touched")
+	[ "$after" = "$before" ] || { printf 'before: %s\nafter: %s\n' "$before" "$after"; return 1; }
 }
 
 # fsx OPTIONS...: fstests' file exerciser against one file of the mount,
@@ -207,7 +232,7 @@ server_killed() {
 	umount "$mnt"
 }
 
-ktap_set_plan 14
+ktap_set_plan 15
 check "mount disk --format mounts and returns" \
 	"$server" mount disk --device "$disk" --format --log "$log" "$mnt"
 check "mkdir, create, rename, rmdir, readdir" namespace
@@ -219,6 +244,7 @@ check "truncate zeroes the tail of the last block" truncate_zeroes
 check "a second pass over a file makes no IOMAP_BEGIN upcall" second_pass_cached
 check "a remount reads every file back" remount_reads_back
 check "data written without sync survives umount" unsynced_survives_umount
+check "writes and mmap writes stamp mtime and ctime; a remount keeps them" times_kept
 check_fsx "fsx, buffered and mmap: 10000 random operations match" fsx_run -N 10000
 check_fsx "fsx, O_DIRECT: 3000 random block-aligned operations match" \
 	fsx_run -N 3000 -Z -R -W -r 4096 -w 4096 -t 4096
