@@ -83,9 +83,11 @@ impl Channel {
     }
 
     /// The server's half of the handshake: keeps `want` of the kernel's
-    /// offer, and configures 4 KiB blocks on an iomap connection. Returns
-    /// what the connection has.
-    pub fn handshake(&self, want: u64) -> nix::Result<u64> {
+    /// offer, and configures 4 KiB blocks on an iomap connection, and with
+    /// `maxbytes` the largest file size (the kernel's `s_maxbytes`, so that
+    /// the VFS refuses a larger size before the file system sees it).
+    /// Returns what the connection has.
+    pub fn handshake(&self, want: u64, maxbytes: Option<u64>) -> nix::Result<u64> {
         let init = self.read()?;
         if init.header.opcode != fuse_opcode_FUSE_INIT {
             return Err(Errno::EPROTO);
@@ -106,11 +108,15 @@ impl Channel {
             if config.header.opcode != FUSE_IOMAP_CONFIG {
                 return Err(Errno::EPROTO);
             }
-            let out = fuse_iomap_config_out {
+            let mut out = fuse_iomap_config_out {
                 flags: u64::from(FUSE_IOMAP_CONFIG_BLOCKSIZE),
                 blocksize: crate::BLOCK_SIZE as u32,
                 ..Default::default()
             };
+            if let Some(maxbytes) = maxbytes {
+                out.flags |= u64::from(FUSE_IOMAP_CONFIG_MAXBYTES);
+                out.maxbytes = i64::try_from(maxbytes).map_err(|_| Errno::EINVAL)?;
+            }
             self.reply(config.header.unique, &out)?;
         }
         Ok(kept)

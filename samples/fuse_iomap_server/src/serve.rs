@@ -129,7 +129,7 @@ impl Server {
             Kind::Famfs { iomap, .. } => FUSE_DAX_FMAP | if iomap { FUSE_IOMAP } else { 0 },
             Kind::Disk { .. } => FUSE_IOMAP,
         };
-        channel.handshake(want)?;
+        channel.handshake(want, None)?;
         if let Kind::Disk {
             ref disk,
             preload: true,

@@ -71,7 +71,7 @@ impl Conn {
             )
         };
         channel
-            .handshake(want)
+            .handshake(want, None)
             .map_err(|e| format!("handshake: {e}"))?;
         if serve {
             let server = channel.clone();

@@ -25,7 +25,7 @@ mod tests;
 use clap::{ArgGroup, Subcommand};
 use fuse_iomap_server::channel::Channel;
 use fuse_iomap_server::diskfs::store::Store;
-use fuse_iomap_server::diskfs::ROOT;
+use fuse_iomap_server::diskfs::{MAX_BYTES, ROOT};
 use fuse_iomap_server::{bpf, loopdev, uapi};
 use log::Log;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -213,7 +213,7 @@ impl Mounted {
     /// The handshake, the BPF program with `bpf`, then serving until
     /// `DESTROY`.
     fn serve(self, log: Log, ready: OwnedFd, bpf: bool) -> i32 {
-        match self.channel.handshake(uapi::FUSE_IOMAP) {
+        match self.channel.handshake(uapi::FUSE_IOMAP, Some(MAX_BYTES)) {
             Ok(kept) if kept & uapi::FUSE_IOMAP != 0 => {}
             Ok(_) => {
                 log.line("the kernel offered no FUSE_IOMAP");
