@@ -325,7 +325,8 @@ static int fuse_iomap_remove(struct inode *dir, struct dentry *dentry,
 				   is_dir);
 	if (err)
 		return err;
-	if (is_dir)
+	/* The server's link count may already be 0: drop_nlink() would WARN. */
+	if (is_dir || inode->i_nlink <= 1)
 		clear_nlink(inode);
 	else
 		drop_nlink(inode);
@@ -359,7 +360,7 @@ static int fuse_iomap_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	if (err)
 		return err;
 	if (target) {
-		if (S_ISDIR(target->i_mode))
+		if (S_ISDIR(target->i_mode) || target->i_nlink <= 1)
 			clear_nlink(target);
 		else
 			drop_nlink(target);
@@ -800,8 +801,12 @@ static int fuse_iomap_fill_super(struct super_block *sb, struct fs_context *fsc)
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_blocksize = PAGE_SIZE;
 	sb->s_blocksize_bits = PAGE_SHIFT;
+	/*
+	 * No SB_I_NOEXEC, as in fuse: only a mounter with CAP_SYS_ADMIN mounts
+	 * this type, and it says noexec when it means it. (fstests maps files
+	 * PROT_EXEC through xfs_io's mmap.)
+	 */
 	sb->s_time_gran = 1;
-	sb->s_iflags |= SB_I_NOEXEC;
 	/* A backing device info of its own: writeback runs for this sb. */
 	err = super_setup_bdi(sb);
 	if (!err)
