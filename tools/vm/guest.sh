@@ -9,13 +9,13 @@
 # OUT (the host's read-write directory) what the host judges: guest.log,
 # tap.txt (check), dmesg.txt, kmemleak.txt and status. The host staged the
 # installed selftests and helpers, their list and kselftest's runner in
-# OUT/selftests.
+# OUT/selftests, and the module to load as OUT/fuse_iomap.ko.
 set -uo pipefail
 
 mode=$1
 out=$2
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-ko=$repo/fs/fuse_iomap/fuse_iomap.ko
+ko=$out/fuse_iomap.ko
 server=$repo/samples/fuse_iomap_server/target/release/fuse-iomap-server
 bpftest=$repo/samples/fuse_iomap_server/target/release/fuse-iomap-bpf-test
 client=$out/selftests/fuse_iomap/fuse_iomap_client
