@@ -120,7 +120,7 @@ selftests: $(BOOTSTRAP)
 
 check: $(BOOTSTRAP) fmtcheck host-test clippy selftests samples fast-modules
 	$(REPO)/tools/vm/run.sh $(KDIR) check
-	FUSE_IOMAP_KO=$(FAST_MOD)/fs/fuse_iomap/fuse_iomap.ko FSTESTS_RESULTS=$(REPO)/results/fstests-quick \
+	FUSE_IOMAP_KO=$(FAST_KO) FSTESTS_RESULTS=$(REPO)/results/fstests-quick \
 		$(REPO)/tools/vm/run.sh $(FAST_KDIR) fstests $(FSTESTS_QUICK)
 	@echo "make check: all tiers passed"
 
@@ -138,6 +138,7 @@ shell: modules samples
 # built in place stays KDIR's and neither build undoes the other.
 FAST_KDIR = $(shell FUSE_IOMAP_KERNEL=fast $(REPO)/tools/bootstrap.sh --kdir)
 FAST_MOD := $(REPO)/build/fast
+FAST_KO := $(FAST_MOD)/fs/fuse_iomap/fuse_iomap.ko
 fast-modules:
 	@FUSE_IOMAP_KERNEL=fast $(REPO)/tools/bootstrap.sh >/dev/null
 	mkdir -p $(FAST_MOD)
@@ -151,7 +152,7 @@ fast-modules:
 FSTESTS_LIST ?= $(REPO)/tools/fstests/fuse_iomap.list
 FSTESTS_QUICK := $(REPO)/tools/fstests/quick.list
 fstests: fast-modules samples
-	FUSE_IOMAP_KO=$(FAST_MOD)/fs/fuse_iomap/fuse_iomap.ko \
+	FUSE_IOMAP_KO=$(FAST_KO) \
 		$(REPO)/tools/vm/run.sh $(FAST_KDIR) fstests $(FSTESTS_LIST)
 
 # tools/fresh-check.sh: a minimal Debian 12 root, a clean clone of HEAD in

@@ -59,13 +59,12 @@ static void fuse_iomap_fill_attr(struct inode *inode,
 	 * it, and writes and faults stamp it, before the server hears of them
 	 * (the times through write_inode).
 	 */
-	if (!new && S_ISREG(inode->i_mode))
-		goto out;
-	inode_set_atime(inode, attr->atime, attr->atimensec);
-	inode_set_mtime(inode, attr->mtime, attr->mtimensec);
-	inode_set_ctime(inode, attr->ctime, attr->ctimensec);
-	i_size_write(inode, attr->size);
-out:
+	if (new || !S_ISREG(inode->i_mode)) {
+		inode_set_atime(inode, attr->atime, attr->atimensec);
+		inode_set_mtime(inode, attr->mtime, attr->mtimensec);
+		inode_set_ctime(inode, attr->ctime, attr->ctimensec);
+		i_size_write(inode, attr->size);
+	}
 	FI(inode)->attr_expires = expires;
 }
 
@@ -314,6 +313,19 @@ static int fuse_iomap_mkdir(struct mnt_idmap *idmap, struct inode *dir,
 	return fuse_iomap_instantiate(dir, dentry, &entry);
 }
 
+/*
+ * One name of inode went (unlink, rmdir, a rename over it): a directory has
+ * no links left, a file one less. The server's count may already be 0,
+ * where drop_nlink() would WARN.
+ */
+static void fuse_iomap_drop_link(struct inode *inode)
+{
+	if (S_ISDIR(inode->i_mode) || inode->i_nlink <= 1)
+		clear_nlink(inode);
+	else
+		drop_nlink(inode);
+}
+
 static int fuse_iomap_remove(struct inode *dir, struct dentry *dentry,
 			     bool is_dir)
 {
@@ -325,11 +337,7 @@ static int fuse_iomap_remove(struct inode *dir, struct dentry *dentry,
 				   is_dir);
 	if (err)
 		return err;
-	/* The server's link count may already be 0: drop_nlink() would WARN. */
-	if (is_dir || inode->i_nlink <= 1)
-		clear_nlink(inode);
-	else
-		drop_nlink(inode);
+	fuse_iomap_drop_link(inode);
 	inode_set_ctime_current(inode);
 	FI(inode)->attr_expires = jiffies;
 	fuse_iomap_dir_changed(dir);
@@ -360,10 +368,7 @@ static int fuse_iomap_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	if (err)
 		return err;
 	if (target) {
-		if (S_ISDIR(target->i_mode) || target->i_nlink <= 1)
-			clear_nlink(target);
-		else
-			drop_nlink(target);
+		fuse_iomap_drop_link(target);
 		FI(target)->attr_expires = jiffies;
 	}
 	FI(d_inode(old))->attr_expires = jiffies;
