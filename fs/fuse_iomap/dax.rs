@@ -52,6 +52,7 @@ extern "C" {
     fn fuse_iomap_mc_copy_to_user(kaddr: *const c_void, len: usize, ubuf: usize) -> usize;
     fn fuse_iomap_mc_poisoned(kaddr: *const c_void) -> bool;
     fn fuse_iomap_resolve_blkdev(path: *const c_char, dev: *mut u32) -> c_int;
+    fn fuse_iomap_dax_synchronous(dax_dev: *mut c_void) -> bool;
 }
 
 /// The number of the block device at `path`, looked up by the current task
@@ -129,6 +130,25 @@ impl Dax {
             start_off,
             size,
         })
+    }
+
+    /// The `struct dax_device`, for a `struct iomap` of the DAX library;
+    /// it stays claimed as long as `self`.
+    pub(crate) fn dax_device(&self) -> *mut c_void {
+        self.dax_dev
+    }
+
+    /// Where device offset 0 is on the dax device (a partition's start):
+    /// a `struct iomap`'s address is the device offset moved by this.
+    pub(crate) fn start_off(&self) -> u64 {
+        self.start_off
+    }
+
+    /// Whether the device's writes are durable once the CPU cache is
+    /// flushed, which `MAP_SYNC` needs (`dax_synchronous()`).
+    pub(crate) fn synchronous(&self) -> bool {
+        // SAFETY: `dax_dev` is claimed by the type invariant.
+        unsafe { fuse_iomap_dax_synchronous(self.dax_dev) }
     }
 
     /// Whether a memory failure hit the device.

@@ -73,6 +73,11 @@ void fuse_iomap_dax_put(struct dax_device *dax_dev, void *holder)
 	mutex_unlock(&fuse_iomap_holders);
 }
 
+bool fuse_iomap_dax_synchronous(struct dax_device *dax_dev)
+{
+	return dax_synchronous(dax_dev);
+}
+
 void fuse_iomap_cond_resched(void)
 {
 	cond_resched();

@@ -39,6 +39,27 @@ impl FamfsFile {
         self.fenced.load(Ordering::Relaxed)
     }
 
+    /// Where the `len` file bytes at `offset` live for the DAX library's
+    /// `iomap_begin`: `None` for a hole past the end of the file, which a
+    /// `write` may not reach (`ENOSPC`); otherwise as [`FamfsFile::resolve`].
+    pub(crate) fn map(
+        &self,
+        offset: u64,
+        len: u64,
+        write: bool,
+    ) -> Result<Option<Resolved>, Rejected> {
+        if offset < self.fmap.file_size() {
+            return self.resolve(offset, len).map(Some);
+        }
+        if write {
+            return Err(Rejected {
+                error: ENOSPC,
+                reason: "write past the file's allocation",
+            });
+        }
+        Ok(None)
+    }
+
     /// Where the `len` file bytes at `offset` live (see [`Fmap::resolve`]).
     /// `EIO` once the file is fenced; a failure fences it.
     pub(crate) fn resolve(&self, offset: u64, len: u64) -> Result<Resolved, Rejected> {

@@ -85,6 +85,7 @@ void fuse_iomap_bdev_close(struct file *bdev_file);
 u64 fuse_iomap_bdev_size(struct file *bdev_file);
 struct dax_device *fuse_iomap_dax_get(struct file *bdev_file, u64 *start_off, void *holder);
 void fuse_iomap_dax_put(struct dax_device *dax_dev, void *holder);
+bool fuse_iomap_dax_synchronous(struct dax_device *dax_dev);
 void fuse_iomap_cond_resched(void);
 int fuse_iomap_dax_read_lock(void);
 void fuse_iomap_dax_read_unlock(int id);
@@ -172,6 +173,24 @@ bool fuse_iomap_rs_iomap_valid(void *conn, u64 nodeid, u64 cookie);
 int fuse_iomap_rs_ioend(void *conn, u64 nodeid, bool direct, bool unwritten,
 			bool shared, bool appended, int error, u64 pos, u64 len,
 			u64 size);
+
+/* vfs_famfs.rs: the mount's famfs (DAX) files. A struct iomap's fields,
+ * and the device reference that iomap->private carries to iomap_end. */
+struct fuse_iomap_famfs_map {
+	u64 addr;
+	u64 offset;
+	u64 length;
+	u16 type;
+	struct dax_device *dax_dev;
+	const void *dax;
+};
+bool fuse_iomap_rs_famfs(void *conn);
+int fuse_iomap_rs_famfs_open(void *conn, u64 nodeid);
+int fuse_iomap_rs_famfs_begin(void *conn, u64 nodeid, u64 pos, u64 len,
+			      u32 flags, struct fuse_iomap_famfs_map *map);
+void fuse_iomap_rs_famfs_put(const void *dax);
+const void *fuse_iomap_rs_famfs_devices(void *conn, u64 nodeid, bool sync,
+					struct dax_device **dax_dev, int *err);
 
 /* vfs_glue.c: the file system type. */
 int fuse_iomap_vfs_register(void);

@@ -22,6 +22,7 @@
 #include <linux/pagemap.h>
 #include <linux/uio.h>
 #include <linux/writeback.h>
+#include <uapi/linux/fuse.h>
 
 #include "glue.h"
 #include "vfs.h"
@@ -350,19 +351,19 @@ static int fuse_iomap_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
-static loff_t fuse_iomap_llseek(struct file *file, loff_t offset, int whence)
+loff_t fuse_iomap_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct inode *inode = file_inode(file);
 
 	switch (whence) {
 	case SEEK_DATA:
 		inode_lock_shared(inode);
-		offset = iomap_seek_data(inode, offset, &fuse_iomap_iomap_ops);
+		offset = iomap_seek_data(inode, offset, fuse_iomap_ops(inode));
 		inode_unlock_shared(inode);
 		break;
 	case SEEK_HOLE:
 		inode_lock_shared(inode);
-		offset = iomap_seek_hole(inode, offset, &fuse_iomap_iomap_ops);
+		offset = iomap_seek_hole(inode, offset, fuse_iomap_ops(inode));
 		inode_unlock_shared(inode);
 		break;
 	default:
@@ -379,13 +380,12 @@ int fuse_iomap_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 	int err;
 
 	inode_lock_shared(inode);
-	err = iomap_fiemap(inode, fieinfo, start, len, &fuse_iomap_iomap_ops);
+	err = iomap_fiemap(inode, fieinfo, start, len, fuse_iomap_ops(inode));
 	inode_unlock_shared(inode);
 	return err;
 }
 
-static int fuse_iomap_fsync(struct file *file, loff_t start, loff_t end,
-			    int datasync)
+int fuse_iomap_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 {
 	struct inode *inode = file_inode(file);
 	int err;
@@ -407,8 +407,8 @@ static int fuse_iomap_fsync(struct file *file, loff_t start, loff_t end,
  * whose data changes (a punched or zeroed range) is written back first, so
  * that no write lands in blocks the server frees, and dropped after.
  */
-static long fuse_iomap_fallocate(struct file *file, int mode, loff_t offset,
-				 loff_t length)
+long fuse_iomap_fallocate(struct file *file, int mode, loff_t offset,
+			  loff_t length)
 {
 	struct inode *inode = file_inode(file);
 	bool changes_data = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
@@ -437,6 +437,12 @@ static long fuse_iomap_fallocate(struct file *file, int mode, loff_t offset,
 				      mode);
 	if (err)
 		goto out;
+	/* A famfs file's allocation changed: its new fmap, before its size. */
+	if (IS_DAX(inode)) {
+		err = fuse_iomap_rs_famfs_open(fi_conn(inode), FI(inode)->nodeid);
+		if (err)
+			goto out;
+	}
 	/*
 	 * Only now, and only for a mode that changed the data, as fuse does:
 	 * truncate_pagecache_range() zeroes the partial pages at the ends, which
@@ -454,11 +460,10 @@ out:
 }
 
 /*
- * A new size, from setattr under the inode and invalidate locks: the tail
- * of the last block is zeroed, the page cache past the size dropped. The
- * cached mappings past it go with SETATTR (vfs.rs).
+ * A new size: the tail of the last block is zeroed, the page cache past
+ * the size dropped. The cached mappings past it go with SETATTR (vfs.rs).
  */
-int fuse_iomap_setsize(struct inode *inode, loff_t newsize)
+static int fuse_iomap_setsize(struct inode *inode, loff_t newsize)
 {
 	loff_t oldsize = i_size_read(inode);
 	bool did_zero = false;
@@ -481,8 +486,26 @@ int fuse_iomap_setsize(struct inode *inode, loff_t newsize)
 	return 0;
 }
 
-static long fuse_iomap_ioctl(struct file *file, unsigned int cmd,
-			     unsigned long arg)
+/*
+ * SETATTR with a new size, from setattr under the inode and invalidate
+ * locks: the kernel's size first, then the server's; a famfs file's the
+ * other way round (famfs_glue.c).
+ */
+int fuse_iomap_setattr_size(struct inode *inode,
+			    const struct fuse_setattr_in *in,
+			    struct fuse_attr_out *out)
+{
+	int err;
+
+	if (IS_DAX(inode))
+		return fuse_iomap_famfs_setattr_size(inode, in, out);
+	err = fuse_iomap_setsize(inode, in->size);
+	if (err)
+		return err;
+	return fuse_iomap_rs_setattr(fi_conn(inode), FI(inode)->nodeid, in, out);
+}
+
+long fuse_iomap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	return fuse_iomap_rs_file_ioctl(fi_conn(file_inode(file)), cmd, arg);
 }

@@ -23,7 +23,11 @@
 //!   interleaved extents), a file fenced by a bad resolution, the daxdev
 //!   table (24 slots published with Release/Acquire, filled lazily from the
 //!   server's `GET_DAXDEV` answers), and reads through the fmap and
-//!   `dax_direct_access` on a real pmem device.
+//!   `dax_direct_access` on a real pmem device;
+//! - famfs files on the mount: with `FUSE_DAX_FMAP` negotiated, regular
+//!   files are DAX files, opened with `GET_FMAP`, whose reads, writes and
+//!   mmap faults (PTE and PMD, `MAP_SYNC`) go through the kernel's DAX
+//!   library to where the fmap says, with no upcall.
 //!
 //! The module file holds the module and its registration only; each concept
 //! lives in a file named after it. The files that hold logic (see
@@ -68,6 +72,7 @@ mod rwsem;
 mod sched;
 mod sync;
 mod vfs;
+mod vfs_famfs;
 mod vfs_iomap;
 mod waitqueue;
 

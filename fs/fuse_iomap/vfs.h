@@ -50,16 +50,41 @@ static inline void *fi_conn(struct inode *inode)
 	return FSB(inode->i_sb)->conn;
 }
 
+struct fuse_setattr_in;
+struct fuse_attr_out;
+
 /* iomap_glue.c */
 extern const struct address_space_operations fuse_iomap_aops;
 extern const struct file_operations fuse_iomap_file_ops;
 extern const struct iomap_ops fuse_iomap_iomap_ops;
 void fuse_iomap_inode_io_init(struct fuse_iomap_inode *fi);
-int fuse_iomap_setsize(struct inode *inode, loff_t newsize);
+int fuse_iomap_setattr_size(struct inode *inode,
+			    const struct fuse_setattr_in *in,
+			    struct fuse_attr_out *out);
 int fuse_iomap_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 		      u64 start, u64 len);
 int fuse_iomap_io_init(void);
 void fuse_iomap_io_exit(void);
+/* The file operations that famfs files share. */
+loff_t fuse_iomap_llseek(struct file *file, loff_t offset, int whence);
+int fuse_iomap_fsync(struct file *file, loff_t start, loff_t end, int datasync);
+long fuse_iomap_fallocate(struct file *file, int mode, loff_t offset,
+			  loff_t length);
+long fuse_iomap_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* famfs_glue.c */
+extern const struct address_space_operations fuse_iomap_famfs_aops;
+extern const struct file_operations fuse_iomap_famfs_file_ops;
+extern const struct iomap_ops fuse_iomap_famfs_iomap_ops;
+int fuse_iomap_famfs_setattr_size(struct inode *inode,
+				  const struct fuse_setattr_in *in,
+				  struct fuse_attr_out *out);
+
+/* A famfs file's mappings are the DAX library's, any other file's iomap's. */
+static inline const struct iomap_ops *fuse_iomap_ops(struct inode *inode)
+{
+	return IS_DAX(inode) ? &fuse_iomap_famfs_iomap_ops : &fuse_iomap_iomap_ops;
+}
 
 /* vfs_glue.c, for the file operations of iomap_glue.c */
 int fuse_iomap_file_open(struct inode *inode, struct file *file);

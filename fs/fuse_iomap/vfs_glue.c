@@ -127,6 +127,12 @@ static struct inode *fuse_iomap_iget(struct super_block *sb,
 	if (S_ISDIR(inode->i_mode)) {
 		inode->i_op = &fuse_iomap_dir_iops;
 		inode->i_fop = &fuse_iomap_dir_ops;
+	} else if (S_ISREG(inode->i_mode) && fuse_iomap_rs_famfs(FSB(sb)->conn)) {
+		/* famfs: a DAX file, its data where GET_FMAP says. */
+		inode->i_flags |= S_DAX;
+		inode->i_op = &fuse_iomap_file_iops;
+		inode->i_fop = &fuse_iomap_famfs_file_ops;
+		inode->i_mapping->a_ops = &fuse_iomap_famfs_aops;
 	} else {
 		inode->i_op = &fuse_iomap_file_iops;
 		inode->i_fop = &fuse_iomap_file_ops;
@@ -246,11 +252,19 @@ static int fuse_iomap_create(struct mnt_idmap *idmap, struct inode *dir,
 	return fuse_iomap_instantiate(dir, dentry, &entry);
 }
 
-/* The open of a file CREATE made and opened: O_DIRECT may follow. */
+/*
+ * The open of a file CREATE made and opened: O_DIRECT may follow; a famfs
+ * file needs its fmap.
+ */
 static int fuse_iomap_created_open(struct inode *inode, struct file *file)
 {
+	int err;
+
 	file->f_mode |= FMODE_CAN_ODIRECT;
-	return generic_file_open(inode, file);
+	err = generic_file_open(inode, file);
+	if (!err && IS_DAX(inode))
+		err = fuse_iomap_rs_famfs_open(fi_conn(inode), FI(inode)->nodeid);
+	return err;
 }
 
 /* open(O_CREAT): CREATE opens the file it makes, as on fuse. */
@@ -484,11 +498,7 @@ static int fuse_iomap_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 	fuse_iomap_setattr_in(inode, attr, &in);
 	if (attr->ia_valid & ATTR_SIZE) {
 		filemap_invalidate_lock(inode->i_mapping);
-		err = fuse_iomap_setsize(inode, attr->ia_size);
-		if (!err)
-			err = fuse_iomap_rs_setattr(fi_conn(inode),
-						    FI(inode)->nodeid, &in,
-						    &out);
+		err = fuse_iomap_setattr_size(inode, &in, &out);
 		filemap_invalidate_unlock(inode->i_mapping);
 	} else {
 		err = fuse_iomap_rs_setattr(fi_conn(inode), FI(inode)->nodeid,

@@ -9,9 +9,9 @@ use super::Connection;
 use crate::abi::{DaxdevOut, FUSE_GET_DAXDEV, FUSE_GET_FMAP};
 use crate::channel::Payload;
 use crate::counters::Reject;
-use crate::dax;
+use crate::dax::{self, Dax};
 use crate::daxdev_name::{self, DaxdevName};
-use crate::errno::enotconn;
+use crate::errno::{ehwpoison, enotconn};
 use crate::famfs::FamfsFile;
 use crate::fmap::{Fmap, Resolved, MAX_DAXDEVS};
 use crate::handshake::Features;
@@ -126,6 +126,47 @@ impl Connection {
         self.famfs(nodeid)?
             .resolve(offset, len)
             .map_err(|r| r.error)
+    }
+
+    /// Whether the connection's regular files are famfs files: its
+    /// handshake kept `FUSE_DAX_FMAP`.
+    pub(crate) fn is_famfs(&self) -> bool {
+        matches!(self.channel.features(), Some(Features { famfs: true, .. }))
+    }
+
+    /// Where the DAX library's `len` bytes at `pos` of famfs file `nodeid`
+    /// live, with a reference on their device that lasts until its
+    /// `iomap_end`: `None` for a hole past the end of the file (see
+    /// [`FamfsFile::map`]). `EIO` for a file without fmap or fenced,
+    /// `EHWPOISON` once a memory failure hit the device, `ENOSPC` for a
+    /// write past the end.
+    pub(crate) fn famfs_map(
+        &self,
+        nodeid: u64,
+        pos: u64,
+        len: u64,
+        write: bool,
+    ) -> Result<Option<(Resolved, Arc<Dax>)>> {
+        let file = self.famfs(nodeid).map_err(|_| EIO)?;
+        let Some(r) = file.map(pos, len, write).map_err(|r| r.error)? else {
+            return Ok(None);
+        };
+        let dax = self.daxdevs.get(r.dev_index)?;
+        if dax.poisoned() {
+            return Err(ehwpoison());
+        }
+        Ok(Some((r, dax)))
+    }
+
+    /// The devices of famfs file `nodeid`, each with a reference, in index
+    /// order: what writeback flushes through and `MAP_SYNC` asks about.
+    pub(crate) fn famfs_devices(&self, nodeid: u64) -> Result<KVec<Arc<Dax>>> {
+        let devices = self.famfs(nodeid).map_err(|_| EIO)?.fmap().devices();
+        let mut out = KVec::new();
+        for index in (0..MAX_DAXDEVS).filter(|i| devices & (1 << i) != 0) {
+            out.push(self.daxdevs.get(index)?, GFP_KERNEL)?;
+        }
+        Ok(out)
     }
 
     /// Opens inode `nodeid` for a client: a famfs file gets its fmap with

@@ -21,10 +21,10 @@
 //!   the client starts; with `--bpf` the disk BPF program answers for
 //!   nodeid 1.
 //!
-//! `mount disk` is another kind of server: a file system mounted on a
-//! directory and served in the background, without a client command
-//! (see `mount/mod.rs`); `mkfs` and `fsck` format and check its device
-//! offline (`offline.rs`).
+//! `mount disk` and `mount famfs` are another kind of server: a file
+//! system mounted on a directory and served in the background, without a
+//! client command (see `mount/mod.rs`); `mkfs` and `fsck` format and check
+//! the disk file system's device offline (`offline.rs`).
 
 mod mount;
 mod offline;

@@ -11,7 +11,7 @@ use crate::errno::{ehwpoison, enotconn};
 use crate::fmap::ALIGNMENT;
 use crate::fmap_build::{Ext, FmapSpec, Group, Layout};
 use crate::glue::pmem::Pmem;
-use kernel::error::code::{EFAULT, EINVAL, EIO, ENOENT, EPERM};
+use kernel::error::code::{EFAULT, EINVAL, EIO, ENOENT, ENOSPC, EPERM};
 
 const A: usize = ALIGNMENT as usize;
 
@@ -227,4 +227,100 @@ fn a_faulting_user_buffer_is_efault() {
     assert_eq!(conn.famfs_read(6, 0, 10, 0x10000), Err(ENOENT), "no fmap");
     drop(conn);
     pmem.remove();
+}
+
+/// Two daxdevs, each `A` bytes of its own pattern, and file 5 interleaved
+/// over them in chunks of `A`, on a connection that negotiated famfs.
+fn striped_over_two() -> (
+    kernel::sync::Arc<crate::connection::Connection>,
+    [std::sync::Arc<Pmem>; 2],
+) {
+    let pmems = [
+        Pmem::add(&pattern(A, 8), true),
+        Pmem::add(&pattern(A, 9), true),
+    ];
+    let conn = harness::ready(FUSE_DAX_FMAP);
+    for (index, p) in pmems.iter().enumerate() {
+        conn.daxdev_answer(&daxdev_out(index as u16, user_dev(p.dev()), ""))
+            .unwrap();
+    }
+    let fmap = FmapSpec::new(Layout::Interleave(vec![Group {
+        chunk: ALIGNMENT as u32,
+        nbytes: 2 * ALIGNMENT,
+        strips: (0..2)
+            .map(|dev| Ext {
+                dev,
+                offset: 0,
+                len: ALIGNMENT,
+            })
+            .collect(),
+    }]))
+    .build();
+    conn.set_fmap(5, &fmap).unwrap();
+    (conn, pmems)
+}
+
+#[test]
+fn the_dax_library_maps_through_the_fmap_without_an_upcall() {
+    let (conn, pmems) = striped_over_two();
+    assert!(conn.is_famfs());
+    let sent = |conn: &crate::connection::Connection| {
+        let counters = conn.counters();
+        [FUSE_GET_FMAP, FUSE_GET_DAXDEV].map(|op| upcalls(&counters, op))
+    };
+    let before = sent(&conn);
+    let (r, dax) = conn
+        .famfs_map(5, 4096, 4 * ALIGNMENT, false)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (r.dev_index, r.dev_offset, r.length),
+        (0, 4096, ALIGNMENT - 4096)
+    );
+    assert!(!dax.dax_device().is_null());
+    assert_eq!(dax.start_off(), 0);
+    let (r, _) = conn.famfs_map(5, ALIGNMENT, 1, true).unwrap().unwrap();
+    assert_eq!((r.dev_index, r.dev_offset, r.length), (1, 0, 1));
+    assert!(conn
+        .famfs_map(5, 2 * ALIGNMENT, 4096, false)
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        conn.famfs_map(5, 2 * ALIGNMENT, 4096, true).err(),
+        Some(ENOSPC)
+    );
+    assert_eq!(
+        conn.famfs_map(6, 0, 4096, false).err(),
+        Some(EIO),
+        "no fmap"
+    );
+    let devices = conn.famfs_devices(5).unwrap();
+    assert_eq!(devices.len(), 2);
+    assert!(devices.iter().all(|d| d.synchronous()));
+    assert_eq!(sent(&conn), before, "no request for any of it");
+    drop(devices);
+    // The mapping's reference keeps the claim past the server's close,
+    // until its iomap_end gives it back.
+    conn.abort();
+    assert!(pmems[0].claimed() && !pmems[1].claimed());
+    drop(dax);
+    assert!(!pmems[0].claimed());
+    for p in pmems {
+        p.remove();
+    }
+}
+
+#[test]
+fn a_memory_failure_fails_every_later_mapping_with_ehwpoison() {
+    let (conn, pmems) = striped_over_two();
+    pmems[1].poison(4096, 1);
+    assert!(conn.famfs_map(5, 0, 4096, false).unwrap().is_some());
+    assert_eq!(
+        conn.famfs_map(5, ALIGNMENT, 4096, false).err(),
+        Some(ehwpoison())
+    );
+    drop(conn);
+    for p in pmems {
+        p.remove();
+    }
 }

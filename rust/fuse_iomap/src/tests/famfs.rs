@@ -5,7 +5,7 @@
 use crate::famfs::FamfsFile;
 use crate::fmap::Fmap;
 use crate::fmap_build::{Ext, FmapSpec, Layout};
-use kernel::error::code::EIO;
+use kernel::error::code::{EIO, ENOSPC};
 
 #[test]
 fn bad_resolution_fences_the_file_for_good() {
@@ -25,4 +25,31 @@ fn bad_resolution_fences_the_file_for_good() {
         (after.error, after.reason),
         (EIO, "file fenced by an earlier bad resolution")
     );
+}
+
+/// A file of `size` bytes in one 4 MiB extent at device offset 2 MiB.
+fn file_of(size: u64) -> FamfsFile {
+    let mut spec = FmapSpec::new(Layout::Simple(vec![Ext {
+        dev: 0,
+        offset: 2 << 20,
+        len: 4 << 20,
+    }]));
+    spec.file_size = size;
+    FamfsFile::new(Fmap::parse(&spec.build()).unwrap())
+}
+
+#[test]
+fn map_past_the_end_is_a_hole_to_read_and_enospc_to_write() {
+    let file = file_of(3 << 20);
+    let r = file.map(4096, 1 << 30, false).unwrap().unwrap();
+    assert_eq!(
+        (r.dev_index, r.dev_offset, r.length),
+        (0, (2 << 20) + 4096, (3 << 20) - 4096)
+    );
+    assert!(file.map(3 << 20, 4096, false).unwrap().is_none());
+    assert!(file.map(u64::MAX, 1, false).unwrap().is_none());
+    assert_eq!(file.map(3 << 20, 4096, true).unwrap_err().error, ENOSPC);
+    // Neither fences the file: only a disagreement inside it does.
+    assert!(!file.fenced());
+    assert!(file.map(0, 4096, true).unwrap().is_some());
 }

@@ -2,10 +2,8 @@
 
 //! The metadata's byte format: little-endian integers, counted lists.
 //!
-//! A hand format rather than serde and a binary codec: it is a few dozen
-//! lines, its bytes are fixed by this file (not by a crate's version), and
-//! it needs no crate beyond those the server has. Decoding checks
-//! everything a corrupt device could get wrong, and fails with `EUCLEAN`.
+//! In the integers of [`crate::bytes`]. Decoding checks everything a
+//! corrupt device could get wrong, and fails with `EUCLEAN`.
 //!
 //! ```text
 //! next_nodeid u64, next_generation u64, count u64, then per inode:
@@ -19,80 +17,12 @@
 
 use super::alloc::Allocator;
 use super::extents::{Extent, ExtentMap};
-use super::inode::{Attr, Body, Dir, Inode, Time, S_IFDIR, S_IFMT, S_IFREG};
+use super::inode::{Attr, Body, Dir, Inode, S_IFDIR, S_IFMT, S_IFREG};
 use super::layout::Layout;
 use super::{check_name, Fs, ROOT};
+use crate::bytes::{Reader, Writer};
 use nix::errno::Errno;
 use std::collections::BTreeMap;
-
-#[derive(Default)]
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    fn u16(&mut self, v: u16) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn time(&mut self, t: Time) {
-        self.u64(t.sec);
-        self.u32(t.nsec);
-    }
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], Errno> {
-        let (head, rest) = self.0.split_first_chunk::<N>().ok_or(Errno::EUCLEAN)?;
-        self.0 = rest;
-        Ok(*head)
-    }
-    fn u8(&mut self) -> Result<u8, Errno> {
-        Ok(self.take::<1>()?[0])
-    }
-    fn u16(&mut self) -> Result<u16, Errno> {
-        self.take().map(u16::from_le_bytes)
-    }
-    fn u32(&mut self) -> Result<u32, Errno> {
-        self.take().map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Result<u64, Errno> {
-        self.take().map(u64::from_le_bytes)
-    }
-    fn time(&mut self) -> Result<Time, Errno> {
-        let sec = self.u64()?;
-        let nsec = self.u32()?;
-        if nsec >= 1_000_000_000 {
-            return Err(Errno::EUCLEAN);
-        }
-        Ok(Time { sec, nsec })
-    }
-    fn bytes(&mut self, n: usize) -> Result<&[u8], Errno> {
-        if n > self.0.len() {
-            return Err(Errno::EUCLEAN);
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-    /// A count of records of at least `min` bytes each, checked against
-    /// what is left, so that a corrupt count cannot make us allocate.
-    fn count(&mut self, min: usize) -> Result<u64, Errno> {
-        let n = self.u64()?;
-        if n > (self.0.len() / min) as u64 {
-            return Err(Errno::EUCLEAN);
-        }
-        Ok(n)
-    }
-}
 
 /// The metadata of `fs`; orphans (unlinked, still open) are left out, so
 /// that loading never sees them.

@@ -3,6 +3,7 @@
 //! Inodes: attributes, and a directory's entries or a file's extents.
 
 use super::extents::ExtentMap;
+use super::{Dirent, DOT_ENTRIES};
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -41,6 +42,31 @@ pub struct Attr {
     pub atime: Time,
     pub mtime: Time,
     pub ctime: Time,
+}
+
+impl Attr {
+    /// The attributes of a new directory (`dir`) or regular file in a
+    /// directory of `parent`'s attributes: `mode`'s permission bits, owned
+    /// by `uid`, and `gid` unless the parent is set-group-ID (whose bit a
+    /// directory inherits), created `now`.
+    pub fn child(parent: &Attr, mode: u32, uid: u32, gid: u32, dir: bool, now: Time) -> Self {
+        let sgid = parent.mode & 0o2000 != 0;
+        let mut perm = mode & 0o7777;
+        if dir && sgid {
+            perm |= 0o2000;
+        }
+        Self {
+            generation: 0,
+            mode: perm | if dir { S_IFDIR } else { S_IFREG },
+            uid,
+            gid: if sgid { parent.gid } else { gid },
+            nlink: if dir { 2 } else { 1 },
+            size: 0,
+            atime: now,
+            mtime: now,
+            ctime: now,
+        }
+    }
 }
 
 /// A directory. Every entry has a cookie, given in increasing order and
@@ -85,6 +111,40 @@ impl Dir {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// `READDIR` of this directory, nodeid `nodeid`: the entries after
+    /// cookie `after` (0: from the start), in cookie order. The listing
+    /// starts with `.` and `..`, as readdir(3) callers expect: the kernel
+    /// does not make them up for a FUSE file system. They take cookies 1
+    /// and 2, and a named entry's cookie is its directory cookie plus
+    /// [`DOT_ENTRIES`]. `is_dir` tells which nodeids are directories.
+    pub fn listing<'a>(
+        &'a self,
+        nodeid: u64,
+        after: u64,
+        is_dir: impl Fn(u64) -> bool + 'a,
+    ) -> impl Iterator<Item = Dirent<'a>> + 'a {
+        let dots = [(b".".as_slice(), nodeid), (b"..".as_slice(), self.parent)]
+            .into_iter()
+            .zip(1..)
+            .skip(after.min(DOT_ENTRIES) as usize)
+            .map(|((name, nodeid), cookie)| Dirent {
+                cookie,
+                nodeid,
+                name,
+                dir: true,
+            });
+        let named = self
+            .entries
+            .range(after.saturating_sub(DOT_ENTRIES).saturating_add(1)..)
+            .map(move |(&cookie, (name, nodeid))| Dirent {
+                cookie: cookie + DOT_ENTRIES,
+                nodeid: *nodeid,
+                name,
+                dir: is_dir(*nodeid),
+            });
+        dots.chain(named)
     }
 }
 

@@ -14,6 +14,7 @@
 //! pointed at it: a crash leaves the old or the new metadata, whole.
 
 use super::BLOCK;
+use crate::bytes::checksum;
 use nix::errno::Errno;
 
 /// "fuse_iomap disk", version 1.
@@ -67,13 +68,6 @@ pub struct Superblock {
     pub sequence: u64,
     pub meta_len: u64,
     pub meta_sum: u64,
-}
-
-/// FNV-1a: enough to catch a torn or stray write, no dependency.
-pub fn checksum(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// The error of a device that does not hold this file system, for the

@@ -13,11 +13,11 @@ pub mod layout;
 mod map;
 pub mod store;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use alloc::Allocator;
 use extents::ExtentMap;
-use inode::{Attr, Body, Dir, Inode, Time, S_IFDIR, S_IFMT, S_IFREG};
+use inode::{Attr, Body, Dir, Inode, Time, S_IFDIR, S_IFMT};
 use layout::Layout;
 use nix::errno::Errno;
 use std::collections::BTreeMap;
@@ -43,7 +43,7 @@ pub struct Stat {
 }
 
 /// What `SETATTR` changes; `None` leaves it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SetAttr {
     pub mode: Option<u32>,
     pub uid: Option<u32>,
@@ -73,6 +73,8 @@ pub struct Statfs {
     pub blocks: u64,
     pub bfree: u64,
     pub files: u64,
+    /// How many more files fit.
+    pub ffree: u64,
 }
 
 /// The file system.
@@ -259,23 +261,11 @@ impl Fs {
         if self.dir(parent)?.get(name).is_some() {
             return Err(Errno::EEXIST);
         }
-        let sgid = pattr.mode & 0o2000 != 0;
-        let mut perm = mode & 0o7777;
-        if dir && sgid {
-            perm |= 0o2000;
-        }
         let now = Time::now();
         let nodeid = self.next_nodeid;
         let attr = Attr {
             generation: self.next_generation,
-            mode: perm | if dir { S_IFDIR } else { S_IFREG },
-            uid,
-            gid: if sgid { pattr.gid } else { gid },
-            nlink: if dir { 2 } else { 1 },
-            size: 0,
-            atime: now,
-            mtime: now,
-            ctime: now,
+            ..Attr::child(&pattr, mode, uid, gid, dir, now)
         };
         let body = if dir {
             Body::Dir(Dir::new(parent))
@@ -393,37 +383,15 @@ impl Fs {
         Ok(())
     }
 
-    /// `READDIR`: the entries of `dir` after cookie `after` (0: from the
-    /// start), in cookie order. The listing starts with `.` and `..`, as
-    /// readdir(3) callers expect: the kernel does not make them up for a
-    /// FUSE file system. They take cookies 1 and 2, and a named entry's
-    /// cookie is its directory cookie plus [`DOT_ENTRIES`].
+    /// `READDIR`: the entries of `dir` after cookie `after` (see
+    /// [`Dir::listing`]).
     pub fn readdir(
         &self,
         dir: u64,
         after: u64,
     ) -> Result<impl Iterator<Item = Dirent<'_>> + '_, Errno> {
-        let d = self.dir(dir)?;
-        let dots = [(b".".as_slice(), dir), (b"..".as_slice(), d.parent)]
-            .into_iter()
-            .zip(1..)
-            .skip(after.min(DOT_ENTRIES) as usize)
-            .map(|((name, nodeid), cookie)| Dirent {
-                cookie,
-                nodeid,
-                name,
-                dir: true,
-            });
-        let named = d
-            .entries
-            .range(after.saturating_sub(DOT_ENTRIES).saturating_add(1)..)
-            .map(|(&cookie, (name, nodeid))| Dirent {
-                cookie: cookie + DOT_ENTRIES,
-                nodeid: *nodeid,
-                name,
-                dir: self.inodes.get(nodeid).is_some_and(Inode::is_dir),
-            });
-        Ok(dots.chain(named))
+        let is_dir = |nodeid| self.inodes.get(&nodeid).is_some_and(Inode::is_dir);
+        Ok(self.dir(dir)?.listing(dir, after, is_dir))
     }
 
     /// `SETATTR`: returns the new attributes.
@@ -474,6 +442,8 @@ impl Fs {
             blocks: self.layout.device_blocks - self.layout.meta_blocks,
             bfree: self.alloc.free_blocks(),
             files: self.inodes.len() as u64,
+            // A file needs no block of its own.
+            ffree: self.alloc.free_blocks(),
         }
     }
 }

@@ -5,14 +5,13 @@
 //! at it.
 
 use super::codec;
-use super::layout::{checksum, BadSuper, Layout, Superblock};
+use super::layout::{BadSuper, Layout, Superblock};
 use super::{Fs, BLOCK};
+use crate::bytes::checksum;
 use nix::errno::Errno;
-use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
 use std::fmt;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 
 /// Why a device could not be loaded or formatted.
@@ -117,33 +116,8 @@ impl Store {
     }
 
     /// Writes zeroes over `len` bytes at device address `addr`, and flushes
-    /// them now: the kernel writes file data around the device's page
-    /// cache, and a late writeback of ours must never overwrite it.
-    ///
-    /// The kernel reads and writes file data on the device with its own
-    /// bios, around the page cache of this file: a page of it cached here
-    /// by an earlier zeroing may be stale, and a partial write would write
-    /// its stale rest back over newer data. So the pages are dropped before
-    /// the write reads them in again, and after it, so that none stays.
+    /// them now, around the page cache (see [`crate::uncached`]).
     pub fn zero(&self, addr: u64, len: u64) -> io::Result<()> {
-        let first = addr / BLOCK * BLOCK;
-        let end = (addr + len).div_ceil(BLOCK) * BLOCK;
-        self.drop_cache(first, end - first)?;
-        self.file.write_all_at(&vec![0; len as usize], addr)?;
-        self.file.sync_data()?;
-        self.drop_cache(first, end - first)
-    }
-
-    /// Drops the clean cached pages of `[addr, addr + len)` of the device.
-    fn drop_cache(&self, addr: u64, len: u64) -> io::Result<()> {
-        let off = i64::try_from(addr).map_err(|_| io::Error::from(Errno::EFBIG))?;
-        let len = i64::try_from(len).map_err(|_| io::Error::from(Errno::EFBIG))?;
-        posix_fadvise(
-            self.file.as_raw_fd(),
-            off,
-            len,
-            PosixFadviseAdvice::POSIX_FADV_DONTNEED,
-        )?;
-        Ok(())
+        crate::uncached::zero(&self.file, addr, len)
     }
 }

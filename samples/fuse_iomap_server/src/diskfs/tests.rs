@@ -17,7 +17,8 @@ fn fs(mib: u64) -> Fs {
 }
 
 /// A fresh, unlinked scratch file of `bytes`, to play the device.
-fn device(bytes: u64) -> File {
+/// A scratch file of `bytes`, unlinked (also the famfs log's tests').
+pub(crate) fn device(bytes: u64) -> File {
     let path = std::env::temp_dir().join(format!(
         "diskfs-test-{}-{:?}",
         std::process::id(),

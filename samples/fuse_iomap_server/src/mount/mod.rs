@@ -1,19 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `mount disk`: a file system of directories and regular files on a block
-//! device, mounted as a `fuse_iomap` file system and served in the
-//! background.
+//! `mount`: a file system mounted as a `fuse_iomap` file system on a
+//! directory, and served in the background. Two of them:
 //!
-//! The server opens `/dev/fuse-iomap` and the device (or attaches an image
-//! file to a loop device), loads or formats the file system, registers the
-//! device with `FUSE_IOMAP_IOC_BACKING_OPEN`, and mounts. Then it forks: the
-//! child leaves the session, logs to the log file, makes the handshake and
-//! serves; the parent exits 0 once the handshake is done. `umount` ends the
-//! server (`DESTROY`), as does an aborted connection.
+//! - `mount disk` (`disk.rs`, `serve.rs`): directories and regular files
+//!   on a block device, whose data the kernel reads and writes through
+//!   iomap where the server's mappings say;
+//! - `mount famfs` (`famfs.rs`, `famfs_serve.rs`): directories and files
+//!   on a pmem device, described by a famfs metadata log on it, whose data
+//!   the kernel reaches through DAX where their fmaps say.
 //!
-//! With `--bpf` the child attaches the BPF program of `publish.rs` to the
-//! connection after the handshake, and detaches it when it ends.
+//! Both go the same way, here: the server opens `/dev/fuse-iomap`, sets
+//! its device up, and mounts (type `fuse_iomap`,
+//! `fd=N,rootmode=M,user_id=U,group_id=G`). Then it forks: the child
+//! leaves the session, logs to the log file, makes the handshake and
+//! serves (`dispatch.rs`); the parent exits 0 once the handshake is done.
+//! `umount` ends the server (`DESTROY`), as does an aborted connection.
 
+mod disk;
+mod dispatch;
+mod famfs;
+mod famfs_serve;
+#[cfg(test)]
+mod famfs_tests;
 mod log;
 mod publish;
 mod reply;
@@ -22,245 +31,193 @@ mod signal;
 #[cfg(test)]
 mod tests;
 
-use clap::{ArgGroup, Subcommand};
+use clap::{Args, Subcommand};
 use fuse_iomap_server::channel::Channel;
-use fuse_iomap_server::diskfs::store::Store;
-use fuse_iomap_server::diskfs::{MAX_BYTES, ROOT};
-use fuse_iomap_server::{bpf, loopdev, uapi};
+use fuse_iomap_server::uapi;
 use log::Log;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::unistd::{chdir, dup2, fork, getgid, getuid, pipe, read, setsid, write, ForkResult};
-use publish::Publisher;
 use std::ffi::CStr;
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What `mount` mounts.
 #[derive(Debug, Subcommand)]
 pub enum MountMode {
     /// Directories and regular files on a block device; the kernel reads
     /// and writes file data where the server's mappings say.
-    #[command(group(ArgGroup::new("source").required(true).args(["device", "image"])))]
-    Disk {
-        /// The block device.
-        #[arg(long)]
-        device: Option<PathBuf>,
-        /// An image file, attached to a free loop device (detached when
-        /// the server ends).
-        #[arg(long)]
-        image: Option<PathBuf>,
-        /// Write a fresh, empty file system first.
-        #[arg(long)]
-        format: bool,
-        /// Attach the BPF program that answers iomap_begin of the open
-        /// files' written extents in the kernel.
-        #[arg(long)]
-        bpf: bool,
-        /// The log, appended to.
-        #[arg(long, default_value = "/tmp/fuse-iomap-server.log")]
-        log: PathBuf,
-        /// Where to mount.
-        dir: PathBuf,
-    },
+    Disk(disk::DiskArgs),
+    /// famfs: directories and files on a pmem device, described by a
+    /// metadata log on it; the kernel reaches file data through DAX where
+    /// their fmaps say.
+    Famfs(famfs::FamfsArgs),
+}
+
+/// Where both modes mount, and log.
+#[derive(Debug, Args)]
+pub struct Place {
+    /// The log, appended to.
+    #[arg(long, default_value = "/tmp/fuse-iomap-server.log")]
+    log: PathBuf,
+    /// Where to mount.
+    dir: PathBuf,
 }
 
 /// Mounts; returns the exit status (0: mounted, served in the background).
 pub fn run(mode: &MountMode) -> i32 {
-    let MountMode::Disk {
-        device,
-        image,
-        format,
-        bpf,
-        log,
-        dir,
-    } = mode;
-    let log = match Log::open(log) {
+    let at = match mode {
+        MountMode::Disk(args) => &args.at,
+        MountMode::Famfs(args) => &args.at,
+    };
+    let log = match Log::open(&at.log) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("fuse-iomap-server: {}: {e}", log.display());
+            eprintln!("fuse-iomap-server: {}: {e}", at.log.display());
             return 2;
         }
     };
-    match setup(device.as_ref(), image.as_ref(), *format, dir, &log) {
-        Ok(mounted) => mounted.background(log, dir, *bpf),
-        Err(e) => {
-            log.line(&e);
-            1
-        }
+    let dir = &at.dir;
+    match mode {
+        MountMode::Disk(args) => background(disk::setup(args, dir, &log), log, dir),
+        MountMode::Famfs(args) => background(famfs::setup(args, dir, &log), log, dir),
     }
 }
 
-/// A mounted file system, not served yet.
-struct Mounted {
-    channel: Channel,
-    store: Store,
-    fs: fuse_iomap_server::diskfs::Fs,
-    dev: u32,
+/// A mounted file system, not served yet: the connection, and what will
+/// serve it.
+pub struct Mounted<S> {
+    pub channel: Channel,
+    pub server: S,
 }
 
-fn with(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> String {
+/// A mode's server, in the background.
+pub trait Serve {
+    /// Makes the handshake and whatever must come before the mount is
+    /// used, tells `ready`, and serves until the end; the exit status.
+    fn serve(self, channel: &Channel, log: Log, ready: Ready) -> i32;
+}
+
+pub fn with(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> String {
     move |e| format!("{what}: {e}")
 }
 
-fn open_rw(path: &std::path::Path) -> io::Result<File> {
+pub fn open_rw(path: &Path) -> io::Result<File> {
     File::options().read(true).write(true).open(path)
 }
 
-fn setup(
-    device: Option<&PathBuf>,
-    image: Option<&PathBuf>,
-    format: bool,
-    dir: &std::path::Path,
-    log: &Log,
-) -> Result<Mounted, String> {
-    // Before anything is formatted.
+/// Opens `/dev/fuse-iomap`, once `dir` is known to be a directory: before
+/// anything is formatted.
+pub fn open_fuse(dir: &Path) -> Result<File, String> {
     if !dir.is_dir() {
         return Err(format!("{}: not a directory", dir.display()));
     }
-    let server = open_rw("/dev/fuse-iomap".as_ref()).map_err(with("/dev/fuse-iomap"))?;
-    let (path, mut disk) = match (device, image) {
-        (Some(d), _) => (d.clone(), open_rw(d).map_err(with(d.display()))?),
-        (None, Some(i)) => {
-            loopdev::attach(i).map_err(with(format!("attaching {}", i.display())))?
-        }
-        (None, None) => return Err("--device or --image is needed".into()),
-    };
-    let bytes = disk.seek(SeekFrom::End(0)).map_err(with(path.display()))?;
-    let for_store = disk.try_clone().map_err(with(path.display()))?;
-    let (store, fs) = if format {
-        Store::format(for_store, bytes)
-    } else {
-        Store::load(for_store, bytes)
-    }
-    .map_err(|e| format!("{}: {e}", path.display()))?;
+    open_rw("/dev/fuse-iomap".as_ref()).map_err(with("/dev/fuse-iomap"))
+}
 
-    let map = uapi::fuse_iomap_backing_map {
-        fd: disk.as_raw_fd(),
-        ..Default::default()
-    };
-    // SAFETY: `map` is a valid argument for the ioctl.
-    let dev = unsafe { uapi::backing_open(server.as_raw_fd(), &map) }
-        .map_err(|e| format!("FUSE_IOMAP_IOC_BACKING_OPEN of {}: {e}", path.display()))?;
-    let root = fs.stat(ROOT).map_err(|e| format!("the root: {e}"))?;
+/// Mounts the connection of `fuse` on `dir`, with `source` as the mount's
+/// source and a root directory of mode `rootmode`.
+pub fn mount_on(fuse: File, source: &Path, dir: &Path, rootmode: u32) -> Result<Channel, String> {
     let data = format!(
-        "fd={},rootmode={:o},user_id={},group_id={}",
-        server.as_raw_fd(),
-        root.attr.mode,
+        "fd={},rootmode={rootmode:o},user_id={},group_id={}",
+        fuse.as_raw_fd(),
         getuid(),
         getgid()
     );
     mount(
-        Some(path.as_path()),
+        Some(source),
         dir,
         CStr::from_bytes_with_nul(uapi::FUSE_IOMAP_FS_TYPE).ok(),
         MsFlags::empty(),
         Some(data.as_str()),
     )
-    .map_err(|e| format!("mounting {} on {}: {e}", path.display(), dir.display()))?;
-    log.line(&format!(
-        "mounted {} ({bytes} bytes{}) on {}",
-        path.display(),
-        if format { ", formatted" } else { "" },
-        dir.display()
-    ));
-    Ok(Mounted {
-        channel: Channel::new(OwnedFd::from(server)),
-        store,
-        fs,
-        dev: dev as u32,
-    })
+    .map_err(|e| format!("mounting {} on {}: {e}", source.display(), dir.display()))?;
+    Ok(Channel::new(OwnedFd::from(fuse)))
 }
 
-impl Mounted {
-    /// Forks the server into the background; returns the parent's exit
-    /// status once the child has made the handshake.
-    fn background(self, mut log: Log, dir: &std::path::Path, bpf: bool) -> i32 {
-        let (ready_rx, ready_tx) = match pipe() {
-            Ok(p) => p,
-            Err(e) => return self.abandon(&log, dir, &format!("pipe: {e}")),
-        };
-        // SAFETY: No other thread runs: the child may do anything.
-        match unsafe { fork() } {
-            Ok(ForkResult::Child) => {
-                drop(ready_rx);
-                daemonize(&mut log);
-                self.serve(log, ready_tx, bpf)
-            }
-            Ok(ForkResult::Parent { .. }) => {
-                drop(ready_tx);
-                let mut byte = [0];
-                if read(ready_rx.as_raw_fd(), &mut byte).unwrap_or(0) == 1 {
-                    0
-                } else {
-                    // The child logged why.
-                    let _ = umount2(dir, MntFlags::MNT_DETACH);
-                    1
-                }
-            }
-            Err(e) => self.abandon(&log, dir, &format!("fork: {e}")),
+/// Forks the server of `mounted` into the background; returns the
+/// parent's exit status once the child has made the handshake.
+fn background<S: Serve>(mounted: Result<Mounted<S>, String>, mut log: Log, dir: &Path) -> i32 {
+    let mounted = match mounted {
+        Ok(m) => m,
+        Err(e) => {
+            log.line(&e);
+            return 1;
         }
-    }
-
-    fn abandon(self, log: &Log, dir: &std::path::Path, why: &str) -> i32 {
-        log.line(why);
-        drop(self.channel);
-        let _ = umount2(dir, MntFlags::MNT_DETACH);
-        1
-    }
-
-    /// The handshake, the BPF program with `bpf`, then serving until
-    /// `DESTROY`.
-    fn serve(self, log: Log, ready: OwnedFd, bpf: bool) -> i32 {
-        match self.channel.handshake(uapi::FUSE_IOMAP, Some(MAX_BYTES)) {
-            Ok(kept) if kept & uapi::FUSE_IOMAP != 0 => {}
-            Ok(_) => {
-                log.line("the kernel offered no FUSE_IOMAP");
-                return 1;
-            }
-            Err(e) => {
-                log.line(&format!("the handshake: {e}"));
-                return 1;
+    };
+    let (ready_rx, ready_tx) = match pipe() {
+        Ok(p) => p,
+        Err(e) => return abandon(mounted.channel, &log, dir, &format!("pipe: {e}")),
+    };
+    // SAFETY: No other thread runs: the child may do anything.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            drop(ready_rx);
+            daemonize(&mut log);
+            let Mounted { channel, server } = mounted;
+            server.serve(&channel, log, Ready(ready_tx))
+        }
+        Ok(ForkResult::Parent { .. }) => {
+            drop(ready_tx);
+            let mut byte = [0];
+            if read(ready_rx.as_raw_fd(), &mut byte).unwrap_or(0) == 1 {
+                0
+            } else {
+                // The child logged why.
+                let _ = umount2(dir, MntFlags::MNT_DETACH);
+                1
             }
         }
-        // The connection has iomap now, which attaching needs.
-        let bpf = if bpf {
-            match attach(&self.channel) {
-                Ok(program) => Some(Publisher::new(Box::new(program), self.dev)),
-                Err(e) => {
-                    log.line(&format!("the BPF program: {e}"));
-                    return 1;
-                }
-            }
-        } else {
-            None
-        };
+        Err(e) => abandon(mounted.channel, &log, dir, &format!("fork: {e}")),
+    }
+}
+
+/// Unmounts, for `why`, what could not be served.
+fn abandon(channel: Channel, log: &Log, dir: &Path, why: &str) -> i32 {
+    log.line(why);
+    drop(channel);
+    let _ = umount2(dir, MntFlags::MNT_DETACH);
+    1
+}
+
+/// The handshake, keeping `want` (and with `maxbytes`, see
+/// [`Channel::handshake`]); false, logged, if it failed or the kernel
+/// offered no `want`, which `what` names.
+pub fn handshake(
+    channel: &Channel,
+    want: u64,
+    maxbytes: Option<u64>,
+    what: &str,
+    log: &Log,
+) -> bool {
+    match channel.handshake(want, maxbytes) {
+        Ok(kept) if kept & want == want => true,
+        Ok(_) => {
+            log.line(&format!("the kernel offered no {what}"));
+            false
+        }
+        Err(e) => {
+            log.line(&format!("the handshake: {e}"));
+            false
+        }
+    }
+}
+
+/// The mounting process's end: told once the mount may be used.
+pub struct Ready(OwnedFd);
+
+impl Ready {
+    /// Catches SIGTERM and SIGINT (see `signal.rs`), then tells the
+    /// mounting process that the mount is served.
+    pub fn tell(self, log: &Log) {
         if let Err(e) = signal::catch_termination() {
             log.line(&format!("catching SIGTERM: {e}"));
         }
-        if write(&ready, &[1]).is_err() {
+        if write(&self.0, &[1]).is_err() {
             log.line("the mounting process is gone");
         }
-        drop(ready);
-        serve::Server {
-            channel: &self.channel,
-            fs: self.fs,
-            store: self.store,
-            dev: self.dev,
-            log,
-            bpf,
-        }
-        .run()
     }
-}
-
-/// Loads the mount's BPF program and attaches it to `channel`'s connection.
-fn attach(channel: &Channel) -> Result<bpf::DiskFs, String> {
-    let mut program =
-        bpf::DiskFs::load(channel.fd().as_raw_fd()).map_err(|e| format!("loading: {e}"))?;
-    program.attach().map_err(|e| format!("attaching: {e}"))?;
-    Ok(program)
 }
 
 /// Leaves the mounter's session and terminal: stdin from `/dev/null`,

@@ -4,9 +4,12 @@
 
 use bytemuck::{bytes_of, Pod};
 use fuse_iomap_server::diskfs::inode::Time;
-use fuse_iomap_server::diskfs::{Dirent, Stat, BLOCK};
+use fuse_iomap_server::diskfs::{Dirent, SetAttr, Stat, Statfs, BLOCK, NAME_MAX};
 use fuse_iomap_server::uapi::*;
 use nix::errno::Errno;
+
+/// `FALLOC_FL_KEEP_SIZE`: allocate, and leave the size.
+pub const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
 
 /// How long the kernel may keep entries and attributes, seconds.
 const VALID: u64 = 1;
@@ -68,11 +71,45 @@ pub fn entry(stat: &Stat) -> fuse_entry_out {
 }
 
 /// A `SETATTR` time: now, or the one given.
-pub fn time(now: bool, sec: u64, nsec: u32) -> Time {
+fn time(now: bool, sec: u64, nsec: u32) -> Time {
     if now {
         Time::now()
     } else {
         Time { sec, nsec }
+    }
+}
+
+/// What the arguments of `SETATTR` change.
+pub fn set_attr(args: &[u8]) -> Result<SetAttr, Errno> {
+    let (s, _) = split::<fuse_setattr_in>(args)?;
+    let has = |bit: u32| s.valid & bit != 0;
+    Ok(SetAttr {
+        mode: has(FATTR_MODE).then_some(s.mode),
+        uid: has(FATTR_UID).then_some(s.uid),
+        gid: has(FATTR_GID).then_some(s.gid),
+        size: has(FATTR_SIZE).then_some(s.size),
+        atime: (has(FATTR_ATIME) || has(FATTR_ATIME_NOW))
+            .then(|| time(has(FATTR_ATIME_NOW), s.atime, s.atimensec)),
+        mtime: (has(FATTR_MTIME) || has(FATTR_MTIME_NOW))
+            .then(|| time(has(FATTR_MTIME_NOW), s.mtime, s.mtimensec)),
+        ctime: has(FATTR_CTIME).then_some(time(false, s.ctime, s.ctimensec)),
+    })
+}
+
+/// `STATFS`'s answer.
+pub fn statfs(s: &Statfs) -> fuse_statfs_out {
+    fuse_statfs_out {
+        st: fuse_kstatfs {
+            blocks: s.blocks,
+            bfree: s.bfree,
+            bavail: s.bfree,
+            files: s.files + s.ffree,
+            ffree: s.ffree,
+            bsize: BLOCK as u32,
+            namelen: NAME_MAX as u32,
+            frsize: BLOCK as u32,
+            ..Default::default()
+        },
     }
 }
 

@@ -1,41 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Serving the mount: each request of the kernel, mapped to the model.
+//! Serving `mount disk`: the requests of the kernel that
+//! [`super::dispatch`] leaves to it, mapped to the model.
 
+use super::dispatch::{self, empty, pod, Answer, Handler};
 use super::log::Log;
 use super::publish::Publisher;
-use super::reply::{self, name, split};
-use super::signal;
-use bytemuck::{bytes_of, Pod};
+use super::reply::{self, name, split, FALLOC_FL_KEEP_SIZE};
+use bytemuck::Pod;
 use fuse_iomap_server::channel::{Channel, Request};
 use fuse_iomap_server::diskfs::store::Store;
-use fuse_iomap_server::diskfs::{Fs, MapKind, Mapping, SetAttr, BLOCK};
+use fuse_iomap_server::diskfs::{Fs, MapKind, Mapping, BLOCK};
 use fuse_iomap_server::uapi::*;
 use nix::errno::Errno;
 
-const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
 const FALLOC_FL_PUNCH_HOLE: u32 = 0x02;
 /// `FUSE_IOMAP_INVAL_TO_EOF`, `~0ULL`, which bindgen types as an int.
 const TO_EOF: u64 = FUSE_IOMAP_INVAL_TO_EOF as u64;
 
-/// A request's answer.
-enum Answer {
-    Bytes(Vec<u8>),
-    /// `FORGET` and `BATCH_FORGET` get none.
-    None,
-    /// `DESTROY`: answered, and the server ends.
-    Destroy,
-}
-
-fn pod<T: Pod>(v: &T) -> Result<Answer, Errno> {
-    Ok(Answer::Bytes(bytes_of(v).to_vec()))
-}
-
-fn empty() -> Result<Answer, Errno> {
-    Ok(Answer::Bytes(Vec::new()))
-}
-
-/// The server of a mounted file system.
+/// The server of a mounted disk file system.
 pub struct Server<'a> {
     pub channel: &'a Channel,
     pub fs: Fs,
@@ -47,56 +30,72 @@ pub struct Server<'a> {
     pub bpf: Option<Publisher>,
 }
 
-impl Server<'_> {
-    /// Serves until `DESTROY`, the connection's end, or SIGTERM; stores the
-    /// metadata either way. Returns the exit status.
-    pub fn run(mut self) -> i32 {
-        loop {
-            if signal::terminated() {
-                self.log.line("terminated by a signal");
-                return self.save_and_exit();
+impl Handler for Server<'_> {
+    type Fs = Fs;
+
+    fn fs(&mut self) -> &mut Fs {
+        &mut self.fs
+    }
+
+    fn channel(&self) -> &Channel {
+        self.channel
+    }
+
+    fn log(&self) -> &Log {
+        &self.log
+    }
+
+    fn opened(&mut self, nodeid: u64) {
+        self.bpf_opened(nodeid);
+    }
+
+    // The opcodes are bindgen's constants of C's enum, named as C names
+    // them.
+    #[allow(non_upper_case_globals)]
+    fn handle(&mut self, req: &Request) -> Result<Answer, Errno> {
+        let nodeid = req.header.nodeid;
+        let args = &req.args[..];
+        match req.header.opcode {
+            // Never answered, not even with an error.
+            fuse_opcode_FUSE_FORGET | fuse_opcode_FUSE_BATCH_FORGET => {
+                if let Err(e) = self.forget(req.header.opcode, nodeid, args) {
+                    self.log.line(&format!("a malformed FORGET: {e}"));
+                }
+                self.bpf_reaped();
+                Ok(Answer::None)
             }
-            let req = match self.channel.read() {
-                Ok(req) => req,
-                Err(Errno::EINTR | Errno::EAGAIN) => continue,
-                Err(Errno::ENODEV) => {
-                    self.log.line("the connection was aborted");
-                    return self.save_and_exit();
-                }
-                Err(e) => {
-                    self.log.line(&format!("reading a request: {e}"));
-                    self.save_and_exit();
-                    return 2;
-                }
-            };
-            let unique = req.header.unique;
-            let sent = match self.handle(&req) {
-                Ok(Answer::Bytes(b)) => self.channel.reply_bytes(unique, &b),
-                Ok(Answer::None) => Ok(()),
-                Ok(Answer::Destroy) => {
-                    let status = self.save_and_exit();
-                    let _ = self.channel.reply_bytes(unique, &[]);
-                    self.log.line("destroyed: unmounted");
-                    return status;
-                }
-                Err(errno) => self.channel.reply_error(unique, errno),
-            };
-            match sent {
-                Ok(()) => {}
-                Err(Errno::ENODEV) => {
-                    self.log.line("the connection was aborted");
-                    return self.save_and_exit();
-                }
-                // An interrupted request is gone: nothing to do.
-                Err(e) => self
-                    .log
-                    .line(&format!("replying to opcode {}: {e}", req.header.opcode)),
+            fuse_opcode_FUSE_SETATTR => self.setattr(nodeid, args),
+            fuse_opcode_FUSE_UNLINK | fuse_opcode_FUSE_RMDIR => {
+                let dir = req.header.opcode == fuse_opcode_FUSE_RMDIR;
+                self.fs.remove(nodeid, name(args)?.0, dir)?;
+                self.bpf_reaped();
+                empty()
             }
+            fuse_opcode_FUSE_RENAME => {
+                let (rename, rest) = split::<fuse_rename_in>(args)?;
+                self.rename(nodeid, rename.newdir, rest)
+            }
+            fuse_opcode_FUSE_RENAME2 => {
+                let (rename, rest) = split::<fuse_rename2_in>(args)?;
+                if rename.flags != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                self.rename(nodeid, rename.newdir, rest)
+            }
+            fuse_opcode_FUSE_FSYNC | fuse_opcode_FUSE_FSYNCDIR => {
+                self.sync()?;
+                empty()
+            }
+            fuse_opcode_FUSE_FALLOCATE => self.fallocate(nodeid, args),
+            FUSE_IOMAP_BEGIN => self.iomap_begin(nodeid, args),
+            FUSE_IOMAP_END => empty(),
+            FUSE_IOMAP_IOEND => self.iomap_ioend(nodeid, args),
+            _ => Err(Errno::ENOSYS),
         }
     }
 
-    /// Stores the metadata; the exit status.
-    fn save_and_exit(&mut self) -> i32 {
+    /// Stores the metadata.
+    fn finish(&mut self) -> i32 {
         match self.store.save(&mut self.fs) {
             Ok(()) => 0,
             Err(e) => {
@@ -104,6 +103,14 @@ impl Server<'_> {
                 1
             }
         }
+    }
+}
+
+impl Server<'_> {
+    /// Serves until `DESTROY`, the connection's end, or SIGTERM; stores the
+    /// metadata either way. Returns the exit status.
+    pub fn run(self) -> i32 {
+        dispatch::run(self)
     }
 
     /// Sends a notification; a refused one is logged, not fatal.
@@ -176,103 +183,6 @@ impl Server<'_> {
         }
     }
 
-    // The opcodes are bindgen's constants of C's enum, named as C names
-    // them.
-    #[allow(non_upper_case_globals)]
-    fn handle(&mut self, req: &Request) -> Result<Answer, Errno> {
-        let nodeid = req.header.nodeid;
-        let args = &req.args[..];
-        match req.header.opcode {
-            fuse_opcode_FUSE_LOOKUP => pod(&reply::entry(&self.fs.lookup(nodeid, name(args)?.0)?)),
-            // Never answered, not even with an error.
-            fuse_opcode_FUSE_FORGET | fuse_opcode_FUSE_BATCH_FORGET => {
-                if let Err(e) = self.forget(req.header.opcode, nodeid, args) {
-                    self.log.line(&format!("a malformed FORGET: {e}"));
-                }
-                self.bpf_reaped();
-                Ok(Answer::None)
-            }
-            fuse_opcode_FUSE_GETATTR => pod(&reply::attr_out(&self.fs.stat(nodeid)?)),
-            fuse_opcode_FUSE_SETATTR => self.setattr(nodeid, args),
-            fuse_opcode_FUSE_OPEN | fuse_opcode_FUSE_OPENDIR => {
-                let dir = req.header.opcode == fuse_opcode_FUSE_OPENDIR;
-                self.fs.open(nodeid, dir)?;
-                if !dir {
-                    self.bpf_opened(nodeid);
-                }
-                pod(&fuse_open_out::default())
-            }
-            fuse_opcode_FUSE_READDIR => {
-                let (read, _) = split::<fuse_read_in>(args)?;
-                let entries = self.fs.readdir(nodeid, read.offset)?;
-                Ok(Answer::Bytes(reply::dirents(entries, read.size as usize)))
-            }
-            fuse_opcode_FUSE_RELEASE | fuse_opcode_FUSE_RELEASEDIR => empty(),
-            fuse_opcode_FUSE_CREATE => {
-                let (create, rest) = split::<fuse_create_in>(args)?;
-                let (uid, gid) = (req.header.uid, req.header.gid);
-                let mode = create.mode & !create.umask;
-                let stat = self
-                    .fs
-                    .create(nodeid, name(rest)?.0, mode, uid, gid, false)?;
-                self.bpf_opened(stat.nodeid);
-                Ok(Answer::Bytes(reply::created(&stat)))
-            }
-            fuse_opcode_FUSE_MKDIR => {
-                let (mkdir, rest) = split::<fuse_mkdir_in>(args)?;
-                let (uid, gid) = (req.header.uid, req.header.gid);
-                let mode = mkdir.mode & !mkdir.umask;
-                let stat = self
-                    .fs
-                    .create(nodeid, name(rest)?.0, mode, uid, gid, true)?;
-                pod(&reply::entry(&stat))
-            }
-            fuse_opcode_FUSE_UNLINK | fuse_opcode_FUSE_RMDIR => {
-                let dir = req.header.opcode == fuse_opcode_FUSE_RMDIR;
-                self.fs.remove(nodeid, name(args)?.0, dir)?;
-                self.bpf_reaped();
-                empty()
-            }
-            fuse_opcode_FUSE_RENAME => {
-                let (rename, rest) = split::<fuse_rename_in>(args)?;
-                self.rename(nodeid, rename.newdir, rest)
-            }
-            fuse_opcode_FUSE_RENAME2 => {
-                let (rename, rest) = split::<fuse_rename2_in>(args)?;
-                if rename.flags != 0 {
-                    return Err(Errno::EINVAL);
-                }
-                self.rename(nodeid, rename.newdir, rest)
-            }
-            fuse_opcode_FUSE_STATFS => {
-                let s = self.fs.statfs();
-                pod(&fuse_statfs_out {
-                    st: fuse_kstatfs {
-                        blocks: s.blocks,
-                        bfree: s.bfree,
-                        bavail: s.bfree,
-                        files: s.files + s.bfree,
-                        ffree: s.bfree,
-                        bsize: BLOCK as u32,
-                        namelen: fuse_iomap_server::diskfs::NAME_MAX as u32,
-                        frsize: BLOCK as u32,
-                        ..Default::default()
-                    },
-                })
-            }
-            fuse_opcode_FUSE_FSYNC | fuse_opcode_FUSE_FSYNCDIR => {
-                self.sync()?;
-                empty()
-            }
-            fuse_opcode_FUSE_FALLOCATE => self.fallocate(nodeid, args),
-            fuse_opcode_FUSE_DESTROY => Ok(Answer::Destroy),
-            FUSE_IOMAP_BEGIN => self.iomap_begin(nodeid, args),
-            FUSE_IOMAP_END => empty(),
-            FUSE_IOMAP_IOEND => self.iomap_ioend(nodeid, args),
-            _ => Err(Errno::ENOSYS),
-        }
-    }
-
     /// `FORGET` of `nodeid`, or `BATCH_FORGET`.
     fn forget(&mut self, opcode: u32, nodeid: u64, args: &[u8]) -> Result<(), Errno> {
         if opcode == fuse_opcode_FUSE_FORGET {
@@ -299,19 +209,7 @@ impl Server<'_> {
     }
 
     fn setattr(&mut self, nodeid: u64, args: &[u8]) -> Result<Answer, Errno> {
-        let (s, _) = split::<fuse_setattr_in>(args)?;
-        let has = |bit: u32| s.valid & bit != 0;
-        let set = SetAttr {
-            mode: has(FATTR_MODE).then_some(s.mode),
-            uid: has(FATTR_UID).then_some(s.uid),
-            gid: has(FATTR_GID).then_some(s.gid),
-            size: has(FATTR_SIZE).then_some(s.size),
-            atime: (has(FATTR_ATIME) || has(FATTR_ATIME_NOW))
-                .then(|| reply::time(has(FATTR_ATIME_NOW), s.atime, s.atimensec)),
-            mtime: (has(FATTR_MTIME) || has(FATTR_MTIME_NOW))
-                .then(|| reply::time(has(FATTR_MTIME_NOW), s.mtime, s.mtimensec)),
-            ctime: has(FATTR_CTIME).then_some(reply::time(false, s.ctime, s.ctimensec)),
-        };
+        let set = reply::set_attr(args)?;
         let old = self.fs.stat(nodeid)?.attr.size;
         let stat = self.fs.setattr(nodeid, set)?;
         self.bpf_changed(nodeid);

@@ -26,8 +26,8 @@ use std::thread::JoinHandle;
 const BYTES: u64 = 8 << 20;
 const DEV: u32 = 3;
 
-/// A scratch file, unlinked, of `BYTES`.
-fn scratch(what: &str) -> File {
+/// A scratch file, unlinked, of `bytes`.
+pub(super) fn scratch(what: &str, bytes: u64) -> File {
     let path = std::env::temp_dir().join(format!("mount-test-{what}-{}", std::process::id()));
     let file = File::options()
         .read(true)
@@ -37,32 +37,32 @@ fn scratch(what: &str) -> File {
         .open(&path)
         .unwrap();
     std::fs::remove_file(&path).unwrap();
-    file.set_len(BYTES).unwrap();
+    file.set_len(bytes).unwrap();
     file
 }
 
 /// The kernel's end.
-struct Kernel {
+pub(super) struct Kernel {
     sock: UnixDatagram,
     unique: u64,
 }
 
 /// A reply: its error, its payload, and the notifications sent before it.
-struct Reply {
-    error: i32,
-    payload: Vec<u8>,
+pub(super) struct Reply {
+    pub(super) error: i32,
+    pub(super) payload: Vec<u8>,
     notes: Vec<i32>,
 }
 
 impl Reply {
-    fn get<T: Pod>(&self) -> T {
+    pub(super) fn get<T: Pod>(&self) -> T {
         assert_eq!(self.error, 0);
         bytemuck::pod_read_unaligned(&self.payload[..std::mem::size_of::<T>()])
     }
 }
 
 impl Kernel {
-    fn send(&mut self, opcode: u32, nodeid: u64, args: &[u8]) -> u64 {
+    pub(super) fn send(&mut self, opcode: u32, nodeid: u64, args: &[u8]) -> u64 {
         self.unique += 2;
         let header = fuse_in_header {
             len: (std::mem::size_of::<fuse_in_header>() + args.len()) as u32,
@@ -77,7 +77,7 @@ impl Kernel {
         self.unique
     }
 
-    fn call(&mut self, opcode: u32, nodeid: u64, args: &[u8]) -> Reply {
+    pub(super) fn call(&mut self, opcode: u32, nodeid: u64, args: &[u8]) -> Reply {
         let unique = self.send(opcode, nodeid, args);
         let mut notes = Vec::new();
         loop {
@@ -99,13 +99,53 @@ impl Kernel {
     }
 }
 
-fn with_name<T: Pod>(arg: &T, names: &[&str]) -> Vec<u8> {
+pub(super) fn with_name<T: Pod>(arg: &T, names: &[&str]) -> Vec<u8> {
     let mut v = bytes_of(arg).to_vec();
     for n in names {
         v.extend_from_slice(n.as_bytes());
         v.push(0);
     }
     v
+}
+
+impl Kernel {
+    /// `CREATE` of `name` in `parent`, mode 0666 less umask 022: its entry.
+    pub(super) fn create(&mut self, parent: u64, name: &str) -> fuse_entry_out {
+        let create = fuse_create_in {
+            mode: 0o100666,
+            umask: 0o022,
+            ..Default::default()
+        };
+        let r = self.call(
+            fuse_opcode_FUSE_CREATE,
+            parent,
+            &with_name(&create, &[name]),
+        );
+        // `fuse_entry_out` and `fuse_open_out`.
+        assert_eq!(r.payload.len(), 128 + 16);
+        r.get()
+    }
+
+    /// `MKDIR` of `name` in `parent`, mode 0755: its nodeid.
+    pub(super) fn mkdir(&mut self, parent: u64, name: &str) -> u64 {
+        let mkdir = fuse_mkdir_in {
+            mode: 0o755,
+            umask: 0,
+        };
+        let r = self.call(fuse_opcode_FUSE_MKDIR, parent, &with_name(&mkdir, &[name]));
+        r.get::<fuse_entry_out>().nodeid
+    }
+
+    /// `READDIR` of `dir` from its start, 4 KiB at most: the records.
+    pub(super) fn readdir(&mut self, dir: u64) -> Vec<u8> {
+        let read = fuse_read_in {
+            size: 4096,
+            ..Default::default()
+        };
+        let r = self.call(fuse_opcode_FUSE_READDIR, dir, bytes_of(&read));
+        assert_eq!(r.error, 0);
+        r.payload
+    }
 }
 
 fn begin(opflags: u32, pos: u64, count: u64) -> fuse_iomap_begin_in {
@@ -147,14 +187,13 @@ impl Files for Fake {
     }
 }
 
-/// A server of a fresh file system on a scratch disk, publishing to `bpf`
-/// if given: the kernel's end, the server's thread, the disk, the log.
-fn start(
+/// Runs `serve` on a thread, as the server of a connection whose other
+/// end it returns, logging to a fresh log: the kernel's end, the server's
+/// thread, the log.
+pub(super) fn serving(
     what: &str,
-    bpf: Option<Arc<Mutex<FakeFiles>>>,
-) -> (Kernel, JoinHandle<i32>, File, PathBuf) {
-    let disk = scratch(what);
-    let (store, fs) = Store::format(disk.try_clone().unwrap(), BYTES).unwrap();
+    serve: impl FnOnce(&Channel, Log) -> i32 + Send + 'static,
+) -> (Kernel, JoinHandle<i32>, PathBuf) {
     let (ours, theirs) = UnixDatagram::pair().unwrap();
     let log_path =
         std::env::temp_dir().join(format!("mount-test-log-{what}-{}", std::process::id()));
@@ -162,10 +201,25 @@ fn start(
     log.quiet();
     // Not a scoped thread: a failed assertion must end the test, not wait
     // for a server that waits for the next request.
-    let serving = std::thread::spawn(move || {
-        let channel = Channel::new(OwnedFd::from(ours));
+    let thread = std::thread::spawn(move || serve(&Channel::new(OwnedFd::from(ours)), log));
+    let k = Kernel {
+        sock: theirs,
+        unique: 0,
+    };
+    (k, thread, log_path)
+}
+
+/// A server of a fresh file system on a scratch disk, publishing to `bpf`
+/// if given: the kernel's end, the server's thread, the disk, the log.
+fn start(
+    what: &str,
+    bpf: Option<Arc<Mutex<FakeFiles>>>,
+) -> (Kernel, JoinHandle<i32>, File, PathBuf) {
+    let disk = scratch(what, BYTES);
+    let (store, fs) = Store::format(disk.try_clone().unwrap(), BYTES).unwrap();
+    let (k, thread, log_path) = serving(what, move |channel, log| {
         Server {
-            channel: &channel,
+            channel,
             fs,
             store,
             dev: DEV,
@@ -174,25 +228,14 @@ fn start(
         }
         .run()
     });
-    let k = Kernel {
-        sock: theirs,
-        unique: 0,
-    };
-    (k, serving, disk, log_path)
+    (k, thread, disk, log_path)
 }
 
 #[test]
 fn requests_end_to_end() {
     let (mut k, serving, disk, log_path) = start("disk", None);
     {
-        let create = fuse_create_in {
-            mode: 0o100666,
-            umask: 0o022,
-            ..Default::default()
-        };
-        let r = k.call(fuse_opcode_FUSE_CREATE, ROOT, &with_name(&create, &["f"]));
-        assert_eq!(r.payload.len(), 128 + 16);
-        let entry: fuse_entry_out = r.get();
+        let entry = k.create(ROOT, "f");
         let f = entry.nodeid;
         assert_eq!((f, entry.attr.mode), (2, 0o100644));
 
@@ -225,12 +268,7 @@ fn requests_end_to_end() {
         assert_eq!(u32::from(out.read.type_), FUSE_IOMAP_TYPE_MAPPED);
         assert_eq!(r.notes, [FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS as i32]);
 
-        let mkdir = fuse_mkdir_in {
-            mode: 0o755,
-            umask: 0,
-        };
-        let r = k.call(fuse_opcode_FUSE_MKDIR, ROOT, &with_name(&mkdir, &["d"]));
-        let d = r.get::<fuse_entry_out>().nodeid;
+        let d = k.mkdir(ROOT, "d");
         let rename = fuse_rename_in { newdir: d };
         let r = k.call(
             fuse_opcode_FUSE_RENAME,
@@ -239,16 +277,12 @@ fn requests_end_to_end() {
         );
         assert_eq!(r.error, 0);
 
-        let read = fuse_read_in {
-            size: 4096,
-            ..Default::default()
-        };
-        let r = k.call(fuse_opcode_FUSE_READDIR, d, bytes_of(&read));
+        let listing = k.readdir(d);
         // ".", ".." and "g", 32 bytes each.
-        assert_eq!(r.payload.len(), 96);
-        assert_eq!(&r.payload[24..25], b".");
-        assert_eq!(&r.payload[56..58], b"..");
-        assert_eq!(&r.payload[88..89], b"g");
+        assert_eq!(listing.len(), 96);
+        assert_eq!(&listing[24..25], b".");
+        assert_eq!(&listing[56..58], b"..");
+        assert_eq!(&listing[88..89], b"g");
 
         // Errors: no such name, no NUL, no such node, short args, unknown.
         let enoent = -(nix::errno::Errno::ENOENT as i32);
@@ -337,12 +371,7 @@ fn bpf_entries_follow_the_extents() {
     let files = Arc::new(Mutex::new(FakeFiles::default()));
     let (mut k, serving, _disk, log_path) = start("bpf", Some(files.clone()));
     let published = |nodeid: u64| files.lock().unwrap().entries.get(&nodeid).cloned();
-    let create = fuse_create_in {
-        mode: 0o100644,
-        ..Default::default()
-    };
-    let r = k.call(fuse_opcode_FUSE_CREATE, ROOT, &with_name(&create, &["f"]));
-    let f = r.get::<fuse_entry_out>().nodeid;
+    let f = k.create(ROOT, "f").nodeid;
     assert_eq!(published(f), Some(vec![]), "created: published, empty");
 
     // Unwritten blocks are not published.

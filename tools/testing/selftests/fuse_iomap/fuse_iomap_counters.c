@@ -32,6 +32,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)c.upcalls[FUSE_IOMAP_UPCALL_BEGIN]);
 	printf("upcalls_iomap_ioend %llu\n",
 	       (unsigned long long)c.upcalls[FUSE_IOMAP_UPCALL_IOEND]);
+	printf("upcalls_get_fmap %llu\n",
+	       (unsigned long long)c.upcalls[FUSE_IOMAP_UPCALL_GET_FMAP]);
+	printf("upcalls_get_daxdev %llu\n",
+	       (unsigned long long)c.upcalls[FUSE_IOMAP_UPCALL_GET_DAXDEV]);
 	printf("cache_bytes %llu\n", (unsigned long long)c.cache_bytes);
 	close(fd);
 	return 0;

@@ -15,48 +15,13 @@
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=/dev/null
 . "$here/ktap_helpers.sh"
+# shellcheck source=/dev/null
+. "$here/fuse_iomap_mount_lib.sh"
 server=${FUSE_IOMAP_SERVER:-}
 disk=${FUSE_IOMAP_DISK:-}
-counters=$here/fuse_iomap_counters
 log=/tmp/fuse-iomap-server.log
 
-ktap_print_header
-if [ ! -x "$server" ]; then
-	ktap_skip_all "FUSE_IOMAP_SERVER does not name the sample server's binary"
-	exit "$KSFT_SKIP"
-fi
-if [ ! -b "$disk" ]; then
-	ktap_skip_all "FUSE_IOMAP_DISK does not name a block device"
-	exit "$KSFT_SKIP"
-fi
-for tool in fio xfs_io; do
-	if ! command -v "$tool" >/dev/null; then
-		ktap_skip_all "no $tool (tools/bootstrap.sh installs it)"
-		exit "$KSFT_SKIP"
-	fi
-done
-
-mnt=$(mktemp -d /tmp/fuse_iomap_mount.XXXXXX)
-trap 'umount -l "$mnt" 2>/dev/null; rmdir "$mnt"' EXIT
-
-# check NAME COMMAND...: COMMAND succeeds; its output goes to the TAP log.
-check() {
-	local name=$1 out
-	shift
-	out=$("$@" 2>&1)
-	local status=$?
-	[ -n "$out" ] && sed 's/^/# /' <<<"$out"
-	if [ $status -eq 0 ]; then
-		ktap_test_pass "$name"
-	else
-		ktap_test_fail "$name (exit $status)"
-	fi
-}
-
-# The value of counter NAME of the mount.
-counter() {
-	"$counters" "$mnt/$2" | awk -v n="$1" '$1 == n { print $2 }'
-}
+mount_setup fuse_iomap_mount "$disk" "FUSE_IOMAP_DISK does not name a block device"
 
 fio_verify() {
 	local name=$1

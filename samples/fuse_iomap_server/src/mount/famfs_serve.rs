@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Serving `mount famfs`: the requests of the kernel that
+//! [`super::dispatch`] leaves to it, mapped to the log.
+//!
+//! Every regular file is a famfs file: the kernel asks for its fmap
+//! (`GET_FMAP`) when it opens or creates it, and again after a
+//! `FALLOCATE` or a size change, and then reads, writes and maps its
+//! bytes on the device itself, never through the server. `GET_DAXDEV`
+//! names daxdev 0, the pmem device, by its number.
+//!
+//! Nothing is ever removed: the log is append-only, and famfs cannot
+//! remove files either. `UNLINK`, `RMDIR`, `RENAME` and `RENAME2` are
+//! `EPERM`, and `FORGET` has nothing to drop. Every change is in the log
+//! before its reply, so `FSYNC` and `DESTROY` have nothing to store.
+
+use super::dispatch::{self, empty, pod, Answer, Handler};
+use super::log::Log;
+use super::reply::{self, split, FALLOC_FL_KEEP_SIZE};
+use fuse_iomap_server::channel::{Channel, Request};
+use fuse_iomap_server::famfslog::Fs;
+use fuse_iomap_server::uapi::*;
+use nix::errno::Errno;
+
+/// The server of a mounted famfs log.
+pub struct Server<'a> {
+    pub channel: &'a Channel,
+    pub fs: Fs,
+    /// The pmem device's number: daxdev 0, as `GET_DAXDEV` names it.
+    pub rdev: u64,
+    pub log: Log,
+}
+
+impl Server<'_> {
+    /// Serves until `DESTROY`, the connection's end, or SIGTERM. Returns
+    /// the exit status.
+    pub fn run(self) -> i32 {
+        dispatch::run(self)
+    }
+
+    fn fallocate(&mut self, nodeid: u64, args: &[u8]) -> Result<Answer, Errno> {
+        let (f, _) = split::<fuse_fallocate_in>(args)?;
+        match f.mode {
+            0 | FALLOC_FL_KEEP_SIZE => {
+                let keep = f.mode == FALLOC_FL_KEEP_SIZE;
+                self.fs.allocate(nodeid, f.offset, f.length, keep)?;
+                empty()
+            }
+            _ => Err(Errno::EOPNOTSUPP),
+        }
+    }
+
+    /// `GET_DAXDEV` of daxdev `index`: only daxdev 0, the device this
+    /// server has, resolves here (the log may name others, which another
+    /// host would resolve by their uuid).
+    fn daxdev(&self, index: u64) -> Result<Answer, Errno> {
+        if index != 0 {
+            return Err(Errno::ENODEV);
+        }
+        pod(&fuse_daxdev_out {
+            index: 0,
+            dev: self.rdev,
+            ..Default::default()
+        })
+    }
+}
+
+impl Handler for Server<'_> {
+    type Fs = Fs;
+
+    fn fs(&mut self) -> &mut Fs {
+        &mut self.fs
+    }
+
+    fn channel(&self) -> &Channel {
+        self.channel
+    }
+
+    fn log(&self) -> &Log {
+        &self.log
+    }
+
+    // The opcodes are bindgen's constants of C's enum, named as C names
+    // them.
+    #[allow(non_upper_case_globals)]
+    fn handle(&mut self, req: &Request) -> Result<Answer, Errno> {
+        let nodeid = req.header.nodeid;
+        let args = &req.args[..];
+        match req.header.opcode {
+            // Never answered, not even with an error.
+            fuse_opcode_FUSE_FORGET | fuse_opcode_FUSE_BATCH_FORGET => Ok(Answer::None),
+            fuse_opcode_FUSE_SETATTR => {
+                let stat = self.fs.setattr(nodeid, reply::set_attr(args)?)?;
+                pod(&reply::attr_out(&stat))
+            }
+            fuse_opcode_FUSE_UNLINK
+            | fuse_opcode_FUSE_RMDIR
+            | fuse_opcode_FUSE_RENAME
+            | fuse_opcode_FUSE_RENAME2 => Err(Errno::EPERM),
+            fuse_opcode_FUSE_FSYNC | fuse_opcode_FUSE_FSYNCDIR => empty(),
+            fuse_opcode_FUSE_FALLOCATE => self.fallocate(nodeid, args),
+            FUSE_GET_FMAP => Ok(Answer::Bytes(self.fs.fmap(nodeid)?)),
+            FUSE_GET_DAXDEV => self.daxdev(nodeid),
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    /// A change that failed with `EIO` says why in the log.
+    fn answered(&mut self) {
+        if let Some(why) = self.fs.take_fault() {
+            self.log.line(&why);
+        }
+    }
+
+    /// The log holds every change already.
+    fn finish(&mut self) -> i32 {
+        0
+    }
+}

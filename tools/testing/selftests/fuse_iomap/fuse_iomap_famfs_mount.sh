@@ -1,0 +1,190 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The sample server's famfs mode, mounted: regular files are DAX files whose
+# reads, writes and mmap faults go to /dev/pmem0 where their fmaps say,
+# driven by outside clients (xfs_io, fio --verify) through system calls only.
+# Files are created through the mount and allocated by ftruncate or
+# fallocate, striped over 4 strips in 2 MiB chunks; what a write or a
+# mapped write stores is read back from the raw device where FIEMAP says
+# (the fmap's resolution); a remount replays the server's log and reads
+# the same bytes; past the end a write is ENOSPC and a fault SIGBUS; the
+# counters show one GET_FMAP per open and no IOMAP_BEGIN upcall at all; and
+# after a memory failure, reads fail with EHWPOISON and faults with SIGBUS.
+# Needs the server's binary in $FUSE_IOMAP_SERVER and /dev/pmem0.
+#
+# /dev/pmem0 is a raw namespace of an e820 (memmap=) region, which 6.12
+# already gives struct pages and fsdax page-map operations
+# (pmem_should_map_pages(): ND_REGION_PAGEMAP): DAX mmap works on it as on
+# an fsdax namespace, with its memmap in RAM.
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=/dev/null
+. "$here/ktap_helpers.sh"
+# shellcheck source=/dev/null
+. "$here/fuse_iomap_mount_lib.sh"
+server=${FUSE_IOMAP_SERVER:-}
+pmem=/dev/pmem0
+log=/tmp/fuse-iomap-famfs.log
+MiB=$((1 << 20))
+
+mount_setup fuse_iomap_famfs "$pmem" "no $pmem (memmap= on the command line)"
+
+mount_famfs() {
+	"$server" mount famfs --pmem "$pmem" --log "$log" "$@" "$mnt"
+}
+
+# Every extent FIEMAP reports for FILE holds, on the raw device, the bytes
+# that a read of the file returns: "logical physical length" in bytes.
+extents() {
+	local start end physical
+	xfs_io -r -c "fiemap" "$1" |
+		sed -nE 's/^[[:space:]]*[0-9]+: \[([0-9]+)\.\.([0-9]+)\]: ([0-9]+)\.\.[0-9]+$/\1 \2 \3/p' |
+		while read -r start end physical; do
+			echo $((start * 512)) $((physical * 512)) $(((end - start + 1) * 512))
+		done
+}
+
+on_device() {
+	local file=$1 logical physical len n=0
+	while read -r logical physical len; do
+		cmp <(dd if="$file" bs=1M iflag=skip_bytes,count_bytes \
+			skip="$logical" count="$len" 2>/dev/null) \
+		    <(dd if="$pmem" bs=1M iflag=skip_bytes,count_bytes \
+			skip="$physical" count="$len" 2>/dev/null) || return 1
+		n=$((n + 1))
+	done < <(extents "$file")
+	echo "$n extents match the raw device"
+	[ "$n" -gt 0 ]
+}
+
+# SIZE bytes in FILE, different in every 512-byte block.
+pattern() {
+	awk -v n=$(($1 / 512)) 'BEGIN { for (i = 0; i < n; i++) printf "%-511d\n", i }' >"$2"
+}
+
+# FILE is striped over 4 strips in 2 MiB chunks, in two groups: the 4
+# chunks that CREATE allocated, then those of the ftruncate. Within a group,
+# chunk m is in strip m % 4, m / 4 chunks in: 2 MiB past chunk m - 4, as
+# the DAX library's mappings (FIEMAP) show.
+striped() {
+	extents "$1" | awk -v c=$((2 * MiB)) -v s=4 -v g=4 '
+		$3 != c { bad = 1 }
+		{
+			n = $1 / c; grp = n < g ? 0 : 1; m = n < g ? n : n - g
+			phys[grp, m] = $2
+			if (m >= s) { checked++; if ($2 != phys[grp, m - s] + c) bad = 1 }
+		}
+		END { print checked " chunks where the striping puts them"; exit bad || !checked }'
+}
+
+write_read_back() {
+	local ref=/tmp/famfs.ref
+	pattern $((32 * MiB)) "$ref"
+	xfs_io -f -c "truncate $((32 * MiB))" "$mnt/striped" &&
+		dd if="$ref" of="$mnt/striped" bs=1M conv=notrunc 2>/dev/null &&
+		cmp "$ref" "$mnt/striped" && on_device "$mnt/striped" && striped "$mnt/striped"
+}
+
+mapped_write_read_back() {
+	xfs_io -f -c "falloc 0 $((8 * MiB))" "$mnt/mapped" &&
+		xfs_io -c "mmap -w 0 $((8 * MiB))" -c "mwrite -S 0xa5 $((3 * MiB)) $((3 * MiB))" \
+			-c "msync -s 0 $((8 * MiB))" "$mnt/mapped" &&
+		xfs_io -r -c "pread -v $((3 * MiB)) 16" "$mnt/mapped" | grep -q 'a5 a5 a5' &&
+		xfs_io -r -c "pread -v 0 16" "$mnt/mapped" | grep -q '00 00 00' &&
+		on_device "$mnt/mapped"
+}
+
+map_sync() {
+	xfs_io -c "mmap -S -w 0 $((2 * MiB))" -c "mwrite -S 0x3c 0 4096" "$mnt/mapped" &&
+		xfs_io -r -c "pread -v 0 16" "$mnt/mapped" | grep -q '3c 3c 3c'
+}
+
+fio_verify() {
+	fio --name=famfs --filename="$mnt/fio" --size=16M --bs=4k --fallocate=native \
+		--verify=crc32c --do_verify=1 --output-format=terse --minimal "$@" >/dev/null
+}
+
+# Reads and faults over the striped file: one GET_FMAP for the open, no
+# IOMAP_BEGIN upcall.
+no_upcalls() {
+	local f0 f1 b0 b1
+	f0=$(counter upcalls_get_fmap striped)
+	b0=$(counter upcalls_iomap_begin striped)
+	xfs_io -r -c "mmap -r 0 $((32 * MiB))" -c "mread 0 $((32 * MiB))" \
+		-c "pread 0 $((32 * MiB))" "$mnt/striped" >/dev/null || return 1
+	f1=$(counter upcalls_get_fmap striped)
+	b1=$(counter upcalls_iomap_begin striped)
+	# Three opens in between: the counters' twice, xfs_io's once.
+	echo "GET_FMAP: $((f1 - f0)) for 3 opens; IOMAP_BEGIN upcalls: $((b1 - b0))"
+	[ $((f1 - f0)) -eq 3 ] && [ "$b1" -eq "$b0" ]
+}
+
+write_past_end_is_enospc() {
+	local out
+	out=$(xfs_io -c "pwrite $((32 * MiB)) 4096" "$mnt/striped" 2>&1)
+	echo "$out"
+	grep -q 'No space left on device' <<<"$out"
+}
+
+# xfs_io dies of the SIGBUS, or reports it, depending on its version.
+fault_past_end_is_sigbus() {
+	local out status
+	out=$(xfs_io -r -c "mmap -r 0 $((64 * MiB))" -c "mread $((40 * MiB)) 4096" \
+		"$mnt/striped" 2>&1 >/dev/null)
+	status=$?
+	echo "xfs_io exited with $status: $out"
+	[ $status -eq $((128 + 7)) ] || grep -qi 'bus error' <<<"$out"
+}
+
+remount_reads_back() {
+	local before after
+	before=$(md5sum <"$mnt/striped")
+	umount "$mnt" && mount_famfs || return 1
+	after=$(md5sum <"$mnt/striped")
+	[ "$before" = "$after" ] && on_device "$mnt/striped"
+}
+
+# A memory failure in a file's first chunk (hard_offline_page, which tells
+# the claim's holder): from then on a read through the device fails with
+# EHWPOISON and a new mapping's fault is SIGBUS. /dev/pmem0 stays
+# poisoned until the VM ends: this test comes last.
+memory_failure() {
+	local base physical out status
+	base=$(cat "$(readlink -f /sys/block/pmem0/device)/resource") || return 1
+	xfs_io -f -c "falloc 0 $((4 * MiB))" -c "pwrite -S 0x77 0 $((4 * MiB))" \
+		"$mnt/victim" >/dev/null || return 1
+	physical=$(extents "$mnt/victim" | awk 'NR == 1 { print $2 }')
+	[ -n "$physical" ] || return 1
+	printf '%#x\n' $((base + physical + 4096)) >/sys/devices/system/memory/hard_offline_page ||
+		return 1
+	out=$(xfs_io -r -c "pread 0 4096" "$mnt/victim" 2>&1)
+	echo "read: $out"
+	grep -q 'Memory page has hardware error' <<<"$out" || return 1
+	out=$(xfs_io -r -c "mmap -r 0 4096" -c "mread 0 4096" "$mnt/victim" 2>&1 >/dev/null)
+	status=$?
+	echo "mapped read: exit $status $out"
+	[ $status -eq $((128 + 7)) ] || grep -qi 'bus error' <<<"$out"
+}
+
+ktap_set_plan 10
+check "mount famfs --format --stripe 4 --chunk 2M mounts and returns" \
+	mount_famfs --format --stripe 4 --chunk 2M
+check "ftruncate allocates stripes; written bytes read back, and are on the device where FIEMAP says" \
+	write_read_back
+check "fallocate allocates zeroes; a mapped write lands where FIEMAP says" \
+	mapped_write_read_back
+check "MAP_SYNC mappings are accepted and written" map_sync
+check "fio --verify over a fallocated file" fio_verify --rw=randwrite
+check "reads and faults make one GET_FMAP per open and no IOMAP_BEGIN upcall" no_upcalls
+check "a write past the end of the allocation is ENOSPC" write_past_end_is_enospc
+check "a fault past the end of the file is SIGBUS" fault_past_end_is_sigbus
+check "a remount replays the log and reads the same bytes" remount_reads_back
+if [ -w /sys/devices/system/memory/hard_offline_page ]; then
+	check "a memory failure: reads fail with EHWPOISON, faults with SIGBUS" memory_failure
+else
+	ktap_test_skip "a memory failure: no CONFIG_MEMORY_FAILURE"
+fi
+umount "$mnt"
+sed 's/^/# server log: /' "$log"
+ktap_finished
