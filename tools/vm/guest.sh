@@ -84,6 +84,21 @@ demo_mount() {
 	umount "$mnt" && rmdir "$mnt"
 }
 
+# famfs mounted: a file striped over /dev/pmem0, read through DAX, with
+# the counters of the run: GET_FMAP for the opens, no IOMAP_BEGIN upcall.
+demo_famfs_mount() {
+	local mnt counters=$out/selftests/fuse_iomap/fuse_iomap_counters
+	mnt=$(mktemp -d /tmp/fuse_iomap_demo.XXXXXX)
+	"$server" mount famfs --pmem /dev/pmem0 --format --stripe 4 --chunk 2M \
+		--log "$out/famfs-server.log" "$mnt" 2>&1 | sed 's/^/    /' || return 1
+	truncate -s 64M "$mnt/striped" || return 1
+	"$out/selftests/fuse_iomap/fuse_iomap_famfs_mount_bench" "$mnt/striped" /dev/pmem0 64 |
+		sed 's/^/    /' || return 1
+	"$counters" "$mnt/striped" | grep -E 'upcalls_(iomap_begin|get_fmap|get_daxdev)' |
+		sed 's/^/    counters (create, ftruncate, two opens): /'
+	umount "$mnt" && rmdir "$mnt"
+}
+
 say "loading $ko"
 if insmod "$ko"; then
 	case "$mode" in
@@ -153,6 +168,9 @@ if insmod "$ko"; then
 		say "famfs read bandwidth against O_DIRECT reads of the same pmem bytes:"
 		"$out/selftests/fuse_iomap/fuse_iomap_famfs_bench" 64 | sed 's/^/    /' ||
 			failed "fuse_iomap_famfs_bench"
+		say "famfs mounted (mount famfs --stripe 4 --chunk 2M): the file's bandwidth"
+		say "through mmap and read() against mmap of the raw device, and DAX faults:"
+		demo_famfs_mount || failed "the mounted famfs file system"
 		;;
 	esac
 	say "unloading"

@@ -137,6 +137,19 @@ fault_past_end_is_sigbus() {
 	[ $status -eq $((128 + 7)) ] || grep -qi 'bus error' <<<"$out"
 }
 
+# A mapping that outlives a shrinking ftruncate faults with SIGBUS past
+# the new end; a read there is the end of the file.
+truncated_mapping_is_sigbus() {
+	local out status
+	out=$(xfs_io -c "mmap -r 0 $((8 * MiB))" -c "truncate $((2 * MiB))" \
+		-c "mread $((4 * MiB)) 4096" "$mnt/mapped" 2>&1 >/dev/null)
+	status=$?
+	echo "xfs_io exited with $status: $out"
+	[ $status -eq $((128 + 7)) ] || grep -qi 'bus error' <<<"$out" || return 1
+	[ "$(stat -c %s "$mnt/mapped")" -eq $((2 * MiB)) ] &&
+		[ -z "$(xfs_io -r -c "pread -q $((4 * MiB)) 4096" "$mnt/mapped" 2>&1)" ]
+}
+
 remount_reads_back() {
 	local before after
 	before=$(md5sum <"$mnt/striped")
@@ -167,7 +180,7 @@ memory_failure() {
 	[ $status -eq $((128 + 7)) ] || grep -qi 'bus error' <<<"$out"
 }
 
-ktap_set_plan 10
+ktap_set_plan 11
 check "mount famfs --format --stripe 4 --chunk 2M mounts and returns" \
 	mount_famfs --format --stripe 4 --chunk 2M
 check "ftruncate allocates stripes; written bytes read back, and are on the device where FIEMAP says" \
@@ -179,6 +192,7 @@ check "fio --verify over a fallocated file" fio_verify --rw=randwrite
 check "reads and faults make one GET_FMAP per open and no IOMAP_BEGIN upcall" no_upcalls
 check "a write past the end of the allocation is ENOSPC" write_past_end_is_enospc
 check "a fault past the end of the file is SIGBUS" fault_past_end_is_sigbus
+check "a mapping past a shrinking ftruncate faults with SIGBUS" truncated_mapping_is_sigbus
 check "a remount replays the log and reads the same bytes" remount_reads_back
 if [ -w /sys/devices/system/memory/hard_offline_page ]; then
 	check "a memory failure: reads fail with EHWPOISON, faults with SIGBUS" memory_failure
