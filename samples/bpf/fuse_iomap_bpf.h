@@ -27,16 +27,8 @@ extern int fuse_bpf_iomap_inval_mappings(struct fuse_bpf_inode *fbi,
 #define FUSE_IOMAP_OP_SWAPFILE		(1U << 30)
 #define FUSE_IOMAP_OP_WRITEBACK		(1U << 31)
 
-#define FAMFS_BPF_MAX_STRIPS	32
-
-/* A striped famfs file: nstrips strips at strip_off[] of device dev. */
-struct famfs_layout {
-	__u64 size;
-	__u64 chunk;
-	__u32 nstrips;
-	__u32 dev;
-	__u64 strip_off[FAMFS_BPF_MAX_STRIPS];
-};
+/* struct famfs_layout, and its resolution. */
+#include "fuse_iomap_famfs_resolve.h"
 
 /*
  * Disk file nodeid: blocks blocks in extents of extent_blocks, on dev;

@@ -3,9 +3,11 @@
  * famfs interleave resolution in BPF: iomap_begin of a striped famfs file
  * is answered from the file's layout, which the server puts in
  * famfs_layouts when the file is opened (GET_FMAP), so that a read of the
- * file needs no FUSE_IOMAP_BEGIN upcall. Chunk n of the file is in strip
- * n % nstrips, at (n / nstrips) * chunk within it. A file the map does not
- * hold falls back to the server.
+ * file needs no FUSE_IOMAP_BEGIN upcall. The resolution is
+ * fuse_iomap_famfs_resolve.h's, which the host tests compare with the
+ * module's. A file the map does not hold, and a byte that has no mapping
+ * (past the file, or past a strip shorter than its chunks), fall back to
+ * the server.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,21 +33,13 @@ int BPF_PROG(famfs_iomap_begin, struct fuse_bpf_inode *fbi, __u64 pos, __u64 cou
 {
 	__u64 nodeid = fuse_bpf_inode_nodeid(fbi);
 	struct famfs_layout *l = bpf_map_lookup_elem(&famfs_layouts, &nodeid);
-	__u64 chunk, within;
-	__u32 strip;
+	struct famfs_chunk_map m;
 
-	if (!l || !l->chunk || !l->nstrips || pos >= l->size)
+	if (!l || famfs_resolve(l, pos, &m))
 		return FIB_FALLBACK;
-	chunk = pos / l->chunk;
-	within = pos % l->chunk;
-	strip = chunk % l->nstrips;
-	if (strip >= FAMFS_BPF_MAX_STRIPS)
-		return FIB_FALLBACK;
-	out->read.offset = pos - within;
-	out->read.length = l->chunk;
-	/* The mask repeats the bound above where the verifier sees it. */
-	out->read.addr = l->strip_off[strip & (FAMFS_BPF_MAX_STRIPS - 1)] +
-			 chunk / l->nstrips * l->chunk;
+	out->read.offset = m.offset;
+	out->read.length = m.length;
+	out->read.addr = m.addr;
 	out->read.type = FUSE_IOMAP_BPF_MAPPED;
 	out->read.dev = l->dev;
 	out->write.type = FUSE_IOMAP_BPF_NOCACHE;

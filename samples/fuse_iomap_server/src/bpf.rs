@@ -96,26 +96,30 @@ impl Famfs {
     }
 
     /// Gives the program the layout of striped file `nodeid`: `size` bytes
-    /// in chunks of `chunk` over the strips at `strips` of device `dev`.
+    /// in chunks of `chunk` over the strips of device `dev`, each at an
+    /// offset and of a length in `strips`.
     pub fn set_layout(
         &self,
         nodeid: u64,
         size: u64,
         chunk: u64,
         dev: u32,
-        strips: &[u64],
+        strips: &[(u64, u64)],
     ) -> libbpf_rs::Result<()> {
         if strips.is_empty() || strips.len() > MAX_STRIPS {
             return Err(libbpf_rs::Error::from_raw_os_error(libc_einval()));
         }
         // struct famfs_layout, field by field.
-        let mut value = Vec::with_capacity(24 + 8 * MAX_STRIPS);
+        let mut value = Vec::with_capacity(24 + 16 * MAX_STRIPS);
         value.extend(size.to_ne_bytes());
         value.extend(chunk.to_ne_bytes());
         value.extend((strips.len() as u32).to_ne_bytes());
         value.extend(dev.to_ne_bytes());
         for i in 0..MAX_STRIPS {
-            value.extend(strips.get(i).copied().unwrap_or(0).to_ne_bytes());
+            value.extend(strips.get(i).map_or(0, |s| s.0).to_ne_bytes());
+        }
+        for i in 0..MAX_STRIPS {
+            value.extend(strips.get(i).map_or(0, |s| s.1).to_ne_bytes());
         }
         self.skel
             .maps

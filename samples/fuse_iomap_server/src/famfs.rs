@@ -75,11 +75,16 @@ impl FamfsFile {
         (dev + off - start, start + len - off)
     }
 
-    /// The chunk size and strip offsets of an interleaved file.
-    pub fn strips(&self) -> Option<(u64, &[u64])> {
+    /// The chunk size, strip length and strip offsets of an interleaved
+    /// file.
+    pub fn strips(&self) -> Option<(u64, u64, &[u64])> {
         match &self.placement {
             Placement::Simple { .. } => None,
-            Placement::Interleaved { chunk, offsets, .. } => Some((*chunk, offsets)),
+            Placement::Interleaved {
+                chunk,
+                strip_len,
+                offsets,
+            } => Some((*chunk, *strip_len, offsets)),
         }
     }
 

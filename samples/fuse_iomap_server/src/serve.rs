@@ -277,9 +277,12 @@ impl Server {
                 let Some(file) = namespace.file(nodeid) else {
                     return channel.reply_error(unique, Errno::ENOENT);
                 };
-                if let (Some(famfs), Some((chunk, strips))) = (famfs_program, file.strips()) {
+                if let (Some(famfs), Some((chunk, strip_len, strips))) =
+                    (famfs_program, file.strips())
+                {
+                    let strips: Vec<_> = strips.iter().map(|&o| (o, strip_len)).collect();
                     famfs
-                        .set_layout(nodeid, file.size, chunk, DEV, strips)
+                        .set_layout(nodeid, file.size, chunk, DEV, &strips)
                         .map_err(|e| bpf_error("filling the layout", e))?;
                 }
                 let good = file.fmap(*index);

@@ -18,6 +18,7 @@ mod devices;
 mod errno;
 mod extent_tree;
 mod famfs;
+mod famfs_bpf;
 mod fmap;
 mod fuse_abi;
 mod handshake;
