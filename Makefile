@@ -6,6 +6,7 @@
 #   make run        boot the guest, load the module, run the demo
 #   make shell      an interactive shell in the guest, the module loaded
 #   make fstests    fstests against the mount (FSTESTS_LIST), on the fast kernel
+#   make famfs-shared  two guests, one shared pmem: B reads A's famfs file
 #   make check      host tests, module build and clippy, VM selftests, and
 #                   fstests' short list on the fast kernel
 #   make tools      host tools (cache replay) in rust/target/release
@@ -50,7 +51,8 @@ kbuild = set -o pipefail; $(call kmake,$(or $(2),$(KDIR)),$(or $(3),$(REPO))) $(
 	tee -a /dev/stderr | (! grep 'warning: objtool:' >/dev/null)
 
 .PHONY: all modules bootstrap clippy fmtcheck rust-analyzer host-test selftests \
-	samples tools bench fuzz check run shell fast-modules fstests fresh-check clean
+	samples tools bench fuzz check run shell fast-modules fstests famfs-shared fresh-check \
+	clean
 
 all: modules
 
@@ -154,6 +156,12 @@ FSTESTS_QUICK := $(REPO)/tools/fstests/quick.list
 fstests: fast-modules samples
 	FUSE_IOMAP_KO=$(FAST_KO) \
 		$(REPO)/tools/vm/run.sh $(FAST_KDIR) fstests $(FSTESTS_LIST)
+
+# Two guests booted together on one shared pmem file: guest B reads the
+# famfs file that guest A wrote (tools/vm/famfs_shared.sh), on the fast
+# kernel.
+famfs-shared: fast-modules samples
+	FUSE_IOMAP_KO=$(FAST_KO) $(REPO)/tools/vm/famfs_shared.sh $(FAST_KDIR)
 
 # tools/fresh-check.sh: a minimal Debian 12 root, a clean clone of HEAD in
 # it, and the README's commands run there in a chroot. Run it whenever the

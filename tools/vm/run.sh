@@ -115,16 +115,34 @@ fuzz_env=$(env | grep -E '^(FUSE_IOMAP_FUZZ_SEED|FUSE_IOMAP_FUZZ_SECONDS|kselfte
 [ "$mode" = fstests ] && cp "$3" "$out/fstests.list"
 truncate -s 512M "$out/disk.img"
 truncate -s 2G "$out/test.img" "$out/scratch.img"
+# Emulated persistent memory: 256 MiB at 1 GiB is /dev/pmem0, 64 MiB at
+# 1.25 GiB /dev/pmem1 (which the memory-failure test makes an fsdax
+# namespace, with struct pages). With FUSE_IOMAP_SHARED_PMEM naming a file,
+# /dev/pmem0 is instead the 256 MiB of that file, mapped shared as a second
+# memory node at 2 GiB, and there is no /dev/pmem1: two guests given the
+# same file share the same memory, as two hosts share a CXL device.
+memory=(--memory 2G)
+pmem="memmap=256M!1G memmap=64M!1280M"
+if [ -n "${FUSE_IOMAP_SHARED_PMEM:-}" ]; then
+	[ -f "$FUSE_IOMAP_SHARED_PMEM" ] || fail "FUSE_IOMAP_SHARED_PMEM: no file $FUSE_IOMAP_SHARED_PMEM"
+	# A third, private node of 64 MiB ends the RAM below 4 GiB: the
+	# firmware puts its ACPI tables at the top, and must not write them
+	# into the shared memory.
+	memory=(--memory 2368M --numa 2G "--qemu-opts=-object memory-backend-file,id=shared,size=256M,mem-path=$FUSE_IOMAP_SHARED_PMEM,share=on -numa node,memdev=shared -object memory-backend-ram,id=top,size=64M -numa node,memdev=top")
+	pmem="memmap=256M!2G"
+fi
+# FUSE_IOMAP_SHARED_DIR: a directory that the guest may write too, beside
+# the run's own (two guests that run together meet there).
+shared_dir=()
+[ -n "${FUSE_IOMAP_SHARED_DIR:-}" ] && shared_dir=(--rwdir "$FUSE_IOMAP_SHARED_DIR")
 vng_args=(--run "$kdir" --disable-microvm --force-9p --verbose
-	--memory 2G --cpus 2 --rwdir "$out"
+	"${memory[@]}" --cpus 2 --rwdir "$out" "${shared_dir[@]}"
 	--disk "$out/disk.img" --disk "$out/test.img" --disk "$out/scratch.img"
-	# Emulated persistent memory: 256 MiB at 1 GiB is /dev/pmem0, 64 MiB at
-	# 1.25 GiB /dev/pmem1 (which the memory-failure test makes an fsdax
-	# namespace, with struct pages). Four-level paging: TCG offers LA57,
-	# and an interrupt that comes early in a KASAN kernel's boot with
-	# five-level paging is reported as a wild access (do_raw_spin_lock from
-	# handle_edge_irq, in identify_cpu), one boot in a few.
-	--append "memmap=256M!1G memmap=64M!1280M no5lvl"
+	# Four-level paging: TCG offers LA57, and an interrupt that comes early
+	# in a KASAN kernel's boot with five-level paging is reported as a wild
+	# access (do_raw_spin_lock from handle_edge_irq, in identify_cpu), one
+	# boot in a few.
+	--append "$pmem no5lvl"
 	--exec "env $fuzz_env $repo/tools/vm/guest.sh $mode $out")
 if kvm_works; then
 	step "booting $bzimage with KVM"
