@@ -173,6 +173,11 @@ impl FileLayout {
     /// without pieces, which the kernel would refuse (the server gives
     /// every file one as it creates it).
     pub fn fmap(&self, size: u64) -> Result<Vec<u8>, Errno> {
+        self.fmap_spec(size).map(|spec| spec.build())
+    }
+
+    /// What [`FileLayout::fmap`] builds, before it does.
+    pub fn fmap_spec(&self, size: u64) -> Result<FmapSpec, Errno> {
         let layout = match self.pieces.first() {
             None => return Err(Errno::EIO),
             Some(Piece::Extent(_)) => Layout::Simple(self.all(Piece::extent)?),
@@ -180,6 +185,6 @@ impl FileLayout {
         };
         let mut spec = FmapSpec::new(layout);
         spec.file_size = size;
-        Ok(spec.build())
+        Ok(spec)
     }
 }

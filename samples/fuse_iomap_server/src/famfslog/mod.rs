@@ -35,7 +35,7 @@ use crate::diskfs::inode::{Attr, Time};
 use crate::diskfs::{check_name, Dirent, SetAttr, Stat, Statfs, BLOCK, MAX_BYTES};
 use alloc::Stripe;
 use format::{BadSuper, Entry, NewNode, Superblock, ALIGN, DATA_START};
-use fuse_iomap::fmap_build::Ext;
+use fuse_iomap::fmap_build::{Ext, FmapSpec};
 use namespace::{Body, Namespace};
 use nix::errno::Errno;
 use std::fmt;
@@ -173,6 +173,13 @@ impl Fs {
     pub fn fmap(&self, nodeid: u64) -> Result<Vec<u8>, Errno> {
         let (attr, layout) = self.ns.file(nodeid)?;
         layout.fmap(attr.size)
+    }
+
+    /// File `nodeid`'s mode, and what its `GET_FMAP` reply is built from:
+    /// for a server that edits the reply (`mount famfs --hostile-fmaps`).
+    pub fn fmap_spec(&self, nodeid: u64) -> Result<(u32, FmapSpec), Errno> {
+        let (attr, layout) = self.ns.file(nodeid)?;
+        Ok((attr.mode, layout.fmap_spec(attr.size)?))
     }
 
     /// `MKDIR` (`dir`) or `CREATE` of `name` in `parent`, with `mode`'s

@@ -44,6 +44,11 @@ pub struct FamfsArgs {
     /// The chunk size of striped files: a multiple of 2M (2M, 4M, ...).
     #[arg(long, value_name = "SIZE", requires = "stripe", value_parser = chunk)]
     chunk: Option<u64>,
+    /// For tests of the kernel: answer GET_FMAP of a file with the sticky
+    /// bit with its extents on daxdev 7, which this server does not have,
+    /// and of a set-user-ID file with each strip cut to one chunk.
+    #[arg(long)]
+    hostile_fmaps: bool,
     #[command(flatten)]
     pub at: Place,
 }
@@ -75,6 +80,7 @@ pub struct Famfs {
     fs: Fs,
     /// The device's number, for `GET_DAXDEV`.
     rdev: u64,
+    hostile_fmaps: bool,
 }
 
 /// The number of `pmem`, a block device with DAX: the kernel finds the
@@ -131,7 +137,11 @@ pub fn setup(args: &FamfsArgs, dir: &Path, log: &Log) -> Result<Mounted<Famfs>, 
     ));
     Ok(Mounted {
         channel,
-        server: Famfs { fs, rdev },
+        server: Famfs {
+            fs,
+            rdev,
+            hostile_fmaps: args.hostile_fmaps,
+        },
     })
 }
 
@@ -147,6 +157,7 @@ impl Serve for Famfs {
             channel,
             fs: self.fs,
             rdev: self.rdev,
+            hostile_fmaps: self.hostile_fmaps,
             log,
         }
         .run()

@@ -17,6 +17,7 @@
 use super::dispatch::{self, empty, pod, Answer, Handler};
 use super::log::Log;
 use super::reply::{self, split, FALLOC_FL_KEEP_SIZE};
+use fuse_iomap::fmap_build::Layout;
 use fuse_iomap_server::channel::{Channel, Request};
 use fuse_iomap_server::famfslog::Fs;
 use fuse_iomap_server::uapi::*;
@@ -28,8 +29,14 @@ pub struct Server<'a> {
     pub fs: Fs,
     /// The pmem device's number: daxdev 0, as `GET_DAXDEV` names it.
     pub rdev: u64,
+    /// `--hostile-fmaps`: see [`Server::fmap`].
+    pub hostile_fmaps: bool,
     pub log: Log,
 }
+
+/// `S_ISVTX` and `S_ISUID`: the mode bits that `--hostile-fmaps` reads.
+const STICKY: u32 = 0o1000;
+const SETUID: u32 = 0o4000;
 
 impl Server<'_> {
     /// Serves until `DESTROY`, the connection's end, or SIGTERM. Returns
@@ -48,6 +55,34 @@ impl Server<'_> {
             }
             _ => Err(Errno::EOPNOTSUPP),
         }
+    }
+
+    /// `GET_FMAP` of file `nodeid`. With `--hostile-fmaps`, for the
+    /// kernel's tests: a file with the sticky bit gets its extents on
+    /// daxdev 7, which `GET_DAXDEV` does not know, and a set-user-ID file
+    /// its strips cut to their first chunk, in groups that still claim
+    /// their bytes: a valid reply that cannot resolve past that chunk.
+    fn fmap(&self, nodeid: u64) -> Result<Answer, Errno> {
+        let (mode, mut spec) = self.fs.fmap_spec(nodeid)?;
+        if self.hostile_fmaps {
+            match &mut spec.layout {
+                Layout::Simple(extents) if mode & STICKY != 0 => {
+                    extents.iter_mut().for_each(|e| e.dev = 7)
+                }
+                Layout::Interleave(groups) if mode & STICKY != 0 => groups
+                    .iter_mut()
+                    .flat_map(|g| g.strips.iter_mut())
+                    .for_each(|e| e.dev = 7),
+                Layout::Interleave(groups) if mode & SETUID != 0 => {
+                    for g in groups.iter_mut() {
+                        let chunk = u64::from(g.chunk);
+                        g.strips.iter_mut().for_each(|e| e.len = e.len.min(chunk));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Answer::Bytes(spec.build()))
     }
 
     /// `GET_DAXDEV` of daxdev `index`: only daxdev 0, the device this
@@ -99,7 +134,7 @@ impl Handler for Server<'_> {
             | fuse_opcode_FUSE_RENAME2 => Err(Errno::EPERM),
             fuse_opcode_FUSE_FSYNC | fuse_opcode_FUSE_FSYNCDIR => empty(),
             fuse_opcode_FUSE_FALLOCATE => self.fallocate(nodeid, args),
-            FUSE_GET_FMAP => Ok(Answer::Bytes(self.fs.fmap(nodeid)?)),
+            FUSE_GET_FMAP => self.fmap(nodeid),
             FUSE_GET_DAXDEV => self.daxdev(nodeid),
             _ => Err(Errno::ENOSYS),
         }

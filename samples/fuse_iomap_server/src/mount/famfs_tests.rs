@@ -37,6 +37,7 @@ fn famfs_requests_end_to_end() {
             channel,
             fs,
             rdev: RDEV,
+            hostile_fmaps: false,
             log,
         }
         .run()
@@ -145,4 +146,74 @@ fn famfs_requests_end_to_end() {
     let log = std::fs::read_to_string(&log_path).unwrap();
     std::fs::remove_file(&log_path).unwrap();
     assert!(log.contains("destroyed"), "{log}");
+}
+
+#[test]
+fn hostile_fmaps_name_an_unknown_daxdev_or_cut_strips() {
+    let dev = scratch("famfs-hostile", BYTES);
+    let stripe = Stripe {
+        strips: 2,
+        chunk: 2 * MIB,
+    };
+    let fs = Fs::format(dev, BYTES, Some(stripe), LOG_MAX).unwrap();
+    let (mut k, thread, log_path) = serving("famfs-hostile", move |channel, log| {
+        Server {
+            channel,
+            fs,
+            rdev: RDEV,
+            hostile_fmaps: true,
+            log,
+        }
+        .run()
+    });
+    let chmod = |k: &mut super::tests::Kernel, f: u64, mode: u32| {
+        let setattr = fuse_setattr_in {
+            valid: FATTR_MODE,
+            mode,
+            ..Default::default()
+        };
+        assert_eq!(
+            k.call(fuse_opcode_FUSE_SETATTR, f, bytes_of(&setattr))
+                .error,
+            0
+        );
+    };
+    let size = fuse_setattr_in {
+        valid: FATTR_SIZE,
+        size: 16 * MIB,
+        ..Default::default()
+    };
+    let (plain, sticky, setuid) = (
+        k.create(ROOT, "plain").nodeid,
+        k.create(ROOT, "sticky").nodeid,
+        k.create(ROOT, "setuid").nodeid,
+    );
+    for f in [plain, sticky, setuid] {
+        assert_eq!(
+            k.call(fuse_opcode_FUSE_SETATTR, f, bytes_of(&size)).error,
+            0
+        );
+    }
+    chmod(&mut k, sticky, 0o1644);
+    chmod(&mut k, setuid, 0o4644);
+    let fmap = |k: &mut super::tests::Kernel, f: u64| k.call(FUSE_GET_FMAP, f, &[]).payload;
+    let summary = fmap_tool::check(&fmap(&mut k, plain)).unwrap();
+    assert!(summary.contains("\"devices\":[0]"), "{summary}");
+    // Two groups over two strips of 2 MiB chunks: 4 MiB from CREATE, one
+    // chunk a strip, then 12 MiB, three chunks a strip, whose second stripe
+    // starts at 8 MiB.
+    assert!(fmap_tool::resolve(&fmap(&mut k, plain), 8 * MIB, 1).is_ok());
+    let summary = fmap_tool::check(&fmap(&mut k, sticky)).unwrap();
+    assert!(summary.contains("\"devices\":[7]"), "{summary}");
+    let cut = fmap(&mut k, setuid);
+    assert!(fmap_tool::check(&cut).is_ok(), "a valid reply");
+    assert!(fmap_tool::resolve(&cut, 6 * MIB, 1).is_ok());
+    assert!(
+        fmap_tool::resolve(&cut, 8 * MIB, 1).is_err(),
+        "past the cut strip"
+    );
+
+    assert_eq!(k.call(fuse_opcode_FUSE_DESTROY, 0, &[]).error, 0);
+    assert_eq!(thread.join().unwrap(), 0);
+    std::fs::remove_file(&log_path).unwrap();
 }

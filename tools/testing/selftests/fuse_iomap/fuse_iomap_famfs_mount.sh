@@ -9,8 +9,10 @@
 # mapped write stores is read back from the raw device where FIEMAP says
 # (the fmap's resolution); a remount replays the server's log and reads
 # the same bytes; past the end a write is ENOSPC and a fault SIGBUS; the
-# counters show one GET_FMAP per open and no IOMAP_BEGIN upcall at all; and
-# after a memory failure, reads fail with EHWPOISON and faults with SIGBUS.
+# counters show one GET_FMAP per open and no IOMAP_BEGIN upcall at all;
+# hostile fmaps (the server's --hostile-fmaps) fail the open or fence the
+# file; a log without stripes gives simple extents; and after a memory
+# failure, reads fail with EHWPOISON and faults with SIGBUS.
 # Needs the server's binary in $FUSE_IOMAP_SERVER and /dev/pmem0.
 #
 # /dev/pmem0 is a raw namespace of an e820 (memmap=) region, which 6.12
@@ -153,9 +155,49 @@ truncated_mapping_is_sigbus() {
 remount_reads_back() {
 	local before after
 	before=$(md5sum <"$mnt/striped")
-	umount "$mnt" && mount_famfs || return 1
+	umount "$mnt" && mount_famfs --hostile-fmaps || return 1
 	after=$(md5sum <"$mnt/striped")
 	[ "$before" = "$after" ] && on_device "$mnt/striped"
+}
+
+# With --hostile-fmaps, the server answers GET_FMAP of a sticky file with
+# its extents on daxdev 7, which it does not have: the open fails.
+unknown_daxdev_fails_open() {
+	local out
+	xfs_io -f -c "truncate $((4 * MiB))" "$mnt/unknown" && chmod +t "$mnt/unknown" || return 1
+	out=$(xfs_io -r -c "pread 0 4096" "$mnt/unknown" 2>&1)
+	echo "$out"
+	grep -q 'No such device' <<<"$out"
+}
+
+# ... and of a set-user-ID file with every strip cut to its first chunk:
+# the first byte past one fences the file, whose reads then fail with EIO
+# (until an open asks for its fmap again), and a fault there is SIGBUS.
+short_strip_fences() {
+	local out status
+	# 8 MiB of one chunk a strip from CREATE, then 16 MiB of two: the cut
+	# strips hold file bytes up to 16 MiB.
+	xfs_io -f -c "truncate $((24 * MiB))" -c "pwrite -q 0 $((24 * MiB))" "$mnt/short" &&
+		chmod u+s "$mnt/short" || return 1
+	out=$(xfs_io -r -c "pread -q 0 4096" -c "pread -q $((20 * MiB)) 4096" \
+		-c "pread -q 0 4096" "$mnt/short" 2>&1)
+	echo "$out"
+	[ "$(grep -c 'Input/output error' <<<"$out")" -eq 2 ] || return 1
+	out=$(xfs_io -r -c "mmap -r 0 $((24 * MiB))" -c "mread $((20 * MiB)) 4096" "$mnt/short" \
+		2>&1 >/dev/null)
+	status=$?
+	echo "mapped read: exit $status $out"
+	[ $status -eq $((128 + 7)) ] || grep -qi 'bus error' <<<"$out"
+}
+
+# A log formatted without --stripe: each allocation is one simple extent.
+simple_extents() {
+	local ref=/tmp/famfs.ref
+	umount "$mnt" && mount_famfs --format || return 1
+	pattern $((8 * MiB)) "$ref"
+	xfs_io -f -c "truncate $((8 * MiB))" "$mnt/simple" &&
+		dd if="$ref" of="$mnt/simple" bs=1M conv=notrunc 2>/dev/null &&
+		cmp "$ref" "$mnt/simple" && on_device "$mnt/simple"
 }
 
 # A memory failure in a file's first chunk (hard_offline_page, which tells
@@ -180,9 +222,9 @@ memory_failure() {
 	[ $status -eq $((128 + 7)) ] || grep -qi 'bus error' <<<"$out"
 }
 
-ktap_set_plan 11
+ktap_set_plan 14
 check "mount famfs --format --stripe 4 --chunk 2M mounts and returns" \
-	mount_famfs --format --stripe 4 --chunk 2M
+	mount_famfs --format --stripe 4 --chunk 2M --hostile-fmaps
 check "ftruncate allocates stripes; written bytes read back, and are on the device where FIEMAP says" \
 	write_read_back
 check "fallocate allocates zeroes; a mapped write lands where FIEMAP says" \
@@ -194,6 +236,9 @@ check "a write past the end of the allocation is ENOSPC" write_past_end_is_enosp
 check "a fault past the end of the file is SIGBUS" fault_past_end_is_sigbus
 check "a mapping past a shrinking ftruncate faults with SIGBUS" truncated_mapping_is_sigbus
 check "a remount replays the log and reads the same bytes" remount_reads_back
+check "an fmap naming an unknown daxdev fails the open" unknown_daxdev_fails_open
+check "an fmap whose strips end short fences the file: EIO, SIGBUS" short_strip_fences
+check "a log without stripes: simple extents read back, on the device" simple_extents
 if [ -w /sys/devices/system/memory/hard_offline_page ]; then
 	check "a memory failure: reads fail with EHWPOISON, faults with SIGBUS" memory_failure
 else
