@@ -53,22 +53,28 @@ struct famfs_chunk_map {
 static __always_inline int famfs_resolve(const struct famfs_layout *l, __u64 pos,
 					 struct famfs_chunk_map *out)
 {
-	__u64 chunk_num, within, strip_pos, len;
+	__u64 chunk_num, within, strip_pos, len, slen;
 	__u32 strip;
 
-	if (!l->chunk || !l->nstrips || l->nstrips > FAMFS_BPF_MAX_STRIPS || pos >= l->size)
+	if (!l->chunk || !l->nstrips || pos >= l->size)
 		return -1;
 	chunk_num = pos / l->chunk;
 	within = pos % l->chunk;
-	/* The mask repeats the bound above where the verifier sees it. */
-	strip = (chunk_num % l->nstrips) & (FAMFS_BPF_MAX_STRIPS - 1);
+	strip = chunk_num % l->nstrips;
+	if (strip >= FAMFS_BPF_MAX_STRIPS)
+		return -1;
+	/*
+	 * The masks repeat the bound where the verifier sees it; a bound on
+	 * nstrips instead would let the compiler drop them.
+	 */
+	slen = l->strip_len[strip & (FAMFS_BPF_MAX_STRIPS - 1)];
 	/* Where the chunk starts in its strip: at most pos, no overflow. */
 	strip_pos = chunk_num / l->nstrips * l->chunk;
-	if (strip_pos + within >= l->strip_len[strip])
+	if (strip_pos + within >= slen)
 		return -1;
-	len = l->strip_len[strip] - strip_pos;
+	len = slen - strip_pos;
 	out->offset = pos - within;
-	out->addr = l->strip_off[strip] + strip_pos;
+	out->addr = l->strip_off[strip & (FAMFS_BPF_MAX_STRIPS - 1)] + strip_pos;
 	out->length = len < l->chunk ? len : l->chunk;
 	return 0;
 }
