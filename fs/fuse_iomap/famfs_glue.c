@@ -97,16 +97,17 @@ static ssize_t fuse_iomap_famfs_read_iter(struct kiocb *iocb,
 
 	if (!iov_iter_count(to))
 		return 0;
-	if (iocb->ki_flags & IOCB_NOWAIT) {
-		if (!inode_trylock_shared(inode))
-			return -EAGAIN;
-	} else {
-		inode_lock_shared(inode);
-	}
+	inode_lock_shared(inode);
 	ret = dax_iomap_rw(iocb, to, &fuse_iomap_famfs_iomap_ops);
 	inode_unlock_shared(inode);
 	file_accessed(iocb->ki_filp);
 	return ret;
+}
+
+static ssize_t fuse_iomap_famfs_write_io(struct kiocb *iocb,
+					 struct iov_iter *from)
+{
+	return dax_iomap_rw(iocb, from, &fuse_iomap_famfs_iomap_ops);
 }
 
 /*
@@ -117,27 +118,7 @@ static ssize_t fuse_iomap_famfs_read_iter(struct kiocb *iocb,
 static ssize_t fuse_iomap_famfs_write_iter(struct kiocb *iocb,
 					   struct iov_iter *from)
 {
-	struct inode *inode = file_inode(iocb->ki_filp);
-	ssize_t ret;
-
-	if (iocb->ki_flags & IOCB_NOWAIT) {
-		if (!inode_trylock(inode))
-			return -EAGAIN;
-	} else {
-		inode_lock(inode);
-	}
-	ret = generic_write_checks(iocb, from);
-	if (ret <= 0)
-		goto out;
-	ret = kiocb_modified(iocb);
-	if (ret)
-		goto out;
-	ret = dax_iomap_rw(iocb, from, &fuse_iomap_famfs_iomap_ops);
-out:
-	inode_unlock(inode);
-	if (ret > 0)
-		ret = generic_write_sync(iocb, ret);
-	return ret;
+	return fuse_iomap_write(iocb, from, fuse_iomap_famfs_write_io);
 }
 
 /*

@@ -299,7 +299,13 @@ static ssize_t fuse_iomap_dio_write(struct kiocb *iocb, struct iov_iter *from)
 	return ret;
 }
 
-static ssize_t fuse_iomap_write_iter(struct kiocb *iocb, struct iov_iter *from)
+/*
+ * A write of any file of the mount: under the inode lock, after the VFS's
+ * checks and the time stamps, io writes; then the write is synced as
+ * O_SYNC and O_DSYNC ask.
+ */
+ssize_t fuse_iomap_write(struct kiocb *iocb, struct iov_iter *from,
+			 ssize_t (*io)(struct kiocb *, struct iov_iter *))
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	ssize_t ret;
@@ -311,16 +317,24 @@ static ssize_t fuse_iomap_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	ret = kiocb_modified(iocb);
 	if (ret)
 		goto out;
-	if (iocb->ki_flags & IOCB_DIRECT)
-		ret = fuse_iomap_dio_write(iocb, from);
-	else
-		ret = iomap_file_buffered_write(iocb, from,
-						&fuse_iomap_iomap_ops, NULL);
+	ret = io(iocb, from);
 out:
 	inode_unlock(inode);
 	if (ret > 0)
 		ret = generic_write_sync(iocb, ret);
 	return ret;
+}
+
+static ssize_t fuse_iomap_write_io(struct kiocb *iocb, struct iov_iter *from)
+{
+	if (iocb->ki_flags & IOCB_DIRECT)
+		return fuse_iomap_dio_write(iocb, from);
+	return iomap_file_buffered_write(iocb, from, &fuse_iomap_iomap_ops, NULL);
+}
+
+static ssize_t fuse_iomap_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	return fuse_iomap_write(iocb, from, fuse_iomap_write_io);
 }
 
 static vm_fault_t fuse_iomap_page_mkwrite(struct vm_fault *vmf)

@@ -66,6 +66,8 @@ int fuse_iomap_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 int fuse_iomap_io_init(void);
 void fuse_iomap_io_exit(void);
 /* The file operations that famfs files share. */
+ssize_t fuse_iomap_write(struct kiocb *iocb, struct iov_iter *from,
+			 ssize_t (*io)(struct kiocb *, struct iov_iter *));
 loff_t fuse_iomap_llseek(struct file *file, loff_t offset, int whence);
 int fuse_iomap_fsync(struct file *file, loff_t start, loff_t end, int datasync);
 long fuse_iomap_fallocate(struct file *file, int mode, loff_t offset,
