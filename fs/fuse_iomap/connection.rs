@@ -36,6 +36,7 @@ use crate::counters::Counters;
 use crate::daxdevs::Daxdevs;
 use crate::devices::DeviceTable;
 use crate::errno::{enotconn, eopnotsupp};
+use crate::famfs_iomap::FamfsResolve;
 use crate::handshake::Features;
 use crate::inode::Inode;
 use crate::mapping::Geometry;
@@ -69,6 +70,8 @@ struct State {
     aborted: bool,
     /// A file system is mounted on the connection.
     mounted: bool,
+    /// The mount's option: where its famfs files get their DAX mappings.
+    famfs_resolve: FamfsResolve,
 }
 
 /// The state of one connection, created by the server's `open`, aborted by
@@ -124,6 +127,7 @@ impl Connection {
                 ninodes: 0,
                 aborted: false,
                 mounted: false,
+                famfs_resolve: FamfsResolve::Fmap,
             }),
             channel <- Channel::new(famfs_allowed, namespaces),
             counters: Counters::new(),

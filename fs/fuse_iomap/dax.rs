@@ -29,7 +29,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::ffi::{c_char, c_int, c_long};
 use kernel::{prelude::*, str::CStr};
 
-const PAGE_SIZE: u64 = 4096;
+/// The page size of the architectures the module builds for (x86).
+pub(crate) const PAGE_SIZE: u64 = 4096;
 
 extern "C" {
     fn fuse_iomap_bdev_open(dev: u32, holder: *mut c_void) -> *mut c_void;
@@ -142,6 +143,11 @@ impl Dax {
     /// a `struct iomap`'s address is the device offset moved by this.
     pub(crate) fn start_off(&self) -> u64 {
         self.start_off
+    }
+
+    /// The device's size in bytes.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
     }
 
     /// Whether the device's writes are durable once the CPU cache is

@@ -25,7 +25,9 @@ use crate::dax::Dax;
 use crate::daxdev::DaxdevTable;
 use crate::daxdev_name;
 use crate::errno::enotconn;
+use crate::famfs_iomap;
 use crate::fmap::MAX_DAXDEVS;
+use crate::mapping::Devices;
 use crate::ratelimit::pr_warn_ratelimited;
 use crate::rwsem::RwSem;
 use kernel::{
@@ -125,5 +127,15 @@ impl Daxdevs {
         // SAFETY: Readers and publishers hold `live` for reading, and
         // publishers also the writer lock: both are held here.
         unsafe { self.table.clear() };
+    }
+}
+
+/// The published daxdevs, by their cookies, as the devices that
+/// `iomap_begin` answers for famfs files are checked against
+/// (`famfs_iomap.rs`).
+impl Devices for Daxdevs {
+    fn size(&self, dev: u32) -> Option<u64> {
+        let index = famfs_iomap::daxdev_index(dev)?;
+        self.get(index).ok().map(|dax| dax.size())
     }
 }

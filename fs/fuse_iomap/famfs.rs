@@ -9,10 +9,28 @@
 //! with `meta.error`, rather than reading bytes that may belong to another
 //! file.
 
+use crate::dax::Dax;
 use crate::fmap::{Fmap, Rejected, Resolved};
 use crate::ratelimit::pr_warn_ratelimited;
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel::prelude::*;
+use kernel::{prelude::*, sync::Arc};
+
+/// What the DAX library gets for the bytes at a position of a famfs file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DaxExtent {
+    /// A hole of this many bytes: reads see zeroes.
+    Hole(u64),
+    /// Device bytes.
+    Mapped(Resolved),
+}
+
+/// A [`DaxExtent`] with, for device bytes, a reference on their device.
+pub(crate) enum DaxMapping {
+    /// A hole of this many bytes.
+    Hole(u64),
+    /// Device bytes, and a reference on their device.
+    Mapped(Resolved, Arc<Dax>),
+}
 
 /// A famfs file.
 pub(crate) struct FamfsFile {
@@ -40,16 +58,12 @@ impl FamfsFile {
     }
 
     /// Where the `len` file bytes at `offset` live for the DAX library's
-    /// `iomap_begin`: `None` for a hole past the end of the file, which a
-    /// `write` may not reach (`ENOSPC`); otherwise as [`FamfsFile::resolve`].
-    pub(crate) fn map(
-        &self,
-        offset: u64,
-        len: u64,
-        write: bool,
-    ) -> Result<Option<Resolved>, Rejected> {
+    /// `iomap_begin`: a hole of `len` bytes past the end of the file, which
+    /// a `write` may not reach (`ENOSPC`); otherwise as
+    /// [`FamfsFile::resolve`].
+    pub(crate) fn map(&self, offset: u64, len: u64, write: bool) -> Result<DaxExtent, Rejected> {
         if offset < self.fmap.file_size() {
-            return self.resolve(offset, len).map(Some);
+            return self.resolve(offset, len).map(DaxExtent::Mapped);
         }
         if write {
             return Err(Rejected {
@@ -57,7 +71,7 @@ impl FamfsFile {
                 reason: "write past the file's allocation",
             });
         }
-        Ok(None)
+        Ok(DaxExtent::Hole(len))
     }
 
     /// Where the `len` file bytes at `offset` live (see [`Fmap::resolve`]).

@@ -106,13 +106,14 @@ struct fuse_kstatfs;
 struct fuse_iomap_opts {
 	u32 fd;
 	u32 rootmode;
+	u32 famfs_resolve;
 	u32 present;
 };
 int fuse_iomap_rs_mount_opt(struct fuse_iomap_opts *opts, u32 opt, u32 value,
 			    const char **why);
 int fuse_iomap_rs_mount_opts_done(const struct fuse_iomap_opts *opts,
 				  const char **why);
-void *fuse_iomap_rs_mount(void *server);
+void *fuse_iomap_rs_mount(void *server, const struct fuse_iomap_opts *opts);
 void fuse_iomap_rs_unmount(void *conn);
 void fuse_iomap_rs_geometry(void *conn, u32 *blkbits, u64 *maxbytes);
 int fuse_iomap_rs_lookup(void *conn, u64 parent, const char *name, u32 len,

@@ -53,6 +53,7 @@ mod devices;
 mod errno;
 mod extent_tree;
 mod famfs;
+mod famfs_iomap;
 mod fmap;
 mod fuse_abi;
 mod handshake;

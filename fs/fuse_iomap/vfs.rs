@@ -13,6 +13,7 @@
 //! errno.
 
 use crate::connection::{borrow, Connection};
+use crate::famfs_iomap::FamfsResolve;
 use crate::fuse_abi::{AttrOut, EntryOut, Kstatfs, SetattrIn};
 use crate::namespace::{self, Dirents, Entry};
 use core::ffi::c_void;
@@ -54,19 +55,25 @@ impl Drop for Registration {
     }
 }
 
-/// Mount options (`fuse_iomap_mount_opt()` indices, `FUSE_IOMAP_OPT_*` in
-/// `glue.h`): `fd`, `rootmode`, `user_id` and `group_id` are required.
+/// Mount options (the `OPT_*` of `vfs_glue.c`): `fd`, `rootmode`,
+/// `user_id` and `group_id` are required; `famfs_resolve` (`fmap` or
+/// `iomap`, see [`FamfsResolve`]) is not. The flags `default_permissions`
+/// and `allow_other` never get here.
 const OPT_FD: u32 = 0;
 const OPT_ROOTMODE: u32 = 1;
 const OPT_USER_ID: u32 = 2;
 const OPT_GROUP_ID: u32 = 3;
+const OPT_FAMFS_RESOLVE: u32 = 6;
 const OPTS_REQUIRED: u32 = 0xf;
+const OPTS_KNOWN: u32 = OPTS_REQUIRED | 1 << OPT_FAMFS_RESOLVE;
 
 /// The options of one mount as they are parsed (`struct fuse_iomap_opts`).
 #[repr(C)]
 pub(crate) struct Opts {
     pub(crate) fd: u32,
     pub(crate) rootmode: u32,
+    /// The value of `famfs_resolve`'s constant table: 0 `fmap`, 1 `iomap`.
+    pub(crate) famfs_resolve: u32,
     /// Bit `OPT_*` is set once that option was given.
     pub(crate) present: u32,
 }
@@ -97,12 +104,14 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_mount_opt(
     // SAFETY: By the safety requirements.
     let opts = unsafe { &mut *opts };
     let bit = 1u32.checked_shl(opt).unwrap_or(0);
-    let refusal = if bit & OPTS_REQUIRED == 0 {
+    let refusal = if bit & OPTS_KNOWN == 0 {
         Some(c_str!("unknown option"))
     } else if opts.present & bit != 0 {
         Some(c_str!("option given twice"))
     } else if opt == OPT_ROOTMODE && !namespace::is_dir(value) {
         Some(c_str!("rootmode is not a directory's"))
+    } else if opt == OPT_FAMFS_RESOLVE && FamfsResolve::from_opt(value).is_none() {
+        Some(c_str!("famfs_resolve is fmap or iomap"))
     } else {
         None
     };
@@ -115,6 +124,7 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_mount_opt(
     match opt {
         OPT_FD => opts.fd = value,
         OPT_ROOTMODE => opts.rootmode = value,
+        OPT_FAMFS_RESOLVE => opts.famfs_resolve = value,
         _ => {}
     }
     0
@@ -168,19 +178,25 @@ unsafe fn put<T>(result: Result<T>, out: *mut T) -> c_int {
 }
 
 /// Mounts the connection whose server's file holds `server`, its
-/// `private_data`: returns the mount's reference, or an `ERR_PTR` (`EBUSY`
-/// if it is mounted already, `ENOTCONN` if its server is gone).
+/// `private_data`, with the complete options `opts`: returns the mount's
+/// reference, or an `ERR_PTR` (`EBUSY` if it is mounted already,
+/// `ENOTCONN` if its server is gone).
 ///
 /// # Safety
 ///
 /// `server` is the `private_data` of a server's file of the device node,
-/// held open by the caller.
+/// held open by the caller; `opts` is valid for reads.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn fuse_iomap_rs_mount(server: *const c_void) -> *const c_void {
+pub(crate) unsafe extern "C" fn fuse_iomap_rs_mount(
+    server: *const c_void,
+    opts: *const Opts,
+) -> *const c_void {
+    // SAFETY: By the safety requirements.
+    let resolve = FamfsResolve::from_opt(unsafe { (*opts).famfs_resolve }).unwrap_or_default();
     // SAFETY: The server's file, held open by the caller, holds the
     // reference that `server` stands for; it is turned into one of our own.
     let conn = Arc::from(unsafe { borrow(server) });
-    match conn.mount() {
+    match conn.mount(resolve) {
         Ok(()) => Arc::into_raw(conn).cast(),
         Err(e) => e.to_ptr(),
     }

@@ -6,7 +6,9 @@
 //!
 //! A famfs file's `iomap_begin` never asks the server: it resolves through
 //! the file's fmap (`famfs.rs`) and takes the device from the lock-free
-//! daxdev table (`daxdevs.rs`). The mapping carries a reference on that
+//! daxdev table (`daxdevs.rs`); on a `famfs_resolve=iomap` mount it asks
+//! the BPF program or the server instead (`famfs_iomap.rs`). The mapping
+//! carries a reference on that
 //! device from `iomap_begin` to `iomap_end`, so that a server closing its
 //! file (which empties the table) cannot release the claim under a read,
 //! a write or a fault. Each function returns 0 or a negative errno.
@@ -14,13 +16,11 @@
 use crate::abi::{MappingType, NULL_ADDR};
 use crate::connection::{borrow, Connection};
 use crate::dax::Dax;
+use crate::famfs::DaxMapping;
 use crate::iomap;
 use core::ffi::c_void;
 use core::ptr;
 use kernel::{ffi::c_int, prelude::*, sync::Arc};
-
-/// `IOMAP_WRITE` of 6.12's `include/linux/iomap.h`.
-const IOMAP_WRITE: u32 = 1 << 0;
 
 /// The fields of a `struct iomap` for the DAX library (`struct
 /// fuse_iomap_famfs_map` in `glue.h`), and the device reference that
@@ -38,19 +38,19 @@ pub(crate) struct FamfsMap {
     dax: *const c_void,
 }
 
-/// The mapping of the `len` bytes at `pos` of famfs file `nodeid`.
-fn begin(conn: &Connection, nodeid: u64, pos: u64, len: u64, flags: u32) -> Result<FamfsMap> {
-    let write = flags & IOMAP_WRITE != 0;
-    Ok(match conn.famfs_map(nodeid, pos, len, write)? {
-        None => FamfsMap {
+/// The mapping of the `len` bytes at `pos` of famfs file `nodeid`, for
+/// an operation with `opflags`.
+fn begin(conn: &Connection, nodeid: u64, pos: u64, len: u64, opflags: u32) -> Result<FamfsMap> {
+    Ok(match conn.famfs_map(nodeid, pos, len, opflags)? {
+        DaxMapping::Hole(length) => FamfsMap {
             addr: NULL_ADDR,
             offset: pos,
-            length: len,
+            length,
             r#type: MappingType::Hole as u16,
             dax_dev: ptr::null_mut(),
             dax: ptr::null(),
         },
-        Some((r, dax)) => FamfsMap {
+        DaxMapping::Mapped(r, dax) => FamfsMap {
             addr: dax.start_off() + r.dev_offset,
             offset: pos,
             length: r.length,

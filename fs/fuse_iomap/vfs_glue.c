@@ -695,7 +695,14 @@ struct fuse_iomap_fs_context {
 };
 
 enum { OPT_FD, OPT_ROOTMODE, OPT_USER_ID, OPT_GROUP_ID, OPT_DEFAULT_PERMISSIONS,
-       OPT_ALLOW_OTHER };
+       OPT_ALLOW_OTHER, OPT_FAMFS_RESOLVE };
+
+/* Where a famfs file's DAX mappings come from (vfs.rs, FamfsResolve). */
+static const struct constant_table fuse_iomap_famfs_resolve[] = {
+	{ "fmap",	0 },
+	{ "iomap",	1 },
+	{}
+};
 
 static const struct fs_parameter_spec fuse_iomap_fs_parameters[] = {
 	fsparam_u32	("fd",			OPT_FD),
@@ -704,6 +711,8 @@ static const struct fs_parameter_spec fuse_iomap_fs_parameters[] = {
 	fsparam_gid	("group_id",		OPT_GROUP_ID),
 	fsparam_flag	("default_permissions",	OPT_DEFAULT_PERMISSIONS),
 	fsparam_flag	("allow_other",		OPT_ALLOW_OTHER),
+	fsparam_enum	("famfs_resolve",	OPT_FAMFS_RESOLVE,
+			 fuse_iomap_famfs_resolve),
 	{}
 };
 
@@ -724,6 +733,7 @@ static int fuse_iomap_parse_param(struct fs_context *fsc,
 	switch (opt) {
 	case OPT_FD:
 	case OPT_ROOTMODE:
+	case OPT_FAMFS_RESOLVE:
 		value = result.uint_32;
 		break;
 	case OPT_USER_ID:
@@ -797,7 +807,7 @@ static int fuse_iomap_fill_super(struct super_block *sb, struct fs_context *fsc)
 	err = -ENOMEM;
 	if (!fsb)
 		goto out_fput;
-	conn = fuse_iomap_rs_mount(file->private_data);
+	conn = fuse_iomap_rs_mount(file->private_data, &ctx->opts);
 	if (IS_ERR(conn)) {
 		err = PTR_ERR(conn);
 		errorfc(fsc, "fd %u: %s", ctx->opts.fd,

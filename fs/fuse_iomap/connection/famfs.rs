@@ -6,13 +6,14 @@
 //! in checks [`Connection::famfs_permitted`] first.
 
 use super::Connection;
-use crate::abi::{DaxdevOut, FUSE_GET_DAXDEV, FUSE_GET_FMAP};
+use crate::abi::{DaxdevOut, FUSE_GET_DAXDEV, FUSE_GET_FMAP, OP_WRITE};
 use crate::channel::Payload;
 use crate::counters::Reject;
 use crate::dax::{self, Dax};
 use crate::daxdev_name::{self, DaxdevName};
-use crate::errno::{ehwpoison, enotconn};
-use crate::famfs::FamfsFile;
+use crate::errno::{ehwpoison, enotconn, eopnotsupp};
+use crate::famfs::{DaxExtent, DaxMapping, FamfsFile};
+use crate::famfs_iomap::FamfsResolve;
 use crate::fmap::{Fmap, Resolved, MAX_DAXDEVS};
 use crate::handshake::Features;
 use crate::ratelimit::pr_warn_ratelimited;
@@ -134,28 +135,36 @@ impl Connection {
         matches!(self.channel.features(), Some(Features { famfs: true, .. }))
     }
 
-    /// Where the DAX library's `len` bytes at `pos` of famfs file `nodeid`
-    /// live, with a reference on their device that lasts until its
-    /// `iomap_end`: `None` for a hole past the end of the file (see
-    /// [`FamfsFile::map`]). `EIO` for a file without fmap or fenced,
-    /// `EHWPOISON` once a memory failure hit the device, `ENOSPC` for a
-    /// write past the end.
+    /// What the DAX library's `len` bytes at `pos` of famfs file `nodeid`
+    /// are for an operation with `opflags`, from the file's fmap or, on a
+    /// `famfs_resolve=iomap` mount, from `iomap_begin`: a hole (past the end
+    /// of the fmap, see [`FamfsFile::map`]), or device bytes with a
+    /// reference on their device that lasts until its `iomap_end`. `EIO`
+    /// for a file without fmap or fenced, `EHWPOISON` once a memory failure
+    /// hit the device, `ENOSPC` for a write past the allocation.
     pub(crate) fn famfs_map(
         &self,
         nodeid: u64,
         pos: u64,
         len: u64,
-        write: bool,
-    ) -> Result<Option<(Resolved, Arc<Dax>)>> {
+        opflags: u32,
+    ) -> Result<DaxMapping> {
         let file = self.famfs(nodeid).map_err(|_| EIO)?;
-        let Some(r) = file.map(pos, len, write).map_err(|r| r.error)? else {
-            return Ok(None);
+        let extent = match self.famfs_resolve() {
+            FamfsResolve::Fmap => file
+                .map(pos, len, opflags & OP_WRITE != 0)
+                .map_err(|r| r.error)?,
+            FamfsResolve::Iomap => self.famfs_iomap(nodeid, pos, len, opflags)?,
+        };
+        let r = match extent {
+            DaxExtent::Hole(length) => return Ok(DaxMapping::Hole(length)),
+            DaxExtent::Mapped(r) => r,
         };
         let dax = self.daxdevs.get(r.dev_index)?;
         if dax.poisoned() {
             return Err(ehwpoison());
         }
-        Ok(Some((r, dax)))
+        Ok(DaxMapping::Mapped(r, dax))
     }
 
     /// The devices of famfs file `nodeid`, each with a reference, in index
@@ -170,10 +179,19 @@ impl Connection {
     }
 
     /// Opens inode `nodeid` for a client: a famfs file gets its fmap with
-    /// `GET_FMAP` (and its devices with `GET_DAXDEV`).
+    /// `GET_FMAP` (and its devices with `GET_DAXDEV`). On a
+    /// `famfs_resolve=iomap` mount whose server left iomap out, there is
+    /// nothing to resolve with: `EOPNOTSUPP`.
     pub(crate) fn open(&self, nodeid: u64) -> Result {
-        if !self.channel.wait_ready()?.famfs {
+        let features = self.channel.wait_ready()?;
+        if !features.famfs {
             return self.inode_or_create(nodeid).map(|_| ());
+        }
+        if self.famfs_resolve() == FamfsResolve::Iomap && !features.iomap {
+            pr_warn_ratelimited!(
+                "famfs: famfs_resolve=iomap, but the server's handshake has no FUSE_IOMAP\n"
+            );
+            return Err(eopnotsupp());
         }
         match self.call(FUSE_GET_FMAP, nodeid, &[])? {
             Payload::Fmap(reply) => self.set_fmap(nodeid, &reply),

@@ -8,15 +8,19 @@ use super::Connection;
 use crate::abi::{
     IomapBeginIn, IomapBeginOut, IomapEndIn, IomapIoendIn, FUSE_IOMAP_BEGIN, FUSE_IOMAP_END,
     FUSE_IOMAP_IOEND, F_WANT_IOMAP_END, INVAL_TO_EOF, IOEND_ALL, IOEND_SHARED, IOEND_UNWRITTEN,
-    OP_ALL,
+    OP_ALL, OP_WRITE,
 };
 use crate::bpf::Answer as BpfAnswer;
 use crate::channel::{bytes_of, Payload};
 use crate::counters::Reject;
 use crate::devices::DeviceTable;
 use crate::errno::efscorrupted;
+use crate::famfs::DaxExtent;
+use crate::famfs_iomap;
 use crate::inode::Inode;
 use crate::iomap_begin::{self, Answer, Resolver};
+use crate::mapping::{Devices, Geometry};
+use crate::ratelimit::pr_warn_ratelimited;
 use kernel::{current, prelude::*, sync::Arc};
 
 impl Connection {
@@ -33,20 +37,76 @@ impl Connection {
         nodeid: u64,
         req: &IomapBeginIn,
     ) -> Result<(Answer, DeviceTable)> {
-        if req.opflags & !OP_ALL != 0 {
-            return Err(EINVAL);
-        }
         let (geo, devices, inode) = {
             let state = self.state.lock();
             let inode = state.inodes.get(&nodeid).cloned();
             (state.geo, state.devices.clone(), inode)
         };
-        let mut resolver = ConnectionResolver {
+        let resolver = ConnectionResolver {
             conn: self,
             nodeid,
             inode,
+            cache: true,
         };
-        let answer = iomap_begin::iomap_begin(req, &mut resolver, &geo, &devices);
+        let answer = self.answer(req, resolver, &geo, &devices)?;
+        Ok((answer, devices))
+    }
+
+    /// `iomap_begin` of famfs file `nodeid` on a `famfs_resolve=iomap`
+    /// mount, for the DAX library's `len` bytes at `pos`: the BPF program,
+    /// then `FUSE_IOMAP_BEGIN`, with no cache and the daxdevs as devices
+    /// (see `famfs_iomap.rs`).
+    pub(crate) fn famfs_iomap(
+        &self,
+        nodeid: u64,
+        pos: u64,
+        len: u64,
+        opflags: u32,
+    ) -> Result<DaxExtent> {
+        let req = IomapBeginIn {
+            opflags,
+            reserved: 0,
+            attr_ino: nodeid,
+            pos,
+            count: len,
+        };
+        let geo = self.state.lock().geo;
+        let resolver = ConnectionResolver {
+            conn: self,
+            nodeid,
+            inode: None,
+            cache: false,
+        };
+        let answer = self.answer(&req, resolver, &geo, &self.daxdevs)?;
+        famfs_iomap::dax_extent(&answer, pos, opflags & OP_WRITE != 0).map_err(|r| {
+            if r.error == EIO {
+                self.counters.reject(Reject::Mapping);
+                pr_warn_ratelimited!(
+                    "famfs: {:?} mapping at pos {} of nodeid {} refused: {}\n",
+                    answer.source,
+                    pos,
+                    nodeid,
+                    r.reason
+                );
+            }
+            r.error
+        })
+    }
+
+    /// Runs `iomap_begin` for `req` through `resolver`, checking answers
+    /// against `geo` and `devices`, and counts the outcome: `EINVAL` for
+    /// unknown op flags.
+    fn answer(
+        &self,
+        req: &IomapBeginIn,
+        mut resolver: ConnectionResolver<'_>,
+        geo: &Geometry,
+        devices: &impl Devices,
+    ) -> Result<Answer> {
+        if req.opflags & !OP_ALL != 0 {
+            return Err(EINVAL);
+        }
+        let answer = iomap_begin::iomap_begin(req, &mut resolver, geo, devices);
         match &answer {
             Ok(answer) => self.counters.answered(answer),
             Err(e) => {
@@ -56,7 +116,7 @@ impl Connection {
                 }
             }
         }
-        answer.map(|answer| (answer, devices))
+        answer
     }
 
     /// `iomap_end` for inode `nodeid`: sends `FUSE_IOMAP_END` if the
@@ -127,13 +187,15 @@ struct ConnectionResolver<'a> {
     conn: &'a Connection,
     nodeid: u64,
     inode: Option<Arc<Inode>>,
+    /// Whether the inode's cache may answer.
+    cache: bool,
 }
 
 impl ConnectionResolver<'_> {
     /// The server, or its program, may have made the inode's cache while it
     /// answered.
     fn refresh_inode(&mut self) {
-        if self.inode.is_none() {
+        if self.cache && self.inode.is_none() {
             self.inode = self.conn.inode(self.nodeid);
         }
     }

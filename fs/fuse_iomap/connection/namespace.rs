@@ -7,6 +7,7 @@
 use super::Connection;
 use crate::channel::{bytes_of, read_struct, Payload};
 use crate::errno::enotconn;
+use crate::famfs_iomap::FamfsResolve;
 use crate::fuse_abi::{
     AttrOut, CreateIn, EntryOut, FallocateIn, FsyncIn, GetattrIn, Kstatfs, MkdirIn, OpenIn,
     OpenOut, ReadIn, ReleaseIn, RenameIn, SetattrIn, FUSE_CREATE, FUSE_DESTROY, FUSE_FALLOCATE,
@@ -35,11 +36,12 @@ fn name_args<'a>(name: &'a [u8]) -> Result<[&'a [u8]; 2]> {
 }
 
 impl Connection {
-    /// Takes the connection for a mount: `EBUSY` if it is mounted already,
+    /// Takes the connection for a mount whose famfs files get their DAX
+    /// mappings as `famfs_resolve` says: `EBUSY` if it is mounted already,
     /// `ENOTCONN` once its server is gone. Starts the handshake, without
     /// waiting for it: a server may answer `FUSE_INIT` only after its
     /// `mount(2)` returns.
-    pub(crate) fn mount(&self) -> Result {
+    pub(crate) fn mount(&self, famfs_resolve: FamfsResolve) -> Result {
         {
             let mut state = self.state.lock();
             if state.aborted {
@@ -49,6 +51,7 @@ impl Connection {
                 return Err(EBUSY);
             }
             state.mounted = true;
+            state.famfs_resolve = famfs_resolve;
         }
         self.channel.start(&self.counters)
     }
@@ -59,6 +62,11 @@ impl Connection {
             // The server may be gone; the mount ends regardless.
             let _ = self.call(FUSE_DESTROY, 0, &[]);
         }
+    }
+
+    /// Where the mount's famfs files get their DAX mappings.
+    pub(crate) fn famfs_resolve(&self) -> FamfsResolve {
+        self.state.lock().famfs_resolve
     }
 
     /// The geometry the handshake configured.

@@ -46,14 +46,22 @@ pub fn check(buf: &[u8]) -> Result<String, Failure> {
     ))
 }
 
+/// Where the `len` file bytes at `offset` of the fmap `buf` live, as the
+/// module resolves them: daxdev index, device offset and length (up to
+/// the end of their extent or chunk). What a server that answers
+/// `iomap_begin` for famfs files answers with.
+pub fn locate(buf: &[u8], offset: u64, len: u64) -> Result<(u32, u64, u64), Failure> {
+    let f = Fmap::parse(buf).map_err(rejected)?;
+    let r = f.resolve(offset, len).map_err(rejected)?;
+    Ok((r.dev_index, r.dev_offset, r.length))
+}
+
 /// `fmap resolve`: where the file bytes at `offset` live, as one JSON
 /// object.
 pub fn resolve(buf: &[u8], offset: u64, len: u64) -> Result<String, Failure> {
-    let f = Fmap::parse(buf).map_err(rejected)?;
-    let r = f.resolve(offset, len).map_err(rejected)?;
+    let (dev_index, dev_offset, length) = locate(buf, offset, len)?;
     Ok(format!(
-        "{{\"dev_index\":{},\"dev_offset\":{},\"length\":{}}}",
-        r.dev_index, r.dev_offset, r.length
+        "{{\"dev_index\":{dev_index},\"dev_offset\":{dev_offset},\"length\":{length}}}"
     ))
 }
 

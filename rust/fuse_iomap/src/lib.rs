@@ -58,6 +58,9 @@ pub(crate) mod extent_tree;
 #[path = "../../../fs/fuse_iomap/famfs.rs"]
 pub(crate) mod famfs;
 #[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/famfs_iomap.rs"]
+pub(crate) mod famfs_iomap;
+#[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/fmap.rs"]
 pub(crate) mod fmap;
 #[cfg_attr(not(test), allow(dead_code))]

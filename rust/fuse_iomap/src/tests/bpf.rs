@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 const HANDLED: c_int = 1;
 
 /// The module's registration, once for all tests, as at module load.
-fn registration() {
+pub(super) fn registration() {
     static REGISTRATION: OnceLock<bpf::Registration> = OnceLock::new();
     REGISTRATION.get_or_init(|| bpf::Registration::new().unwrap());
 }

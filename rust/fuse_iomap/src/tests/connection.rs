@@ -15,6 +15,7 @@ use crate::abi::{
 use crate::cache::{Fork, Lookup};
 use crate::connection::MAX_INODES;
 use crate::errno::{enotconn, eopnotsupp};
+use crate::famfs_iomap::FamfsResolve;
 use crate::glue::{self, Task};
 use crate::iomap_begin::Source;
 use kernel::error::code::{EBADF, EBUSY, EINVAL, ENOENT, ENOSPC, EPERM};
@@ -257,5 +258,5 @@ fn the_servers_close_frees_every_inode_and_refuses_new_ones() {
         conn.upsert(&upsert(5, io(MappingType::Mapped, 0, 4))),
         Err(enotconn())
     );
-    assert_eq!(conn.mount(), Err(enotconn()));
+    assert_eq!(conn.mount(FamfsResolve::Fmap), Err(enotconn()));
 }

@@ -6,8 +6,9 @@
 //! teardown.
 
 use super::harness::{self, bytes, daxdev_out, read, reply, serve, upcalls, user_dev};
-use crate::abi::{FUSE_DAX_FMAP, FUSE_GET_DAXDEV, FUSE_GET_FMAP, FUSE_IOMAP};
+use crate::abi::{FUSE_DAX_FMAP, FUSE_GET_DAXDEV, FUSE_GET_FMAP, FUSE_IOMAP, OP_WRITE};
 use crate::errno::{ehwpoison, enotconn};
+use crate::famfs::DaxMapping;
 use crate::fmap::ALIGNMENT;
 use crate::fmap_build::{Ext, FmapSpec, Group, Layout};
 use crate::glue::pmem::Pmem;
@@ -229,6 +230,25 @@ fn a_faulting_user_buffer_is_efault() {
     pmem.remove();
 }
 
+/// [`Connection::famfs_map`] for a read, or with `write` a write: `None`
+/// for a hole.
+fn famfs_map(
+    conn: &crate::connection::Connection,
+    nodeid: u64,
+    pos: u64,
+    len: u64,
+    write: bool,
+) -> kernel::error::Result<Option<(crate::fmap::Resolved, kernel::sync::Arc<crate::dax::Dax>)>> {
+    let opflags = if write { OP_WRITE } else { 0 };
+    Ok(match conn.famfs_map(nodeid, pos, len, opflags)? {
+        DaxMapping::Hole(length) => {
+            assert_eq!(length, len, "a hole past the fmap's end is the whole range");
+            None
+        }
+        DaxMapping::Mapped(r, dax) => Some((r, dax)),
+    })
+}
+
 /// Two daxdevs, each `A` bytes of its own pattern, and file 5 interleaved
 /// over them in chunks of `A`, on a connection that negotiated famfs.
 fn striped_over_two() -> (
@@ -269,8 +289,7 @@ fn the_dax_library_maps_through_the_fmap_without_an_upcall() {
         [FUSE_GET_FMAP, FUSE_GET_DAXDEV].map(|op| upcalls(&counters, op))
     };
     let before = sent(&conn);
-    let (r, dax) = conn
-        .famfs_map(5, 4096, 4 * ALIGNMENT, false)
+    let (r, dax) = famfs_map(&conn, 5, 4096, 4 * ALIGNMENT, false)
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -279,18 +298,17 @@ fn the_dax_library_maps_through_the_fmap_without_an_upcall() {
     );
     assert!(!dax.dax_device().is_null());
     assert_eq!(dax.start_off(), 0);
-    let (r, _) = conn.famfs_map(5, ALIGNMENT, 1, true).unwrap().unwrap();
+    let (r, _) = famfs_map(&conn, 5, ALIGNMENT, 1, true).unwrap().unwrap();
     assert_eq!((r.dev_index, r.dev_offset, r.length), (1, 0, 1));
-    assert!(conn
-        .famfs_map(5, 2 * ALIGNMENT, 4096, false)
+    assert!(famfs_map(&conn, 5, 2 * ALIGNMENT, 4096, false)
         .unwrap()
         .is_none());
     assert_eq!(
-        conn.famfs_map(5, 2 * ALIGNMENT, 4096, true).err(),
+        famfs_map(&conn, 5, 2 * ALIGNMENT, 4096, true).err(),
         Some(ENOSPC)
     );
     assert_eq!(
-        conn.famfs_map(6, 0, 4096, false).err(),
+        famfs_map(&conn, 6, 0, 4096, false).err(),
         Some(EIO),
         "no fmap"
     );
@@ -314,9 +332,9 @@ fn the_dax_library_maps_through_the_fmap_without_an_upcall() {
 fn a_memory_failure_fails_every_later_mapping_with_ehwpoison() {
     let (conn, pmems) = striped_over_two();
     pmems[1].poison(4096, 1);
-    assert!(conn.famfs_map(5, 0, 4096, false).unwrap().is_some());
+    assert!(famfs_map(&conn, 5, 0, 4096, false).unwrap().is_some());
     assert_eq!(
-        conn.famfs_map(5, ALIGNMENT, 4096, false).err(),
+        famfs_map(&conn, 5, ALIGNMENT, 4096, false).err(),
         Some(ehwpoison())
     );
     drop(conn);

@@ -2,7 +2,7 @@
 
 //! A famfs file is fenced by its first bad resolution.
 
-use crate::famfs::FamfsFile;
+use crate::famfs::{DaxExtent, FamfsFile};
 use crate::fmap::Fmap;
 use crate::fmap_build::{Ext, FmapSpec, Layout};
 use kernel::error::code::{EIO, ENOSPC};
@@ -41,15 +41,17 @@ fn file_of(size: u64) -> FamfsFile {
 #[test]
 fn map_past_the_end_is_a_hole_to_read_and_enospc_to_write() {
     let file = file_of(3 << 20);
-    let r = file.map(4096, 1 << 30, false).unwrap().unwrap();
+    let Ok(DaxExtent::Mapped(r)) = file.map(4096, 1 << 30, false) else {
+        panic!("not mapped");
+    };
     assert_eq!(
         (r.dev_index, r.dev_offset, r.length),
         (0, (2 << 20) + 4096, (3 << 20) - 4096)
     );
-    assert!(file.map(3 << 20, 4096, false).unwrap().is_none());
-    assert!(file.map(u64::MAX, 1, false).unwrap().is_none());
+    assert_eq!(file.map(3 << 20, 4096, false), Ok(DaxExtent::Hole(4096)));
+    assert_eq!(file.map(u64::MAX, 1, false), Ok(DaxExtent::Hole(1)));
     assert_eq!(file.map(3 << 20, 4096, true).unwrap_err().error, ENOSPC);
     // Neither fences the file: only a disagreement inside it does.
     assert!(!file.fenced());
-    assert!(file.map(0, 4096, true).unwrap().is_some());
+    assert!(matches!(file.map(0, 4096, true), Ok(DaxExtent::Mapped(_))));
 }

@@ -19,6 +19,7 @@ mod errno;
 mod extent_tree;
 mod famfs;
 mod famfs_bpf;
+mod famfs_iomap;
 mod fmap;
 mod fuse_abi;
 mod handshake;

@@ -7,6 +7,7 @@ use super::harness::{self, bytes, read, reply, serve, Request};
 use crate::abi::FUSE_IOMAP;
 use crate::connection::Connection;
 use crate::errno::enotconn;
+use crate::famfs_iomap::FamfsResolve;
 use crate::fuse_abi::*;
 use crate::namespace::Entry;
 use kernel::error::code::{EBUSY, EINVAL, EIO};
@@ -38,8 +39,8 @@ fn entry(nodeid: u64, mode: u32) -> EntryOut {
 
 fn mounted() -> Arc<Connection> {
     let conn = harness::connection(true);
-    conn.mount().unwrap();
-    assert_eq!(conn.mount(), Err(EBUSY));
+    conn.mount(FamfsResolve::Fmap).unwrap();
+    assert_eq!(conn.mount(FamfsResolve::Fmap), Err(EBUSY));
     harness::handshake(&conn, FUSE_IOMAP);
     conn
 }

@@ -81,7 +81,7 @@ pub fn setup(args: &DiskArgs, dir: &Path, log: &Log) -> Result<Mounted<Disk>, St
     let dev = unsafe { uapi::backing_open(fuse.as_raw_fd(), &map) }
         .map_err(|e| format!("FUSE_IOMAP_IOC_BACKING_OPEN of {}: {e}", path.display()))?;
     let root = fs.stat(ROOT).map_err(|e| format!("the root: {e}"))?;
-    let channel = mount_on(fuse, &path, dir, root.attr.mode)?;
+    let channel = mount_on(fuse, &path, dir, root.attr.mode, "")?;
     log.line(&format!(
         "mounted {} ({bytes} bytes{}) on {}",
         path.display(),

@@ -8,13 +8,21 @@
 //! through DAX, by the number `GET_DAXDEV` gives. The child makes the
 //! handshake with `FUSE_DAX_FMAP`, which the kernel offers only to a
 //! server with `CAP_SYS_RAWIO`, and serves (`famfs_serve.rs`).
+//!
+//! `--resolve` says where the kernel finds a file's bytes on a fault or a
+//! copy: in the fmap (famfs's way, the default), or, on a mount with
+//! `famfs_resolve=iomap` and a handshake with `FUSE_IOMAP` too, from the
+//! famfs BPF program (`bpf`) or a `FUSE_IOMAP_BEGIN` to this server every
+//! time (`upcall`): the three ways that the fault-latency benchmark
+//! compares.
 
 use super::log::Log;
 use super::{
     famfs_serve, handshake, mount_on, open_fuse, open_rw, with, Mounted, Place, Ready, Serve,
 };
-use clap::Args;
+use clap::{Args, ValueEnum};
 use fuse_iomap::fmap_tool::{self, Failure};
+use fuse_iomap_server::bpf;
 use fuse_iomap_server::channel::Channel;
 use fuse_iomap_server::diskfs::ROOT;
 use fuse_iomap_server::famfslog::alloc::Stripe;
@@ -24,6 +32,7 @@ use fuse_iomap_server::uapi;
 use nix::sys::stat::{major, minor};
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -49,8 +58,22 @@ pub struct FamfsArgs {
     /// and of a set-user-ID file with each strip cut to one chunk.
     #[arg(long)]
     hostile_fmaps: bool,
+    /// Where the kernel resolves a file's bytes (see the module's doc).
+    #[arg(long, value_enum, default_value_t = Resolve::Fmap)]
+    resolve: Resolve,
     #[command(flatten)]
     pub at: Place,
+}
+
+/// Where the kernel resolves a famfs file's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Resolve {
+    /// In the file's fmap.
+    Fmap,
+    /// With the famfs BPF program, falling back to an upcall.
+    Bpf,
+    /// With a `FUSE_IOMAP_BEGIN` upcall each time.
+    Upcall,
 }
 
 /// A chunk size: a number with an optional K, M or G, whole 2 MiB units.
@@ -81,6 +104,7 @@ pub struct Famfs {
     /// The device's number, for `GET_DAXDEV`.
     rdev: u64,
     hostile_fmaps: bool,
+    resolve: Resolve,
 }
 
 /// The number of `pmem`, a block device with DAX: the kernel finds the
@@ -125,14 +149,19 @@ pub fn setup(args: &FamfsArgs, dir: &Path, log: &Log) -> Result<Mounted<Famfs>, 
         )));
     }
     let root = fs.stat(ROOT).map_err(|e| format!("the root: {e}"))?;
-    let channel = mount_on(fuse, path, dir, root.attr.mode)?;
+    let extra = match args.resolve {
+        Resolve::Fmap => "",
+        Resolve::Bpf | Resolve::Upcall => ",famfs_resolve=iomap",
+    };
+    let channel = mount_on(fuse, path, dir, root.attr.mode, extra)?;
     log.line(&format!(
-        "mounted famfs {} ({bytes} bytes{}, {}, {} nodes, {} log bytes) on {}",
+        "mounted famfs {} ({bytes} bytes{}, {}, {} nodes, {} log bytes, resolved by {:?}) on {}",
         path.display(),
         if args.format { ", formatted" } else { "" },
         describe(fs.stripe()),
         fs.namespace().nodes(),
         fs.log_used(),
+        args.resolve,
         dir.display()
     ));
     Ok(Mounted {
@@ -141,25 +170,57 @@ pub fn setup(args: &FamfsArgs, dir: &Path, log: &Log) -> Result<Mounted<Famfs>, 
             fs,
             rdev,
             hostile_fmaps: args.hostile_fmaps,
+            resolve: args.resolve,
         },
     })
 }
 
 impl Serve for Famfs {
-    /// The handshake with famfs, then serving until `DESTROY`.
+    /// The handshake with famfs (and iomap, unless the fmap resolves),
+    /// the famfs BPF program for `--resolve bpf`, then serving until
+    /// `DESTROY`.
     fn serve(self, channel: &Channel, log: Log, ready: Ready) -> i32 {
-        let what = "FUSE_DAX_FMAP (famfs needs CAP_SYS_RAWIO)";
-        if !handshake(channel, uapi::FUSE_DAX_FMAP, None, what, &log) {
+        let (want, what) = match self.resolve {
+            Resolve::Fmap => (
+                uapi::FUSE_DAX_FMAP,
+                "FUSE_DAX_FMAP (famfs needs CAP_SYS_RAWIO)",
+            ),
+            Resolve::Bpf | Resolve::Upcall => (
+                uapi::FUSE_DAX_FMAP | uapi::FUSE_IOMAP,
+                "FUSE_DAX_FMAP and FUSE_IOMAP (famfs needs CAP_SYS_RAWIO)",
+            ),
+        };
+        if !handshake(channel, want, None, what, &log) {
             return 1;
         }
+        // The connection has iomap now, which attaching needs.
+        let bpf = match self.resolve {
+            Resolve::Bpf => match attach(channel) {
+                Ok(program) => Some(program),
+                Err(e) => {
+                    log.line(&format!("the BPF program: {e}"));
+                    return 1;
+                }
+            },
+            Resolve::Fmap | Resolve::Upcall => None,
+        };
         ready.tell(&log);
         famfs_serve::Server {
             channel,
             fs: self.fs,
             rdev: self.rdev,
             hostile_fmaps: self.hostile_fmaps,
+            bpf,
             log,
         }
         .run()
     }
+}
+
+/// Loads the famfs BPF program and attaches it to `channel`'s connection.
+fn attach(channel: &Channel) -> Result<bpf::Famfs, String> {
+    let mut program =
+        bpf::Famfs::load(channel.fd().as_raw_fd()).map_err(|e| format!("loading: {e}"))?;
+    program.attach().map_err(|e| format!("attaching: {e}"))?;
+    Ok(program)
 }

@@ -38,6 +38,7 @@ fn famfs_requests_end_to_end() {
             fs,
             rdev: RDEV,
             hostile_fmaps: false,
+            bpf: None,
             log,
         }
         .run()
@@ -82,6 +83,36 @@ fn famfs_requests_end_to_end() {
     assert!(
         at.contains(&format!("\"dev_offset\":{},", 10 * MIB)),
         "{at}"
+    );
+    // FUSE_IOMAP_BEGIN (a `famfs_resolve=iomap` mount) answers the same
+    // place, page-aligned, to the end of its chunk, on daxdev 0's cookie;
+    // past the end of the file, a hole.
+    let begin = |pos, count| fuse_iomap_begin_in {
+        pos,
+        count,
+        ..Default::default()
+    };
+    let out: fuse_iomap_begin_out = k
+        .call(FUSE_IOMAP_BEGIN, f, bytes_of(&begin(6 * MIB + 4100, 1)))
+        .get();
+    let m = out.read;
+    assert_eq!(
+        (m.type_, m.offset, m.addr, m.length, m.dev),
+        (
+            FUSE_IOMAP_TYPE_MAPPED as u16,
+            6 * MIB + 4096,
+            10 * MIB + 4096,
+            2 * MIB - 4096,
+            1
+        )
+    );
+    assert_eq!(out.write.type_, FUSE_IOMAP_TYPE_NOCACHE as u16);
+    let out: fuse_iomap_begin_out = k
+        .call(FUSE_IOMAP_BEGIN, f, bytes_of(&begin(10 * MIB, 100)))
+        .get();
+    assert_eq!(
+        (out.read.type_, out.read.offset, out.read.length),
+        (FUSE_IOMAP_TYPE_HOLE as u16, 10 * MIB, 4096)
     );
     let punch = falloc(0x03, MIB);
     let r = k.call(fuse_opcode_FUSE_FALLOCATE, f, bytes_of(&punch));
@@ -162,6 +193,7 @@ fn hostile_fmaps_name_an_unknown_daxdev_or_cut_strips() {
             fs,
             rdev: RDEV,
             hostile_fmaps: true,
+            bpf: None,
             log,
         }
         .run()

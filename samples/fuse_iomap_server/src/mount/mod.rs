@@ -117,10 +117,17 @@ pub fn open_fuse(dir: &Path) -> Result<File, String> {
 }
 
 /// Mounts the connection of `fuse` on `dir`, with `source` as the mount's
-/// source and a root directory of mode `rootmode`.
-pub fn mount_on(fuse: File, source: &Path, dir: &Path, rootmode: u32) -> Result<Channel, String> {
+/// source, a root directory of mode `rootmode`, and the options `extra`
+/// (`,name=value...`) besides those every mount has.
+pub fn mount_on(
+    fuse: File,
+    source: &Path,
+    dir: &Path,
+    rootmode: u32,
+    extra: &str,
+) -> Result<Channel, String> {
     let data = format!(
-        "fd={},rootmode={rootmode:o},user_id={},group_id={}",
+        "fd={},rootmode={rootmode:o},user_id={},group_id={}{extra}",
         fuse.as_raw_fd(),
         getuid(),
         getgid()

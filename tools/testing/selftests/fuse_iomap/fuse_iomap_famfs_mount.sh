@@ -12,7 +12,10 @@
 # counters show one GET_FMAP per open and no IOMAP_BEGIN upcall at all;
 # hostile fmaps (the server's --hostile-fmaps) fail the open or fence the
 # file; a log without stripes gives simple extents; and after a memory
-# failure, reads fail with EHWPOISON and faults with SIGBUS.
+# failure, reads fail with EHWPOISON and faults with SIGBUS. Mounted
+# famfs_resolve=iomap (--resolve upcall, then bpf), the same files' mappings
+# come from FUSE_IOMAP_BEGIN, or from the famfs BPF program without any
+# upcall, and read and write the same bytes.
 # Needs the server's binary in $FUSE_IOMAP_SERVER and /dev/pmem0.
 #
 # /dev/pmem0 is a raw namespace of an e820 (memmap=) region, which 6.12
@@ -190,6 +193,60 @@ short_strip_fences() {
 	[ $status -eq $((128 + 7)) ] || grep -qi 'bus error' <<<"$out"
 }
 
+# counters_of FILE: the IOMAP_BEGIN upcalls, BPF answers and GET_FMAPs of
+# the mount, through FILE, read after one open of it.
+counters_of() {
+	"$counters" "$mnt/$1" | awk '{ v[$1] = $2 }
+		END { print v["upcalls_iomap_begin"], v["bpf_answers"], v["upcalls_get_fmap"] }'
+}
+
+# With --resolve upcall (famfs_resolve=iomap, no program), every fault and
+# every copy of a famfs file asks the server with FUSE_IOMAP_BEGIN: the
+# striped file reads the bytes written through the fmap, a mapped write
+# lands where FIEMAP (itself asked the same way) says, and the counters
+# show the upcalls.
+resolve_by_upcall() {
+	local ref=/tmp/famfs.ref b0 p0 f0 b1 p1 f1
+	umount "$mnt" && mount_famfs --resolve upcall || return 1
+	cmp "$ref" "$mnt/striped" || return 1
+	read -r b0 p0 f0 < <(counters_of striped)
+	xfs_io -r -c "mmap -r 0 $((32 * MiB))" -c "mread 0 $((32 * MiB))" "$mnt/striped" \
+		>/dev/null || return 1
+	read -r b1 p1 f1 < <(counters_of striped)
+	echo "mapped read of 32 MiB: $((b1 - b0)) IOMAP_BEGIN upcalls," \
+		"$((p1 - p0)) BPF answers, $((f1 - f0)) GET_FMAP for 2 opens"
+	[ $((b1 - b0)) -ge 16 ] && [ "$p1" -eq "$p0" ] && [ $((f1 - f0)) -eq 2 ] || return 1
+	xfs_io -f -c "truncate $((8 * MiB))" -c "mmap -w 0 $((8 * MiB))" \
+		-c "mwrite -S 0x5a $((MiB)) $((5 * MiB))" -c "msync -s 0 $((8 * MiB))" \
+		"$mnt/by_upcall" &&
+		xfs_io -r -c "pread -v $((6 * MiB - 16)) 16" "$mnt/by_upcall" | grep -q '5a 5a 5a' &&
+		on_device "$mnt/by_upcall" && on_device "$mnt/striped"
+}
+
+# With --resolve bpf, the famfs program answers every mapping of a file
+# of one stripe group (8 MiB, CREATE's allocation) from the layout that
+# GET_FMAP gave it: faults and reads make no IOMAP_BEGIN upcall, and read
+# the bytes that the upcall mount wrote. A file of two groups is not the
+# program's: it falls back to the server.
+resolve_by_bpf() {
+	local b0 p0 f0 b1 p1 f1
+	umount "$mnt" && mount_famfs --resolve bpf || return 1
+	read -r b0 p0 f0 < <(counters_of by_upcall)
+	xfs_io -r -c "mmap -r 0 $((8 * MiB))" -c "mread 0 $((8 * MiB))" \
+		-c "pread -v $((6 * MiB - 16)) 16" "$mnt/by_upcall" | grep -q '5a 5a 5a' ||
+		return 1
+	read -r b1 p1 f1 < <(counters_of by_upcall)
+	echo "mapped and copied reads of 8 MiB: $((b1 - b0)) IOMAP_BEGIN upcalls," \
+		"$((p1 - p0)) BPF answers, $((f1 - f0)) GET_FMAP for 2 opens"
+	[ "$b1" -eq "$b0" ] && [ $((p1 - p0)) -ge 4 ] && [ $((f1 - f0)) -eq 2 ] || return 1
+	on_device "$mnt/by_upcall" || return 1
+	read -r b0 p0 f0 < <(counters_of striped)
+	cmp /tmp/famfs.ref "$mnt/striped" || return 1
+	read -r b1 p1 f1 < <(counters_of striped)
+	echo "a read of the two-group file: $((b1 - b0)) IOMAP_BEGIN upcalls"
+	[ "$b1" -gt "$b0" ]
+}
+
 # A log formatted without --stripe: each allocation is one simple extent.
 simple_extents() {
 	local ref=/tmp/famfs.ref
@@ -222,7 +279,7 @@ memory_failure() {
 	[ $status -eq $((128 + 7)) ] || grep -qi 'bus error' <<<"$out"
 }
 
-ktap_set_plan 14
+ktap_set_plan 16
 check "mount famfs --format --stripe 4 --chunk 2M mounts and returns" \
 	mount_famfs --format --stripe 4 --chunk 2M --hostile-fmaps
 check "ftruncate allocates stripes; written bytes read back, and are on the device where FIEMAP says" \
@@ -238,6 +295,10 @@ check "a mapping past a shrinking ftruncate faults with SIGBUS" truncated_mappin
 check "a remount replays the log and reads the same bytes" remount_reads_back
 check "an fmap naming an unknown daxdev fails the open" unknown_daxdev_fails_open
 check "an fmap whose strips end short fences the file: EIO, SIGBUS" short_strip_fences
+check "famfs_resolve=iomap without a program: every fault asks FUSE_IOMAP_BEGIN, same bytes" \
+	resolve_by_upcall
+check "famfs_resolve=iomap with the famfs program: no IOMAP_BEGIN upcall, same bytes" \
+	resolve_by_bpf
 check "a log without stripes: simple extents read back, on the device" simple_extents
 if [ -w /sys/devices/system/memory/hard_offline_page ]; then
 	check "a memory failure: reads fail with EHWPOISON, faults with SIGBUS" memory_failure

@@ -974,6 +974,8 @@ TEST(mount_options_and_fds_are_checked)
 	ASSERT_EQ(-EINVAL, mount_fd(dir, dev, ",rootmode=100644"));
 	ASSERT_EQ(-EINVAL, mount_fd(dir, dev, ",fd=3"));
 	ASSERT_EQ(-EINVAL, mount_fd(dir, dev, ",bogus=1"));
+	ASSERT_EQ(-EINVAL, mount_fd(dir, dev, ",famfs_resolve=bpf"));
+	ASSERT_EQ(-EINVAL, mount_fd(dir, dev, ",famfs_resolve=fmap,famfs_resolve=iomap"));
 	ASSERT_EQ(-EINVAL, mount_fd(dir, notdev, ""));
 	ASSERT_EQ(-EBADF, mount_fd(dir, 1000, ""));
 
@@ -985,8 +987,8 @@ TEST(mount_options_and_fds_are_checked)
 	/* Without a handshake there is nothing to destroy: unmount at once. */
 	ASSERT_EQ(0, umount(dir));
 	close(dev);
-	/* Another connection mounts there again. */
-	ASSERT_EQ(0, mount_fd(dir, other, ""));
+	/* Another connection mounts there again, with the other resolution. */
+	ASSERT_EQ(0, mount_fd(dir, other, ",famfs_resolve=iomap"));
 	ASSERT_EQ(0, umount(dir));
 	close(other);
 	close(notdev);
