@@ -207,6 +207,8 @@ const struct file_operations fuse_iomap_famfs_file_ops = {
 	.read_iter	= fuse_iomap_famfs_read_iter,
 	.write_iter	= fuse_iomap_famfs_write_iter,
 	.mmap		= fuse_iomap_famfs_mmap,
+	/* 2 MiB-aligned addresses, so that PMD faults can map whole chunks. */
+	.get_unmapped_area = thp_get_unmapped_area,
 	.fsync		= fuse_iomap_fsync,
 	.fallocate	= fuse_iomap_fallocate,
 	.fop_flags	= FOP_MMAP_SYNC,

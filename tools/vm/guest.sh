@@ -99,6 +99,68 @@ demo_famfs_mount() {
 	umount "$mnt" && rmdir "$mnt"
 }
 
+# DAX fault latency on one 8 MiB striped famfs file (one stripe group, which
+# the famfs BPF program resolves), three ways: the fmap in the kernel
+# (famfs), the BPF program, and an IOMAP_BEGIN upcall a fault
+# (famfs_resolve=iomap). The three mounts take turns, three times, on the
+# same device and file; each number is the median of the medians, with the
+# counters' IOMAP_BEGIN upcalls and BPF answers over one benchmark run.
+demo_famfs_faults() {
+	local mnt counters=$out/selftests/fuse_iomap/fuse_iomap_counters round mode fmt
+	local bench=$out/selftests/fuse_iomap/fuse_iomap_famfs_mount_bench runs=$out/faults.txt
+	mnt=$(mktemp -d /tmp/fuse_iomap_demo.XXXXXX)
+	fmt=(--format --stripe 4 --chunk 2M)
+	: >"$runs"
+	for round in 1 2 3; do
+		for mode in fmap bpf upcall; do
+			"$server" mount famfs --pmem /dev/pmem0 "${fmt[@]}" --resolve "$mode" \
+				--log "$out/famfs-server.log" "$mnt" >/dev/null 2>&1 || return 1
+			if [ ${#fmt[@]} -gt 0 ]; then
+				fmt=()
+				truncate -s 8M "$mnt/faults" &&
+					head -c 8M /dev/urandom |
+					dd of="$mnt/faults" bs=1M conv=notrunc iflag=fullblock 2>/dev/null ||
+					return 1
+			fi
+			{
+				printf '%s ' "$mode"
+				"$counters" "$mnt/faults" | awk '{ v[$1] = $2 }
+					END { printf "%s %s ", v["upcalls_iomap_begin"], v["bpf_answers"] }'
+				"$bench" --faults "$mnt/faults" | tr '\n' ' '
+				"$counters" "$mnt/faults" | awk '{ v[$1] = $2 }
+					END { printf "%s %s ", v["upcalls_iomap_begin"], v["bpf_answers"] }'
+				echo
+			} >>"$runs" || return 1
+			umount "$mnt" || return 1
+		done
+	done
+	rmdir "$mnt"
+	# Each line: mode, upcalls and answers before, "pte US pmd US", after.
+	awk '
+		function med(a, n,   i, j, t) {
+			for (i = 2; i <= n; i++)
+				for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+			return a[int((n + 1) / 2)]
+		}
+		{ n[$1]++; pte[$1, n[$1]] = $5; pmd[$1, n[$1]] = $7; up[$1] = $8 - $2; bpf[$1] = $9 - $3 }
+		END {
+			split("fmap bpf upcall", order, " ")
+			name["fmap"] = "the fmap, in the kernel (famfs)"
+			name["bpf"] = "the famfs BPF program"
+			name["upcall"] = "a FUSE_IOMAP_BEGIN upcall"
+			printf "  %-34s %9s %6s %9s %6s %8s %8s\n", "iomap_begin answered by", "PTE us", "ratio",
+				"PMD us", "ratio", "upcalls", "BPF"
+			for (k = 1; k <= 3; k++) {
+				m = order[k]
+				for (i = 1; i <= n[m]; i++) { a[i] = pte[m, i]; b[i] = pmd[m, i] }
+				p = med(a, n[m]); q = med(b, n[m])
+				if (k == 1) { p0 = p; q0 = q }
+				printf "  %-34s %9.3f %6.2f %9.3f %6.2f %8d %8d\n", name[m], p, p / p0, q, q / q0,
+					up[m], bpf[m]
+			}
+		}' "$runs"
+}
+
 say "loading $ko"
 if insmod "$ko"; then
 	case "$mode" in
@@ -171,6 +233,9 @@ if insmod "$ko"; then
 		say "famfs mounted (mount famfs --stripe 4 --chunk 2M): the file's bandwidth"
 		say "through mmap and read() against mmap of the raw device, and DAX faults:"
 		demo_famfs_mount || failed "the mounted famfs file system"
+		say "DAX fault latency, by where iomap_begin is answered (an 8 MiB file of one"
+		say "stripe group; medians of 3 mounts each; upcalls and BPF answers of one run):"
+		demo_famfs_faults || failed "famfs fault latency"
 		;;
 	esac
 	say "unloading"

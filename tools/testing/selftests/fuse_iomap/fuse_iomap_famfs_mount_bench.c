@@ -11,10 +11,14 @@
  * are the point).
  *
  *   fuse_iomap_famfs_mount_bench FILE DEVICE MiB
+ *   fuse_iomap_famfs_mount_bench --faults FILE
  *
  * FILE is a famfs file of at least MiB MiB (it is overwritten), DEVICE the
  * pmem device of at least as many; each round copies MiB MiB out, 2 MiB
- * at a time, into one buffer.
+ * at a time, into one buffer. With --faults, it only measures the latency
+ * of a DAX fault on FILE, PTE and PMD, and prints "pte US pmd US": the
+ * demo runs it on mounts whose iomap_begin is answered by the fmap, the
+ * BPF program or the server, and compares them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -129,6 +133,49 @@ static double touch_cost(int fd, size_t size, int huge)
 	return t / (size / 4096);
 }
 
+/*
+ * Maps the whole of fd, size bytes, and touches one byte of every page,
+ * with huge pages or not, reps times: seconds per fault (one a page, or
+ * one per 2 MiB).
+ */
+static double fault_cost(int fd, size_t size, int huge, int reps)
+{
+	double t = 0;
+	int r;
+
+	for (r = 0; r < reps; r++)
+		t += touch_cost(fd, size, huge) * (size / 4096);
+	return t / reps / (size / (huge ? CHUNK : 4096));
+}
+
+/* --faults: the median latency of PTE and PMD faults on path. */
+static int faults(const char *path)
+{
+	double pte[ROUNDS], pmd[ROUNDS];
+	size_t size;
+	int fd, i;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		die(path);
+	size = lseek(fd, 0, SEEK_END) / CHUNK * CHUNK;
+	if (!size)
+		return fprintf(stderr, "fuse_iomap_famfs_mount_bench: %s: under 2 MiB\n", path), 2;
+	/*
+	 * PMD faults first: they leave PMD entries in the file's mapping,
+	 * which later PTE faults map a page at a time. PTE faults first would
+	 * leave PTE entries, and every later PMD fault would fall back.
+	 */
+	fault_cost(fd, size, 1, 1);
+	for (i = 0; i < ROUNDS; i++) {
+		pmd[i] = fault_cost(fd, size, 1, 64);
+		pte[i] = fault_cost(fd, size, 0, 1);
+	}
+	printf("pte %.3f pmd %.3f\n", median(pte) * 1e6, median(pmd) * 1e6);
+	close(fd);
+	return 0;
+}
+
 static void bandwidth(const char *what, double *rounds, size_t size, double limit)
 {
 	double v = size / median(rounds) / MiB;
@@ -151,8 +198,11 @@ int main(int argc, char **argv)
 	size_t size, off;
 	int file, dev, i;
 
+	if (argc == 3 && !strcmp(argv[1], "--faults"))
+		return faults(argv[2]);
 	if (argc != 4 || !(size = strtoul(argv[3], NULL, 0) * MiB) || size % CHUNK)
-		return fprintf(stderr, "usage: fuse_iomap_famfs_mount_bench FILE DEVICE MiB (even)\n"), 2;
+		return fprintf(stderr, "usage: fuse_iomap_famfs_mount_bench FILE DEVICE MiB (even)\n"
+				       "       fuse_iomap_famfs_mount_bench --faults FILE\n"), 2;
 	file = open(argv[1], O_RDWR);
 	if (file < 0)
 		die(argv[1]);
