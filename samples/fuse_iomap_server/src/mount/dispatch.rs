@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Serving a mount, for both file systems: the loop that reads a request,
+//! Serving a mount, for the three file systems: the loop that reads a request,
 //! answers it and replies ([`run`]), and the requests that both answer
 //! alike from their models (`LOOKUP`, `GETATTR`, `OPEN`, `OPENDIR`,
 //! `READDIR`, `RELEASE`, `RELEASEDIR`, `CREATE`, `MKDIR`, `STATFS`,
@@ -32,7 +32,7 @@ pub fn empty() -> Result<Answer, Errno> {
     Ok(Answer::Bytes(Vec::new()))
 }
 
-/// What both file systems' models answer, by the same names.
+/// What the file systems' models answer, by the same names.
 pub trait Namespace {
     /// The entry `name` of `parent`.
     fn lookup(&mut self, parent: u64, name: &[u8]) -> Result<Stat, Errno>;
@@ -40,8 +40,12 @@ pub trait Namespace {
     /// `OPEN` (`dir` false) or `OPENDIR` of `nodeid`.
     fn open(&self, nodeid: u64, dir: bool) -> Result<(), Errno>;
     /// The entries of `dir` after cookie `after`, `.` and `..` first.
-    fn readdir(&self, dir: u64, after: u64)
-        -> Result<impl Iterator<Item = Dirent<'_>> + '_, Errno>;
+    /// (`&mut`: a model may keep the listing it answers from.)
+    fn readdir(
+        &mut self,
+        dir: u64,
+        after: u64,
+    ) -> Result<impl Iterator<Item = Dirent<'_>> + '_, Errno>;
     /// `CREATE` (a regular file) or `MKDIR` (`dir`).
     fn create(
         &mut self,
@@ -69,7 +73,7 @@ macro_rules! namespace_of {
                 <$model>::open(self, nodeid, dir)
             }
             fn readdir(
-                &self,
+                &mut self,
                 dir: u64,
                 after: u64,
             ) -> Result<impl Iterator<Item = Dirent<'_>> + '_, Errno> {
@@ -95,6 +99,7 @@ macro_rules! namespace_of {
 
 namespace_of!(fuse_iomap_server::diskfs::Fs);
 namespace_of!(fuse_iomap_server::famfslog::Fs);
+namespace_of!(fuse_iomap_server::ext4::Fs);
 
 /// A file system's server.
 pub trait Handler {

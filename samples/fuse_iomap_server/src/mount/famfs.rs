@@ -21,6 +21,7 @@ use fuse_iomap_server::famfslog::alloc::Stripe;
 use fuse_iomap_server::famfslog::format::LOG_MAX;
 use fuse_iomap_server::famfslog::Fs;
 use fuse_iomap_server::uapi;
+use nix::mount::MsFlags;
 use nix::sys::stat::{major, minor};
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
@@ -125,7 +126,7 @@ pub fn setup(args: &FamfsArgs, dir: &Path, log: &Log) -> Result<Mounted<Famfs>, 
         )));
     }
     let root = fs.stat(ROOT).map_err(|e| format!("the root: {e}"))?;
-    let channel = mount_on(fuse, path, dir, root.attr.mode)?;
+    let channel = mount_on(fuse, path, dir, root.attr.mode, MsFlags::empty())?;
     log.line(&format!(
         "mounted famfs {} ({bytes} bytes{}, {}, {} nodes, {} log bytes) on {}",
         path.display(),
