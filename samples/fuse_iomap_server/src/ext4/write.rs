@@ -277,9 +277,9 @@ impl Fs {
         Ok(())
     }
 
-    /// `IOMAP_IOEND` of a write of `written` bytes at `pos` that
-    /// succeeded: converts what was unwritten there (`unwritten`), grows
-    /// the size to cover it; returns the size.
+    /// `IOMAP_IOEND` (that succeeded) of `written` bytes at `pos`: the
+    /// size afterwards, which covers them. With `unwritten`, their blocks
+    /// are marked written in the extent tree first.
     pub fn ioend(
         &mut self,
         nodeid: u64,

@@ -13,12 +13,14 @@
 use super::log::Log;
 use super::publish::Publisher;
 use super::Source;
-use super::{handshake, mount_on, open_fuse, register, serve, with, Mounted, Place, Ready, Serve};
+use super::{
+    iomap_handshake, mount_on, open_fuse, register, serve, with, Mounted, Place, Ready, Serve,
+};
 use clap::Args;
+use fuse_iomap_server::bpf;
 use fuse_iomap_server::channel::Channel;
 use fuse_iomap_server::diskfs::store::Store;
 use fuse_iomap_server::diskfs::{Fs, MAX_BYTES, ROOT};
-use fuse_iomap_server::{bpf, uapi};
 use nix::mount::MsFlags;
 use std::io::{Seek, SeekFrom};
 use std::os::fd::AsRawFd;
@@ -85,13 +87,7 @@ impl Serve for Disk {
     /// The handshake, the BPF program with `--bpf`, then serving until
     /// `DESTROY`.
     fn serve(self, channel: &Channel, log: Log, ready: Ready) -> i32 {
-        if !handshake(
-            channel,
-            uapi::FUSE_IOMAP,
-            Some(MAX_BYTES),
-            "FUSE_IOMAP",
-            &log,
-        ) {
+        if !iomap_handshake(channel, MAX_BYTES, &log) {
             return 1;
         }
         // The connection has iomap now, which attaching needs.

@@ -119,6 +119,55 @@ pub trait Handler {
     fn finish(&mut self) -> i32;
 }
 
+/// [`Handler`]'s `Fs`, `fs`, `channel` and `log`, for a server whose
+/// fields `fs`, `channel` (a reference) and `log` hold them.
+macro_rules! handler_parts {
+    ($fs:ty) => {
+        type Fs = $fs;
+
+        fn fs(&mut self) -> &mut $fs {
+            &mut self.fs
+        }
+
+        fn channel(&self) -> &Channel {
+            self.channel
+        }
+
+        fn log(&self) -> &Log {
+            &self.log
+        }
+    };
+}
+pub(super) use handler_parts;
+
+/// What an `IOMAP_BEGIN`'s `opflags` ask of a disk-backed mount.
+pub struct BeginOp {
+    /// A write (`OP_WRITE` or `OP_WRITEBACK`).
+    pub writes: bool,
+    /// A write that may allocate: not zeroing a hole (`OP_ZERO`),
+    /// reporting (`OP_REPORT`), or a write that may only overwrite
+    /// (`OP_OVERWRITE_ONLY`).
+    pub allocate: bool,
+    /// `OP_OVERWRITE_ONLY`: anything but `MAPPED` is `EAGAIN`.
+    pub overwrite_only: bool,
+}
+
+impl BeginOp {
+    pub fn of(opflags: u32) -> Self {
+        let op = |bit: u32| opflags & bit != 0;
+        let writes = op(FUSE_IOMAP_OP_WRITE) || op(FUSE_IOMAP_OP_WRITEBACK);
+        let overwrite_only = op(FUSE_IOMAP_OP_OVERWRITE_ONLY);
+        Self {
+            writes,
+            allocate: writes
+                && !op(FUSE_IOMAP_OP_ZERO)
+                && !op(FUSE_IOMAP_OP_REPORT)
+                && !overwrite_only,
+            overwrite_only,
+        }
+    }
+}
+
 /// Serves until `DESTROY`, the connection's end, or SIGTERM; finishes
 /// either way. Returns the exit status.
 pub fn run(mut h: impl Handler) -> i32 {

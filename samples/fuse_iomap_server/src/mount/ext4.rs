@@ -13,13 +13,14 @@
 
 use super::log::Log;
 use super::Source;
-use super::{ext4_serve, handshake, mount_on, open_fuse, register, Mounted, Place, Ready, Serve};
+use super::{
+    ext4_serve, iomap_handshake, mount_on, open_fuse, register, Mounted, Place, Ready, Serve,
+};
 use clap::Args;
 use fuse_iomap_server::channel::Channel;
 use fuse_iomap_server::diskfs::ROOT;
 use fuse_iomap_server::ext4::extents::WHOLE_FILE;
 use fuse_iomap_server::ext4::{Fs, Options, MAX_BYTES};
-use fuse_iomap_server::uapi;
 use nix::mount::MsFlags;
 use std::path::Path;
 
@@ -77,13 +78,7 @@ pub fn setup(args: &Ext4Args, dir: &Path, log: &Log) -> Result<Mounted<Ext4>, St
 impl Serve for Ext4 {
     /// The handshake, then serving until `DESTROY`.
     fn serve(self, channel: &Channel, log: Log, ready: Ready) -> i32 {
-        if !handshake(
-            channel,
-            uapi::FUSE_IOMAP,
-            Some(MAX_BYTES),
-            "FUSE_IOMAP",
-            &log,
-        ) {
+        if !iomap_handshake(channel, MAX_BYTES, &log) {
             return 1;
         }
         ready.tell(&log);

@@ -8,7 +8,7 @@
 //! on an `IOMAP_BEGIN` the extents of the tree's leaf from the one asked
 //! about. Unwritten extents and holes never do, as in `mount disk`.
 
-use super::dispatch::{self, empty, pod, Answer, Handler};
+use super::dispatch::{self, empty, handler_parts, pod, Answer, BeginOp, Handler};
 use super::log::Log;
 use super::notify::{self, TO_EOF};
 use super::reply::{self, begin_out, split};
@@ -28,19 +28,7 @@ pub struct Server<'a> {
 }
 
 impl Handler for Server<'_> {
-    type Fs = Fs;
-
-    fn fs(&mut self) -> &mut Fs {
-        &mut self.fs
-    }
-
-    fn channel(&self) -> &Channel {
-        self.channel
-    }
-
-    fn log(&self) -> &Log {
-        &self.log
-    }
+    handler_parts!(Fs);
 
     /// A small file's whole map goes to the cache.
     fn opened(&mut self, nodeid: u64) {
@@ -115,20 +103,13 @@ impl Server<'_> {
 
     fn iomap_begin(&mut self, nodeid: u64, args: &[u8]) -> Result<Answer, Errno> {
         let (b, _) = split::<fuse_iomap_begin_in>(args)?;
-        let op = |bit: u32| b.opflags & bit != 0;
-        let writes = op(FUSE_IOMAP_OP_WRITE) || op(FUSE_IOMAP_OP_WRITEBACK);
-        // Zeroing a hole, reporting, or a write that may only overwrite
-        // allocates nothing.
-        let allocate = writes
-            && !op(FUSE_IOMAP_OP_ZERO)
-            && !op(FUSE_IOMAP_OP_REPORT)
-            && !op(FUSE_IOMAP_OP_OVERWRITE_ONLY);
-        let m = if writes {
-            self.fs.map_write(nodeid, b.pos, b.count, allocate)?
+        let op = BeginOp::of(b.opflags);
+        let m = if op.writes {
+            self.fs.map_write(nodeid, b.pos, b.count, op.allocate)?
         } else {
             self.fs.map(nodeid, b.pos, b.count)?
         };
-        if op(FUSE_IOMAP_OP_OVERWRITE_ONLY) && m.kind != MapKind::Mapped {
+        if op.overwrite_only && m.kind != MapKind::Mapped {
             return Err(Errno::EAGAIN);
         }
         if m.kind == MapKind::Mapped {

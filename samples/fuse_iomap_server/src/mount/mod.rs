@@ -223,6 +223,10 @@ fn background<S: Serve>(mounted: Result<Mounted<S>, String>, mut log: Log, dir: 
             server.serve(&channel, log, Ready(ready_tx))
         }
         Ok(ForkResult::Parent { .. }) => {
+            // The child serves the file system: the parent leaves its copy
+            // as it is (its files close when it exits), so that nothing of
+            // it is written twice (libext2fs writes at close).
+            std::mem::forget(mounted);
             drop(ready_tx);
             let mut byte = [0];
             if read(ready_rx.as_raw_fd(), &mut byte).unwrap_or(0) == 1 {
@@ -266,6 +270,12 @@ pub fn handshake(
             false
         }
     }
+}
+
+/// The handshake of a disk-backed mount: `FUSE_IOMAP`, with files of at
+/// most `maxbytes`.
+pub fn iomap_handshake(channel: &Channel, maxbytes: u64, log: &Log) -> bool {
+    handshake(channel, uapi::FUSE_IOMAP, Some(maxbytes), "FUSE_IOMAP", log)
 }
 
 /// The mounting process's end: told once the mount may be used.

@@ -3,7 +3,7 @@
 //! Serving `mount disk`: the requests of the kernel that
 //! [`super::dispatch`] leaves to it, mapped to the model.
 
-use super::dispatch::{self, empty, pod, Answer, Handler};
+use super::dispatch::{self, empty, handler_parts, pod, Answer, BeginOp, Handler};
 use super::log::Log;
 use super::notify::{self, TO_EOF};
 use super::publish::Publisher;
@@ -29,19 +29,7 @@ pub struct Server<'a> {
 }
 
 impl Handler for Server<'_> {
-    type Fs = Fs;
-
-    fn fs(&mut self) -> &mut Fs {
-        &mut self.fs
-    }
-
-    fn channel(&self) -> &Channel {
-        self.channel
-    }
-
-    fn log(&self) -> &Log {
-        &self.log
-    }
+    handler_parts!(Fs);
 
     fn opened(&mut self, nodeid: u64) {
         self.bpf_opened(nodeid);
@@ -214,16 +202,9 @@ impl Server<'_> {
 
     fn iomap_begin(&mut self, nodeid: u64, args: &[u8]) -> Result<Answer, Errno> {
         let (b, _) = split::<fuse_iomap_begin_in>(args)?;
-        let op = |bit: u32| b.opflags & bit != 0;
-        let writes = op(FUSE_IOMAP_OP_WRITE) || op(FUSE_IOMAP_OP_WRITEBACK);
-        // Zeroing a hole, reporting, or a write that may only overwrite
-        // allocates nothing.
-        let allocate = writes
-            && !op(FUSE_IOMAP_OP_ZERO)
-            && !op(FUSE_IOMAP_OP_REPORT)
-            && !op(FUSE_IOMAP_OP_OVERWRITE_ONLY);
-        let m = self.fs.map(nodeid, b.pos, b.count, allocate)?;
-        if op(FUSE_IOMAP_OP_OVERWRITE_ONLY) && m.kind != MapKind::Mapped {
+        let op = BeginOp::of(b.opflags);
+        let m = self.fs.map(nodeid, b.pos, b.count, op.allocate)?;
+        if op.overwrite_only && m.kind != MapKind::Mapped {
             return Err(Errno::EAGAIN);
         }
         let read = notify::io(&m, self.dev);
