@@ -384,13 +384,15 @@ impl Fs {
         }
     }
 
-    /// Regular file `nodeid`'s inode; `EISDIR` for a directory.
+    /// Regular file `nodeid`'s inode; `EISDIR` for a directory, `EINVAL`
+    /// for another type (which no nodeid the kernel has is).
     pub(super) fn file(&self, nodeid: u64) -> Result<Inode, Errno> {
         let inode = self.node(nodeid)?;
-        if inode.is_dir() {
-            return Err(Errno::EISDIR);
+        match (inode.is_reg(), inode.is_dir()) {
+            (true, _) => Ok(inode),
+            (_, true) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
         }
-        Ok(inode)
     }
 
     /// The map of regular file `nodeid` (for the tests, and for whoever

@@ -157,8 +157,13 @@ impl Fs {
         if self.options.rw && sb.s_feature_ro_compat & sys::EXT4_FEATURE_RO_COMPAT_BIGALLOC != 0 {
             return Err("bigalloc is served read-only only".into());
         }
-        let (inodes, first_ino, first_data_block) =
-            (sb.s_inodes_count, sb.s_first_ino, sb.s_first_data_block);
+        // `EXT2_FIRST_INO`: revision 0 has no `s_first_ino`, and 11.
+        let first_ino = if sb.s_rev_level == 0 {
+            11
+        } else {
+            sb.s_first_ino
+        };
+        let (inodes, first_data_block) = (sb.s_inodes_count, sb.s_first_data_block);
         self.was_clean = state & sys::EXT2_VALID_FS != 0;
         // SAFETY: `super_` is the open file system's superblock.
         self.blocks = unsafe { sys::ext2fs_blocks_count(self.raw.as_ref().super_) };
