@@ -10,6 +10,9 @@
 //! libbpf-rs skeletons. The programs include a `vmlinux.h` dumped from the
 //! BTF of the kernel tree `FUSE_IOMAP_KDIR` and of the module built against
 //! it, `fs/fuse_iomap/fuse_iomap.ko` (`make samples` sets both up).
+//!
+//! And binds libext2fs (`<ext2fs/ext2fs.h>`, Debian's `libext2fs-dev`),
+//! the library of e2fsprogs, fuse2fs and fuse4fs, for `mount ext4`.
 
 use bindgen::callbacks::{DeriveInfo, ParseCallbacks};
 use libbpf_cargo::SkeletonBuilder;
@@ -137,6 +140,27 @@ fn main() {
         .write_to_file(out.join("uapi.rs"))
         .expect("writing uapi.rs");
     loop_h(&out);
+    ext2fs_h(&out);
+}
+
+/// `ext2fs.rs`: the part of libext2fs that `src/ext4/` calls, and the
+/// libraries to link (`error_message` is com_err's).
+fn ext2fs_h(out: &Path) {
+    println!("cargo:rustc-link-lib=ext2fs");
+    println!("cargo:rustc-link-lib=com_err");
+    bindgen::Builder::default()
+        .header_contents(
+            "ext2fs_all.h",
+            "#include <ext2fs/ext2fs.h>\n#include <et/com_err.h>\n",
+        )
+        .allowlist_function("ext2fs_.*|error_message|initialize_ext2_error_table")
+        .allowlist_var("unix_io_manager|EXT2_.*|EXT3_.*|EXT4_.*|BLOCK_.*|DIRENT_.*|BMAP_.*")
+        .derive_default(true)
+        .layout_tests(false)
+        .generate()
+        .expect("bindgen of <ext2fs/ext2fs.h> (apt-get install libext2fs-dev)")
+        .write_to_file(out.join("ext2fs.rs"))
+        .expect("writing ext2fs.rs");
 }
 
 /// `loop.rs`: the loop device's ioctl structures, for `mount --image`.

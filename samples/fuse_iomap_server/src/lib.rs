@@ -8,6 +8,7 @@ pub mod bytes;
 pub mod channel;
 pub mod disk;
 pub mod diskfs;
+pub mod ext4;
 pub mod famfs;
 pub mod famfslog;
 pub mod loopdev;

@@ -21,9 +21,9 @@
 //!   the client starts; with `--bpf` the disk BPF program answers for
 //!   nodeid 1.
 //!
-//! `mount disk` and `mount famfs` are another kind of server: a file
-//! system mounted on a directory and served in the background, without a
-//! client command (see `mount/mod.rs`); `mkfs` and `fsck` format and check
+//! `mount disk`, `mount ext4` and `mount famfs` are another kind of
+//! server: a file system mounted on a directory and served in the
+//! background, without a client command (see `mount/mod.rs`); `mkfs` and `fsck` format and check
 //! the disk file system's device offline (`offline.rs`).
 
 mod mount;

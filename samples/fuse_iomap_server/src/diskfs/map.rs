@@ -30,7 +30,8 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    fn of(start: u64, e: Extent) -> Self {
+    /// Extent `e`, which starts at file block `start`.
+    pub fn of(start: u64, e: Extent) -> Self {
         Self {
             offset: start * BLOCK,
             length: e.len * BLOCK,
@@ -42,6 +43,39 @@ impl Mapping {
             },
             new: false,
         }
+    }
+}
+
+impl Mapping {
+    /// The block after the mapping.
+    pub fn end_block(&self) -> u64 {
+        (self.offset + self.length) / BLOCK
+    }
+}
+
+/// The blocks `[first, end)` that an `IOMAP_BEGIN` of `count` bytes at
+/// `pos` asks about: at least one, and a report (fiemap), which may ask up
+/// to the largest offset, cut there.
+pub fn span(pos: u64, count: u64) -> Result<(u64, u64), Errno> {
+    blocks(pos, count.clamp(1, MAX_BYTES.saturating_sub(pos).max(1)))
+}
+
+/// What a read of blocks `[first, end)` of a file of `size` bytes with
+/// `extents` finds at `first`: the extent that holds it, or a hole that
+/// runs to the next extent, or past `end` and the size.
+pub fn lookup(extents: &ExtentMap, first: u64, end: u64, size: u64) -> Mapping {
+    if let Some((s, e)) = extents.find(first) {
+        return Mapping::of(s, e);
+    }
+    let hole_end = extents
+        .next_start(first)
+        .unwrap_or_else(|| end.max(size.div_ceil(BLOCK)));
+    Mapping {
+        offset: first * BLOCK,
+        length: (hole_end - first) * BLOCK,
+        addr: 0,
+        kind: MapKind::Hole,
+        new: false,
     }
 }
 
@@ -98,29 +132,18 @@ impl Fs {
         count: u64,
         allocate: bool,
     ) -> Result<Mapping, Errno> {
-        // A report (fiemap) may ask up to the largest offset: cut there.
-        let count = count.clamp(1, MAX_BYTES.saturating_sub(pos).max(1));
-        let (first, end) = blocks(pos, count)?;
+        let (first, end) = span(pos, count)?;
         let size = self.inode(nodeid)?.attr.size;
-        let extents = self.file(nodeid)?;
-        if let Some((s, e)) = extents.find(first) {
-            return Ok(Mapping::of(s, e));
+        let found = lookup(self.file(nodeid)?, first, end, size);
+        if !allocate || found.kind != MapKind::Hole {
+            return Ok(found);
         }
-        let next = extents.next_start(first);
-        if allocate {
-            let (s, e) = self.fill(nodeid, first, next.map_or(end, |n| n.min(end)))?;
-            return Ok(Mapping {
-                new: true,
-                ..Mapping::of(s, e)
-            });
-        }
-        let hole_end = next.unwrap_or_else(|| end.max(size.div_ceil(BLOCK)));
+        // The hole runs to the next extent or past `end`: fill what of it
+        // the write asks for.
+        let (s, e) = self.fill(nodeid, first, found.end_block().min(end))?;
         Ok(Mapping {
-            offset: first * BLOCK,
-            length: (hole_end - first) * BLOCK,
-            addr: 0,
-            kind: MapKind::Hole,
-            new: false,
+            new: true,
+            ..Mapping::of(s, e)
         })
     }
 

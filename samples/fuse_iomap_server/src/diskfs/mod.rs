@@ -10,7 +10,7 @@ mod codec;
 pub mod extents;
 pub mod inode;
 pub mod layout;
-mod map;
+pub mod map;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod tests;

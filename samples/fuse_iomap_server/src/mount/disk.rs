@@ -12,27 +12,25 @@
 
 use super::log::Log;
 use super::publish::Publisher;
-use super::{handshake, mount_on, open_fuse, open_rw, serve, with, Mounted, Place, Ready, Serve};
-use clap::{ArgGroup, Args};
+use super::Source;
+use super::{
+    iomap_handshake, mount_on, open_fuse, register, serve, with, Mounted, Place, Ready, Serve,
+};
+use clap::Args;
+use fuse_iomap_server::bpf;
 use fuse_iomap_server::channel::Channel;
 use fuse_iomap_server::diskfs::store::Store;
 use fuse_iomap_server::diskfs::{Fs, MAX_BYTES, ROOT};
-use fuse_iomap_server::{bpf, loopdev, uapi};
+use nix::mount::MsFlags;
 use std::io::{Seek, SeekFrom};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// `mount disk`'s arguments.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["device", "image"])))]
 pub struct DiskArgs {
-    /// The block device.
-    #[arg(long)]
-    device: Option<PathBuf>,
-    /// An image file, attached to a free loop device (detached when
-    /// the server ends).
-    #[arg(long)]
-    image: Option<PathBuf>,
+    #[command(flatten)]
+    source: Source,
     /// Write a fresh, empty file system first.
     #[arg(long)]
     format: bool,
@@ -57,13 +55,7 @@ pub struct Disk {
 /// `dir`.
 pub fn setup(args: &DiskArgs, dir: &Path, log: &Log) -> Result<Mounted<Disk>, String> {
     let fuse = open_fuse(dir)?;
-    let (path, mut disk) = match (&args.device, &args.image) {
-        (Some(d), _) => (d.clone(), open_rw(d).map_err(with(d.display()))?),
-        (None, Some(i)) => {
-            loopdev::attach(i).map_err(with(format!("attaching {}", i.display())))?
-        }
-        (None, None) => return Err("--device or --image is needed".into()),
-    };
+    let (path, mut disk) = args.source.open()?;
     let bytes = disk.seek(SeekFrom::End(0)).map_err(with(path.display()))?;
     let for_store = disk.try_clone().map_err(with(path.display()))?;
     let (store, fs) = if args.format {
@@ -73,15 +65,9 @@ pub fn setup(args: &DiskArgs, dir: &Path, log: &Log) -> Result<Mounted<Disk>, St
     }
     .map_err(|e| format!("{}: {e}", path.display()))?;
 
-    let map = uapi::fuse_iomap_backing_map {
-        fd: disk.as_raw_fd(),
-        ..Default::default()
-    };
-    // SAFETY: `map` is a valid argument for the ioctl.
-    let dev = unsafe { uapi::backing_open(fuse.as_raw_fd(), &map) }
-        .map_err(|e| format!("FUSE_IOMAP_IOC_BACKING_OPEN of {}: {e}", path.display()))?;
+    let dev = register(&fuse, &disk, &path)?;
     let root = fs.stat(ROOT).map_err(|e| format!("the root: {e}"))?;
-    let channel = mount_on(fuse, &path, dir, root.attr.mode, "")?;
+    let channel = mount_on(fuse, &path, dir, root.attr.mode, MsFlags::empty(), "")?;
     log.line(&format!(
         "mounted {} ({bytes} bytes{}) on {}",
         path.display(),
@@ -91,7 +77,7 @@ pub fn setup(args: &DiskArgs, dir: &Path, log: &Log) -> Result<Mounted<Disk>, St
     let server = Disk {
         store,
         fs,
-        dev: dev as u32,
+        dev,
         bpf: args.bpf,
     };
     Ok(Mounted { channel, server })
@@ -101,13 +87,7 @@ impl Serve for Disk {
     /// The handshake, the BPF program with `--bpf`, then serving until
     /// `DESTROY`.
     fn serve(self, channel: &Channel, log: Log, ready: Ready) -> i32 {
-        if !handshake(
-            channel,
-            uapi::FUSE_IOMAP,
-            Some(MAX_BYTES),
-            "FUSE_IOMAP",
-            &log,
-        ) {
+        if !iomap_handshake(channel, MAX_BYTES, &log) {
             return 1;
         }
         // The connection has iomap now, which attaching needs.

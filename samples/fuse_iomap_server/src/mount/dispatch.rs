@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Serving a mount, for both file systems: the loop that reads a request,
+//! Serving a mount, for the three file systems: the loop that reads a request,
 //! answers it and replies ([`run`]), and the requests that both answer
 //! alike from their models (`LOOKUP`, `GETATTR`, `OPEN`, `OPENDIR`,
 //! `READDIR`, `RELEASE`, `RELEASEDIR`, `CREATE`, `MKDIR`, `STATFS`,
@@ -32,7 +32,7 @@ pub fn empty() -> Result<Answer, Errno> {
     Ok(Answer::Bytes(Vec::new()))
 }
 
-/// What both file systems' models answer, by the same names.
+/// What the file systems' models answer, by the same names.
 pub trait Namespace {
     /// The entry `name` of `parent`.
     fn lookup(&mut self, parent: u64, name: &[u8]) -> Result<Stat, Errno>;
@@ -40,8 +40,12 @@ pub trait Namespace {
     /// `OPEN` (`dir` false) or `OPENDIR` of `nodeid`.
     fn open(&self, nodeid: u64, dir: bool) -> Result<(), Errno>;
     /// The entries of `dir` after cookie `after`, `.` and `..` first.
-    fn readdir(&self, dir: u64, after: u64)
-        -> Result<impl Iterator<Item = Dirent<'_>> + '_, Errno>;
+    /// (`&mut`: a model may keep the listing it answers from.)
+    fn readdir(
+        &mut self,
+        dir: u64,
+        after: u64,
+    ) -> Result<impl Iterator<Item = Dirent<'_>> + '_, Errno>;
     /// `CREATE` (a regular file) or `MKDIR` (`dir`).
     fn create(
         &mut self,
@@ -69,7 +73,7 @@ macro_rules! namespace_of {
                 <$model>::open(self, nodeid, dir)
             }
             fn readdir(
-                &self,
+                &mut self,
                 dir: u64,
                 after: u64,
             ) -> Result<impl Iterator<Item = Dirent<'_>> + '_, Errno> {
@@ -95,6 +99,7 @@ macro_rules! namespace_of {
 
 namespace_of!(fuse_iomap_server::diskfs::Fs);
 namespace_of!(fuse_iomap_server::famfslog::Fs);
+namespace_of!(fuse_iomap_server::ext4::Fs);
 
 /// A file system's server.
 pub trait Handler {
@@ -112,6 +117,55 @@ pub trait Handler {
     fn answered(&mut self) {}
     /// The server ends: stores what is not stored yet. The exit status.
     fn finish(&mut self) -> i32;
+}
+
+/// [`Handler`]'s `Fs`, `fs`, `channel` and `log`, for a server whose
+/// fields `fs`, `channel` (a reference) and `log` hold them.
+macro_rules! handler_parts {
+    ($fs:ty) => {
+        type Fs = $fs;
+
+        fn fs(&mut self) -> &mut $fs {
+            &mut self.fs
+        }
+
+        fn channel(&self) -> &Channel {
+            self.channel
+        }
+
+        fn log(&self) -> &Log {
+            &self.log
+        }
+    };
+}
+pub(super) use handler_parts;
+
+/// What an `IOMAP_BEGIN`'s `opflags` ask of a disk-backed mount.
+pub struct BeginOp {
+    /// A write (`OP_WRITE` or `OP_WRITEBACK`).
+    pub writes: bool,
+    /// A write that may allocate: not zeroing a hole (`OP_ZERO`),
+    /// reporting (`OP_REPORT`), or a write that may only overwrite
+    /// (`OP_OVERWRITE_ONLY`).
+    pub allocate: bool,
+    /// `OP_OVERWRITE_ONLY`: anything but `MAPPED` is `EAGAIN`.
+    pub overwrite_only: bool,
+}
+
+impl BeginOp {
+    pub fn of(opflags: u32) -> Self {
+        let op = |bit: u32| opflags & bit != 0;
+        let writes = op(FUSE_IOMAP_OP_WRITE) || op(FUSE_IOMAP_OP_WRITEBACK);
+        let overwrite_only = op(FUSE_IOMAP_OP_OVERWRITE_ONLY);
+        Self {
+            writes,
+            allocate: writes
+                && !op(FUSE_IOMAP_OP_ZERO)
+                && !op(FUSE_IOMAP_OP_REPORT)
+                && !overwrite_only,
+            overwrite_only,
+        }
+    }
 }
 
 /// Serves until `DESTROY`, the connection's end, or SIGTERM; finishes

@@ -29,6 +29,7 @@ use fuse_iomap_server::famfslog::alloc::Stripe;
 use fuse_iomap_server::famfslog::format::LOG_MAX;
 use fuse_iomap_server::famfslog::Fs;
 use fuse_iomap_server::uapi;
+use nix::mount::MsFlags;
 use nix::sys::stat::{major, minor};
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
@@ -153,7 +154,7 @@ pub fn setup(args: &FamfsArgs, dir: &Path, log: &Log) -> Result<Mounted<Famfs>, 
         Resolve::Fmap => "",
         Resolve::Bpf | Resolve::Upcall => ",famfs_resolve=iomap",
     };
-    let channel = mount_on(fuse, path, dir, root.attr.mode, extra)?;
+    let channel = mount_on(fuse, path, dir, root.attr.mode, MsFlags::empty(), extra)?;
     log.line(&format!(
         "mounted famfs {} ({bytes} bytes{}, {}, {} nodes, {} log bytes, resolved by {:?}) on {}",
         path.display(),

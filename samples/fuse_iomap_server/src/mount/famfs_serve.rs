@@ -20,7 +20,7 @@
 //! `EPERM`, and `FORGET` has nothing to drop. Every change is in the log
 //! before its reply, so `FSYNC` and `DESTROY` have nothing to store.
 
-use super::dispatch::{self, empty, pod, Answer, Handler};
+use super::dispatch::{self, empty, handler_parts, pod, Answer, Handler};
 use super::log::Log;
 use super::reply::{self, split, FALLOC_FL_KEEP_SIZE};
 use fuse_iomap::fmap_build::{FmapSpec, Layout};
@@ -191,19 +191,7 @@ impl Server<'_> {
 }
 
 impl Handler for Server<'_> {
-    type Fs = Fs;
-
-    fn fs(&mut self) -> &mut Fs {
-        &mut self.fs
-    }
-
-    fn channel(&self) -> &Channel {
-        self.channel
-    }
-
-    fn log(&self) -> &Log {
-        &self.log
-    }
+    handler_parts!(Fs);
 
     // The opcodes are bindgen's constants of C's enum, named as C names
     // them.

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `mount`: a file system mounted as a `fuse_iomap` file system on a
-//! directory, and served in the background. Two of them:
+//! directory, and served in the background. Three of them:
 //!
 //! - `mount disk` (`disk.rs`, `serve.rs`): directories and regular files
 //!   on a block device, whose data the kernel reads and writes through
 //!   iomap where the server's mappings say;
+//! - `mount ext4` (`ext4.rs`, `ext4_serve.rs`): the same for an ext2/3/4
+//!   file system on a block device or an image, read through libext2fs,
+//!   its file data where the extent trees say;
 //! - `mount famfs` (`famfs.rs`, `famfs_serve.rs`): directories and files
 //!   on a pmem device, described by a famfs metadata log on it, whose data
 //!   the kernel reaches through DAX where their fmaps say.
 //!
-//! Both go the same way, here: the server opens `/dev/fuse-iomap`, sets
+//! All go the same way, here: the server opens `/dev/fuse-iomap`, sets
 //! its device up, and mounts (type `fuse_iomap`,
 //! `fd=N,rootmode=M,user_id=U,group_id=G`). Then it forks: the child
 //! leaves the session, logs to the log file, makes the handshake and
@@ -19,11 +22,16 @@
 
 mod disk;
 mod dispatch;
+mod ext4;
+mod ext4_serve;
+#[cfg(test)]
+mod ext4_tests;
 mod famfs;
 mod famfs_serve;
 #[cfg(test)]
 mod famfs_tests;
 mod log;
+mod notify;
 mod publish;
 mod reply;
 mod serve;
@@ -31,8 +39,9 @@ mod signal;
 #[cfg(test)]
 mod tests;
 
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 use fuse_iomap_server::channel::Channel;
+use fuse_iomap_server::loopdev;
 use fuse_iomap_server::uapi;
 use log::Log;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -49,13 +58,17 @@ pub enum MountMode {
     /// Directories and regular files on a block device; the kernel reads
     /// and writes file data where the server's mappings say.
     Disk(disk::DiskArgs),
+    /// An ext2/3/4 file system on a block device, read (and with --rw,
+    /// partly written) through libext2fs; the kernel reads and writes file
+    /// data where its extent trees say.
+    Ext4(ext4::Ext4Args),
     /// famfs: directories and files on a pmem device, described by a
     /// metadata log on it; the kernel reaches file data through DAX where
     /// their fmaps say.
     Famfs(famfs::FamfsArgs),
 }
 
-/// Where both modes mount, and log.
+/// Where the modes mount, and log.
 #[derive(Debug, Args)]
 pub struct Place {
     /// The log, appended to.
@@ -65,10 +78,53 @@ pub struct Place {
     dir: PathBuf,
 }
 
+/// The block device of the disk-backed modes (`mount disk`, `mount
+/// ext4`).
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["device", "image"])))]
+pub struct Source {
+    /// The block device.
+    #[arg(long)]
+    device: Option<PathBuf>,
+    /// An image file, attached to a free loop device (detached when
+    /// the server ends).
+    #[arg(long)]
+    image: Option<PathBuf>,
+}
+
+impl Source {
+    /// Opens the device, or attaches the image to a loop device: the
+    /// device's path, and an open file of it.
+    pub fn open(&self) -> Result<(PathBuf, File), String> {
+        match (&self.device, &self.image) {
+            (Some(d), _) => Ok((d.clone(), open_rw(d).map_err(with(d.display()))?)),
+            (None, Some(i)) => {
+                loopdev::attach(i).map_err(with(format!("attaching {}", i.display())))
+            }
+            (None, None) => Err("--device or --image is needed".into()),
+        }
+    }
+}
+
+/// Registers block device `disk`, at `path`, with the connection of
+/// `fuse` (`FUSE_IOMAP_IOC_BACKING_OPEN`): the device cookie of its
+/// mappings.
+pub fn register(fuse: &File, disk: &File, path: &Path) -> Result<u32, String> {
+    let map = uapi::fuse_iomap_backing_map {
+        fd: disk.as_raw_fd(),
+        ..Default::default()
+    };
+    // SAFETY: `map` is a valid argument for the ioctl.
+    let dev = unsafe { uapi::backing_open(fuse.as_raw_fd(), &map) }
+        .map_err(|e| format!("FUSE_IOMAP_IOC_BACKING_OPEN of {}: {e}", path.display()))?;
+    Ok(dev as u32)
+}
+
 /// Mounts; returns the exit status (0: mounted, served in the background).
 pub fn run(mode: &MountMode) -> i32 {
     let at = match mode {
         MountMode::Disk(args) => &args.at,
+        MountMode::Ext4(args) => &args.at,
         MountMode::Famfs(args) => &args.at,
     };
     let log = match Log::open(&at.log) {
@@ -81,6 +137,7 @@ pub fn run(mode: &MountMode) -> i32 {
     let dir = &at.dir;
     match mode {
         MountMode::Disk(args) => background(disk::setup(args, dir, &log), log, dir),
+        MountMode::Ext4(args) => background(ext4::setup(args, dir, &log), log, dir),
         MountMode::Famfs(args) => background(famfs::setup(args, dir, &log), log, dir),
     }
 }
@@ -117,13 +174,15 @@ pub fn open_fuse(dir: &Path) -> Result<File, String> {
 }
 
 /// Mounts the connection of `fuse` on `dir`, with `source` as the mount's
-/// source, a root directory of mode `rootmode`, and the options `extra`
-/// (`,name=value...`) besides those every mount has.
+/// source, a root directory of mode `rootmode`, `flags` (`MS_RDONLY`, or
+/// none), and the options `extra` (`,name=value...`) besides those every
+/// mount has.
 pub fn mount_on(
     fuse: File,
     source: &Path,
     dir: &Path,
     rootmode: u32,
+    flags: MsFlags,
     extra: &str,
 ) -> Result<Channel, String> {
     let data = format!(
@@ -136,7 +195,7 @@ pub fn mount_on(
         Some(source),
         dir,
         CStr::from_bytes_with_nul(uapi::FUSE_IOMAP_FS_TYPE).ok(),
-        MsFlags::empty(),
+        flags,
         Some(data.as_str()),
     )
     .map_err(|e| format!("mounting {} on {}: {e}", source.display(), dir.display()))?;
@@ -166,6 +225,10 @@ fn background<S: Serve>(mounted: Result<Mounted<S>, String>, mut log: Log, dir: 
             server.serve(&channel, log, Ready(ready_tx))
         }
         Ok(ForkResult::Parent { .. }) => {
+            // The child serves the file system: the parent leaves its copy
+            // as it is (its files close when it exits), so that nothing of
+            // it is written twice (libext2fs writes at close).
+            std::mem::forget(mounted);
             drop(ready_tx);
             let mut byte = [0];
             if read(ready_rx.as_raw_fd(), &mut byte).unwrap_or(0) == 1 {
@@ -209,6 +272,12 @@ pub fn handshake(
             false
         }
     }
+}
+
+/// The handshake of a disk-backed mount: `FUSE_IOMAP`, with files of at
+/// most `maxbytes`.
+pub fn iomap_handshake(channel: &Channel, maxbytes: u64, log: &Log) -> bool {
+    handshake(channel, uapi::FUSE_IOMAP, Some(maxbytes), "FUSE_IOMAP", log)
 }
 
 /// The mounting process's end: told once the mount may be used.

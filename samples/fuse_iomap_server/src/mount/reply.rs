@@ -135,6 +135,16 @@ pub fn dirents<'a>(entries: impl Iterator<Item = Dirent<'a>>, size: usize) -> Ve
     out
 }
 
+/// `IOMAP_BEGIN`'s answer: `read`, and a write fork that is `NOCACHE`
+/// (writes go where the read mapping says).
+pub fn begin_out(read: fuse_iomap_io) -> fuse_iomap_begin_out {
+    let write = fuse_iomap_io {
+        type_: FUSE_IOMAP_TYPE_NOCACHE as u16,
+        ..Default::default()
+    };
+    fuse_iomap_begin_out { read, write }
+}
+
 /// `fuse_entry_out` then `fuse_open_out`, as `CREATE` answers.
 pub fn created(stat: &Stat) -> Vec<u8> {
     let mut out = bytes_of(&entry(stat)).to_vec();

@@ -3,20 +3,18 @@
 //! Serving `mount disk`: the requests of the kernel that
 //! [`super::dispatch`] leaves to it, mapped to the model.
 
-use super::dispatch::{self, empty, pod, Answer, Handler};
+use super::dispatch::{self, empty, handler_parts, pod, Answer, BeginOp, Handler};
 use super::log::Log;
+use super::notify::{self, TO_EOF};
 use super::publish::Publisher;
-use super::reply::{self, name, split, FALLOC_FL_KEEP_SIZE};
-use bytemuck::Pod;
+use super::reply::{self, begin_out, name, split, FALLOC_FL_KEEP_SIZE};
 use fuse_iomap_server::channel::{Channel, Request};
 use fuse_iomap_server::diskfs::store::Store;
-use fuse_iomap_server::diskfs::{Fs, MapKind, Mapping, BLOCK};
+use fuse_iomap_server::diskfs::{Fs, MapKind};
 use fuse_iomap_server::uapi::*;
 use nix::errno::Errno;
 
 const FALLOC_FL_PUNCH_HOLE: u32 = 0x02;
-/// `FUSE_IOMAP_INVAL_TO_EOF`, `~0ULL`, which bindgen types as an int.
-const TO_EOF: u64 = FUSE_IOMAP_INVAL_TO_EOF as u64;
 
 /// The server of a mounted disk file system.
 pub struct Server<'a> {
@@ -31,19 +29,7 @@ pub struct Server<'a> {
 }
 
 impl Handler for Server<'_> {
-    type Fs = Fs;
-
-    fn fs(&mut self) -> &mut Fs {
-        &mut self.fs
-    }
-
-    fn channel(&self) -> &Channel {
-        self.channel
-    }
-
-    fn log(&self) -> &Log {
-        &self.log
-    }
+    handler_parts!(Fs);
 
     fn opened(&mut self, nodeid: u64) {
         self.bpf_opened(nodeid);
@@ -113,13 +99,6 @@ impl Server<'_> {
         dispatch::run(self)
     }
 
-    /// Sends a notification; a refused one is logged, not fatal.
-    fn notify<T: Pod>(&self, code: u32, payload: &T) {
-        if let Err(e) = self.channel.notify(code, payload) {
-            self.log.line(&format!("notification {code}: {e}"));
-        }
-    }
-
     /// Regular file `nodeid` was opened or created: the BPF program may
     /// answer for it.
     fn bpf_opened(&mut self, nodeid: u64) {
@@ -144,43 +123,10 @@ impl Server<'_> {
         }
     }
 
-    /// Drops the kernel's cached mappings of `nodeid` from byte `offset`
-    /// for `length` bytes (`TO_EOF`: to the end), both
-    /// forks.
+    /// Drops the kernel's cached mappings of `nodeid` (see
+    /// [`notify::inval`]).
     fn inval(&self, nodeid: u64, offset: u64, length: u64) {
-        let start = offset / BLOCK * BLOCK;
-        let length = if length == TO_EOF {
-            length
-        } else {
-            (offset + length).div_ceil(BLOCK) * BLOCK - start
-        };
-        let range = fuse_range {
-            offset: start,
-            length,
-        };
-        let out = fuse_iomap_inval_mappings_out {
-            nodeid,
-            attr_ino: nodeid,
-            read: range,
-            write: range,
-        };
-        self.notify(FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS, &out);
-    }
-
-    fn io(&self, m: &Mapping) -> fuse_iomap_io {
-        let (type_, addr, dev) = match m.kind {
-            MapKind::Hole => (FUSE_IOMAP_TYPE_HOLE, FUSE_IOMAP_NULL_ADDR as u64, 0),
-            MapKind::Mapped => (FUSE_IOMAP_TYPE_MAPPED, m.addr, self.dev),
-            MapKind::Unwritten => (FUSE_IOMAP_TYPE_UNWRITTEN, m.addr, self.dev),
-        };
-        fuse_iomap_io {
-            offset: m.offset,
-            length: m.length,
-            addr,
-            type_: type_ as u16,
-            flags: if m.new { FUSE_IOMAP_F_NEW as u16 } else { 0 },
-            dev,
-        }
+        notify::inval(self.channel, &self.log, nodeid, offset, length);
     }
 
     /// `FORGET` of `nodeid`, or `BATCH_FORGET`.
@@ -256,33 +202,16 @@ impl Server<'_> {
 
     fn iomap_begin(&mut self, nodeid: u64, args: &[u8]) -> Result<Answer, Errno> {
         let (b, _) = split::<fuse_iomap_begin_in>(args)?;
-        let op = |bit: u32| b.opflags & bit != 0;
-        let writes = op(FUSE_IOMAP_OP_WRITE) || op(FUSE_IOMAP_OP_WRITEBACK);
-        // Zeroing a hole, reporting, or a write that may only overwrite
-        // allocates nothing.
-        let allocate = writes
-            && !op(FUSE_IOMAP_OP_ZERO)
-            && !op(FUSE_IOMAP_OP_REPORT)
-            && !op(FUSE_IOMAP_OP_OVERWRITE_ONLY);
-        let m = self.fs.map(nodeid, b.pos, b.count, allocate)?;
-        if op(FUSE_IOMAP_OP_OVERWRITE_ONLY) && m.kind != MapKind::Mapped {
+        let op = BeginOp::of(b.opflags);
+        let m = self.fs.map(nodeid, b.pos, b.count, op.allocate)?;
+        if op.overwrite_only && m.kind != MapKind::Mapped {
             return Err(Errno::EAGAIN);
         }
-        let read = self.io(&m);
-        let write = fuse_iomap_io {
-            type_: FUSE_IOMAP_TYPE_NOCACHE as u16,
-            ..Default::default()
-        };
+        let read = notify::io(&m, self.dev);
         if m.kind == MapKind::Mapped {
-            let upsert = fuse_iomap_upsert_mappings_out {
-                nodeid,
-                attr_ino: nodeid,
-                read,
-                write,
-            };
-            self.notify(FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS, &upsert);
+            notify::upsert(self.channel, &self.log, nodeid, read);
         }
-        pod(&fuse_iomap_begin_out { read, write })
+        pod(&begin_out(read))
     }
 
     fn iomap_ioend(&mut self, nodeid: u64, args: &[u8]) -> Result<Answer, Errno> {

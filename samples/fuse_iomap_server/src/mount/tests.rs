@@ -51,7 +51,7 @@ pub(super) struct Kernel {
 pub(super) struct Reply {
     pub(super) error: i32,
     pub(super) payload: Vec<u8>,
-    notes: Vec<i32>,
+    pub(super) notes: Vec<i32>,
 }
 
 impl Reply {
