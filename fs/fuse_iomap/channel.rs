@@ -139,6 +139,7 @@ impl Channel {
             FUSE_INIT,
             0,
             bytes_of(&offer),
+            KVec::new(),
             self.namespaces.creds()?,
             Caller::Handshake,
         )?;
@@ -189,7 +190,8 @@ impl Channel {
         }
     }
 
-    /// Sends a request and waits for its answer: the server's reply, its
+    /// Sends a request, with `data` after its arguments (`WRITE`'s file
+    /// data, or nothing), and waits for its answer: the server's reply, its
     /// error, `ENOTCONN` when the channel is aborted, or `EINTR` when a
     /// signal comes first (the request is then forgotten).
     pub(crate) fn call(
@@ -197,13 +199,14 @@ impl Channel {
         opcode: u32,
         nodeid: u64,
         args: &[u8],
+        data: KVec<u8>,
         counters: &Counters,
     ) -> Result<Payload> {
         let creds = self.namespaces.creds()?;
         let mut state = self.state.lock();
         let ticket = state
             .requests
-            .submit(opcode, nodeid, args, creds, Caller::Waiting)?;
+            .submit(opcode, nodeid, args, data, creds, Caller::Waiting)?;
         counters.upcall(opcode);
         self.wake_server();
         loop {
@@ -235,7 +238,7 @@ impl Channel {
         let mut state = self.state.lock();
         state
             .requests
-            .submit(opcode, nodeid, args, creds, Caller::NoReply)?;
+            .submit(opcode, nodeid, args, KVec::new(), creds, Caller::NoReply)?;
         counters.upcall(opcode);
         self.wake_server();
         Ok(())
@@ -243,7 +246,8 @@ impl Channel {
 
     /// The server's `read(2)`: copies the oldest queued request to `out`
     /// and returns its size. `EINVAL` for a buffer smaller than
-    /// `FUSE_MIN_READ_BUFFER`, `EAGAIN` when `nonblock` and nothing is
+    /// `FUSE_MIN_READ_BUFFER`, or than the request (whose caller then gets
+    /// `E2BIG`, as on `/dev/fuse`), `EAGAIN` when `nonblock` and nothing is
     /// queued, `ENODEV` once aborted.
     ///
     /// The request is marked sent under the lock and copied after it is
@@ -254,7 +258,7 @@ impl Channel {
         if out.len() < FUSE_MIN_READ_BUFFER {
             return Err(EINVAL);
         }
-        let (header, args) = {
+        let sent = {
             let mut state = self.state.lock();
             loop {
                 if state.requests.is_aborted() {
@@ -278,11 +282,18 @@ impl Channel {
                 }
             }
         };
+        let header = sent.header;
+        if header.len as usize > out.len() {
+            // The caller learns why; the server reads on.
+            let _ = self.answer(header.unique, Err(E2BIG));
+            return Err(EINVAL);
+        }
         let copied = out
             .write(&header)
-            .and_then(|()| out.write_slice(args.as_bytes()));
+            .and_then(|()| out.write_slice(sent.args.as_bytes()))
+            .and_then(|()| out.write_slice(&sent.data));
         if let Err(e) = copied {
-            self.state.lock().requests.unsend(header.unique);
+            self.state.lock().requests.unsend(header.unique, sent.data);
             self.wake_server();
             return Err(e);
         }
@@ -360,6 +371,7 @@ impl Channel {
             FUSE_IOMAP_CONFIG,
             0,
             bytes_of(&config),
+            KVec::new(),
             self.namespaces.creds()?,
             Caller::Handshake,
         )?;

@@ -50,6 +50,7 @@ use kernel::{
     uaccess::UserSliceWriter,
 };
 
+mod classic;
 mod famfs;
 mod iomap;
 mod namespace;
@@ -254,7 +255,8 @@ impl Connection {
 
     /// Sends a request and waits for its answer.
     fn call(&self, opcode: u32, nodeid: u64, args: &[u8]) -> Result<Payload> {
-        self.channel.call(opcode, nodeid, args, &self.counters)
+        self.channel
+            .call(opcode, nodeid, args, KVec::new(), &self.counters)
     }
 
     /// Sends an iomap request: `ENOTCONN` before the handshake is done,

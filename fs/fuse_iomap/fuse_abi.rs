@@ -28,6 +28,10 @@ pub(crate) const FUSE_RMDIR: u32 = 11;
 pub(crate) const FUSE_RENAME: u32 = 12;
 /// `FUSE_OPEN`.
 pub(crate) const FUSE_OPEN: u32 = 14;
+/// `FUSE_READ`: file data, on a connection without iomap.
+pub(crate) const FUSE_READ: u32 = 15;
+/// `FUSE_WRITE`: file data, on a connection without iomap.
+pub(crate) const FUSE_WRITE: u32 = 16;
 /// `FUSE_STATFS`.
 pub(crate) const FUSE_STATFS: u32 = 17;
 /// `FUSE_RELEASE`.
@@ -261,7 +265,28 @@ impl ForgetOne {
     }
 }
 
-/// `struct fuse_read_in`: `READDIR`'s arguments.
+/// `struct fuse_write_in`: `WRITE`'s arguments; the data follows.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct WriteIn {
+    pub(crate) fh: u64,
+    pub(crate) offset: u64,
+    pub(crate) size: u32,
+    pub(crate) write_flags: u32,
+    pub(crate) lock_owner: u64,
+    pub(crate) flags: u32,
+    pub(crate) padding: u32,
+}
+
+/// `struct fuse_write_out`: the bytes a `WRITE` stored.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct WriteOut {
+    pub(crate) size: u32,
+    pub(crate) padding: u32,
+}
+
+/// `struct fuse_read_in`: `READ`'s and `READDIR`'s arguments.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ReadIn {
@@ -303,4 +328,6 @@ const _: () = assert!(core::mem::size_of::<ForgetIn>() == 8);
 const _: () = assert!(core::mem::size_of::<BatchForgetIn>() == 8);
 const _: () = assert!(core::mem::size_of::<ForgetOne>() == 16);
 const _: () = assert!(core::mem::size_of::<ReadIn>() == 40);
+const _: () = assert!(core::mem::size_of::<WriteIn>() == 40);
+const _: () = assert!(core::mem::size_of::<WriteOut>() == 8);
 const _: () = assert!(core::mem::size_of::<DirentHead>() == 24);

@@ -193,6 +193,14 @@ void fuse_iomap_rs_famfs_put(const void *dax);
 const void *fuse_iomap_rs_famfs_devices(void *conn, u64 nodeid, bool sync,
 					struct dax_device **dax_dev, int *err);
 
+/* vfs_classic.rs: file data through FUSE_READ and FUSE_WRITE. */
+bool fuse_iomap_rs_classic(void *conn);
+void fuse_iomap_rs_io_sizes(void *conn, size_t *max_read, size_t *max_write);
+ssize_t fuse_iomap_rs_file_read(void *conn, u64 nodeid, u64 fh, u64 pos, void *buf,
+			   size_t len);
+ssize_t fuse_iomap_rs_file_write(void *conn, u64 nodeid, u64 fh, u64 pos,
+			    const void *buf, size_t len);
+
 /* vfs_glue.c: the file system type. */
 int fuse_iomap_vfs_register(void);
 void fuse_iomap_vfs_unregister(void);

@@ -20,6 +20,7 @@ use crate::abi::{
 use crate::cache::CacheLimit;
 use crate::errno::eproto;
 use crate::mapping::Geometry;
+use crate::request::MAX_IO;
 use kernel::prelude::*;
 
 /// The `FUSE_IOMAP_CONFIG` fields the kernel understands.
@@ -34,7 +35,13 @@ pub(crate) struct Features {
     pub(crate) famfs: bool,
     /// Protocol 7.16 or later: `FORGET`s may go as one `BATCH_FORGET`.
     pub(crate) batch_forget: bool,
+    /// The most file data one `WRITE` carries: the server's `max_write`,
+    /// at least a page (as fuse makes it) and at most [`MAX_IO`].
+    pub(crate) max_write: u32,
 }
+
+/// The smallest `max_write` a server gets, as fuse gives it: a page.
+const MIN_WRITE: u32 = 4096;
 
 /// The minor version that brought `FUSE_BATCH_FORGET`.
 const BATCH_FORGET_MINOR: u32 = 16;
@@ -72,6 +79,7 @@ pub(crate) fn init_reply(offer: &InitIn, out: &InitOut) -> Result<Features> {
         iomap: kept & FUSE_IOMAP != 0,
         famfs: kept & FUSE_DAX_FMAP != 0,
         batch_forget: out.minor >= BATCH_FORGET_MINOR,
+        max_write: out.max_write.clamp(MIN_WRITE, MAX_IO as u32),
     })
 }
 

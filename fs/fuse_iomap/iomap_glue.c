@@ -513,6 +513,8 @@ int fuse_iomap_setattr_size(struct inode *inode,
 
 	if (IS_DAX(inode))
 		return fuse_iomap_famfs_setattr_size(inode, in, out);
+	if (fuse_iomap_is_classic(inode))
+		return fuse_iomap_classic_setattr_size(inode, in, out);
 	err = fuse_iomap_setsize(inode, in->size);
 	if (err)
 		return err;

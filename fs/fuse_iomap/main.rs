@@ -73,6 +73,7 @@ mod rwsem;
 mod sched;
 mod sync;
 mod vfs;
+mod vfs_classic;
 mod vfs_famfs;
 mod vfs_iomap;
 mod waitqueue;

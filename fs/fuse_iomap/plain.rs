@@ -13,7 +13,8 @@ use crate::abi::{
 };
 use crate::fuse_abi::{
     Attr, AttrOut, BatchForgetIn, CreateIn, EntryOut, FallocateIn, ForgetIn, ForgetOne, FsyncIn,
-    GetattrIn, Kstatfs, MkdirIn, OpenIn, OpenOut, ReadIn, ReleaseIn, RenameIn, SetattrIn,
+    GetattrIn, Kstatfs, MkdirIn, OpenIn, OpenOut, ReadIn, ReleaseIn, RenameIn, SetattrIn, WriteIn,
+    WriteOut,
 };
 use kernel::types::{AsBytes, FromBytes};
 
@@ -81,5 +82,7 @@ plain_data!(
     ForgetIn,
     BatchForgetIn,
     ForgetOne,
-    ReadIn
+    ReadIn,
+    WriteIn,
+    WriteOut
 );

@@ -22,10 +22,10 @@ use crate::abi::{
 };
 use crate::errno::enotconn;
 use crate::fuse_abi::{
-    AttrOut, BatchForgetIn, EntryOut, ForgetOne, Kstatfs, OpenOut, FUSE_BATCH_FORGET, FUSE_CREATE,
-    FUSE_DESTROY, FUSE_FALLOCATE, FUSE_FORGET, FUSE_FSYNC, FUSE_GETATTR, FUSE_LOOKUP, FUSE_MKDIR,
-    FUSE_OPEN, FUSE_OPENDIR, FUSE_READDIR, FUSE_RELEASE, FUSE_RELEASEDIR, FUSE_RENAME, FUSE_RMDIR,
-    FUSE_SETATTR, FUSE_STATFS, FUSE_UNLINK,
+    AttrOut, BatchForgetIn, EntryOut, ForgetOne, Kstatfs, OpenOut, WriteOut, FUSE_BATCH_FORGET,
+    FUSE_CREATE, FUSE_DESTROY, FUSE_FALLOCATE, FUSE_FORGET, FUSE_FSYNC, FUSE_GETATTR, FUSE_LOOKUP,
+    FUSE_MKDIR, FUSE_OPEN, FUSE_OPENDIR, FUSE_READ, FUSE_READDIR, FUSE_RELEASE, FUSE_RELEASEDIR,
+    FUSE_RENAME, FUSE_RMDIR, FUSE_SETATTR, FUSE_STATFS, FUSE_UNLINK, FUSE_WRITE,
 };
 use core::mem::size_of;
 use kernel::prelude::*;
@@ -40,8 +40,13 @@ pub(crate) const MAX_ARGS: usize = 8 + 2 * 256;
 pub(crate) const MAX_BATCH_FORGET: usize =
     (MAX_ARGS - size_of::<BatchForgetIn>()) / size_of::<ForgetOne>();
 
-/// The largest reply: a `GET_FMAP` reply fills at most a page.
+/// The largest reply but `READ`'s: a `GET_FMAP` reply fills at most a
+/// page.
 pub(crate) const MAX_REPLY: usize = 4096;
+
+/// The most file data one `READ` reply or `WRITE` request carries, as
+/// fuse's default of 32 pages.
+pub(crate) const MAX_IO: usize = 128 * 1024;
 
 /// The size of `struct fuse_in_header` and of `struct fuse_out_header`.
 const IN_HEADER: usize = core::mem::size_of::<InHeader>();
@@ -130,8 +135,17 @@ enum State<P> {
 struct Request<P> {
     header: InHeader,
     args: Args,
+    /// File data after the arguments (`WRITE`'s), until sent.
+    data: KVec<u8>,
     caller: Caller,
     state: State<P>,
+}
+
+/// A request as the server reads it.
+pub(crate) struct Sent {
+    pub(crate) header: InHeader,
+    pub(crate) args: Args,
+    pub(crate) data: KVec<u8>,
 }
 
 /// The handle of a submitted request.
@@ -168,18 +182,23 @@ impl<P> Requests<P> {
         }
     }
 
-    /// Queues a request; `ENOTCONN` once aborted. Uniques are even and never
-    /// 0, as on `/dev/fuse`.
+    /// Queues a request with `data` after its arguments (empty for all but
+    /// `WRITE`, at most [`MAX_IO`] bytes); `ENOTCONN` once aborted. Uniques
+    /// are even and never 0, as on `/dev/fuse`.
     pub(crate) fn submit(
         &mut self,
         opcode: u32,
         nodeid: u64,
         args: &[u8],
+        data: KVec<u8>,
         creds: Creds,
         caller: Caller,
     ) -> Result<Ticket> {
         if self.aborted {
             return Err(enotconn());
+        }
+        if data.len() > MAX_IO {
+            return Err(EINVAL);
         }
         let args = Args::new(args)?;
         let slot = match self.slots.iter().position(Option::is_none) {
@@ -193,8 +212,8 @@ impl<P> Requests<P> {
         let unique = self.next_unique;
         self.slots[slot] = Some(Request {
             header: InHeader {
-                // At most 40 + MAX_ARGS bytes.
-                len: (IN_HEADER + args.len) as u32,
+                // At most 40 + MAX_ARGS + MAX_IO bytes.
+                len: (IN_HEADER + args.len + data.len()) as u32,
                 opcode,
                 unique,
                 nodeid,
@@ -205,6 +224,7 @@ impl<P> Requests<P> {
                 padding: 0,
             },
             args,
+            data,
             caller,
             state: State::Queued,
         });
@@ -242,7 +262,7 @@ impl<P> Requests<P> {
     /// as fuse reads its forget list: an unmount or a cache shrink that
     /// drops thousands of inodes costs the server a read per batch. Only
     /// with `batch_forget`: the server speaks protocol 7.16 or later.
-    pub(crate) fn send_next(&mut self, batch_forget: bool) -> Option<(InHeader, Args)> {
+    pub(crate) fn send_next(&mut self, batch_forget: bool) -> Option<Sent> {
         let slot = self.oldest_queued(None)?;
         let req = self.slots[slot].as_ref()?;
         if batch_forget
@@ -258,7 +278,11 @@ impl<P> Requests<P> {
         let entry = &mut self.slots[slot];
         self.queued -= 1;
         let req = entry.as_mut()?;
-        let sent = (req.header, req.args);
+        let sent = Sent {
+            header: req.header,
+            args: req.args,
+            data: core::mem::take(&mut req.data),
+        };
         if req.caller == Caller::NoReply {
             *entry = None;
         } else {
@@ -270,7 +294,7 @@ impl<P> Requests<P> {
     /// Frees the oldest queued `FORGET`s, up to [`MAX_BATCH_FORGET`], and
     /// returns the `BATCH_FORGET` that carries them. Like fuse's, it is
     /// nobody's request: no credentials, and the unique of its first.
-    fn send_batch_forget(&mut self) -> (InHeader, Args) {
+    fn send_batch_forget(&mut self) -> Sent {
         let mut args = Args {
             buf: [0; MAX_ARGS],
             len: size_of::<BatchForgetIn>(),
@@ -313,14 +337,20 @@ impl<P> Requests<P> {
             unique,
             ..InHeader::default()
         };
-        (header, args)
+        Sent {
+            header,
+            args,
+            data: KVec::new(),
+        }
     }
 
-    /// Puts a sent request back in the queue: its copy to the server failed.
-    pub(crate) fn unsend(&mut self, unique: u64) {
+    /// Puts a sent request back in the queue, with its `data`: its copy to
+    /// the server failed.
+    pub(crate) fn unsend(&mut self, unique: u64, data: KVec<u8>) {
         if let Some(req) = self.find_mut(unique) {
             if matches!(req.state, State::Sent) {
                 req.state = State::Queued;
+                req.data = data;
                 self.queued += 1;
             }
         }
@@ -438,7 +468,7 @@ pub(crate) enum Message {
 /// `EINVAL` unless the header fits and gives the write's length, and, for a
 /// reply, its error is 0 or a negative errno above -512 and comes alone.
 pub(crate) fn parse_header(oh: &OutHeader, len: usize) -> Result<Message> {
-    if len < OUT_HEADER || oh.len as usize != len || len > OUT_HEADER + MAX_REPLY {
+    if len < OUT_HEADER || oh.len as usize != len || len > OUT_HEADER + MAX_IO {
         return Err(EINVAL);
     }
     let size = len - OUT_HEADER;
@@ -472,6 +502,8 @@ pub(crate) fn reply_size_ok(opcode: u32, size: usize) -> bool {
         FUSE_CREATE => size == size_of::<EntryOut>() + size_of::<OpenOut>(),
         FUSE_STATFS => size == size_of::<Kstatfs>(),
         FUSE_READDIR => size <= MAX_REPLY,
+        FUSE_READ => size <= MAX_IO,
+        FUSE_WRITE => size == size_of::<WriteOut>(),
         FUSE_IOMAP_END | FUSE_UNLINK | FUSE_RMDIR | FUSE_RENAME | FUSE_RELEASE
         | FUSE_RELEASEDIR | FUSE_FSYNC | FUSE_FALLOCATE | FUSE_DESTROY => size == 0,
         FUSE_IOMAP_IOEND => size == 8,

@@ -82,6 +82,19 @@ int fuse_iomap_famfs_setattr_size(struct inode *inode,
 				  const struct fuse_setattr_in *in,
 				  struct fuse_attr_out *out);
 
+/* classic_glue.c */
+extern const struct address_space_operations fuse_iomap_classic_aops;
+extern const struct file_operations fuse_iomap_classic_file_ops;
+int fuse_iomap_classic_setattr_size(struct inode *inode,
+				    const struct fuse_setattr_in *in,
+				    struct fuse_attr_out *out);
+
+/* Whether a regular file's data goes through FUSE_READ and FUSE_WRITE. */
+static inline bool fuse_iomap_is_classic(struct inode *inode)
+{
+	return inode->i_mapping->a_ops == &fuse_iomap_classic_aops;
+}
+
 /* A famfs file's mappings are the DAX library's, any other file's iomap's. */
 static inline const struct iomap_ops *fuse_iomap_ops(struct inode *inode)
 {

@@ -33,6 +33,7 @@ static struct kmem_cache *fuse_iomap_inode_cachep;
 
 static const struct inode_operations fuse_iomap_dir_iops;
 static const struct inode_operations fuse_iomap_file_iops;
+static const struct inode_operations fuse_iomap_classic_file_iops;
 static const struct file_operations fuse_iomap_dir_ops;
 static const struct dentry_operations fuse_iomap_dentry_ops;
 
@@ -133,6 +134,11 @@ static struct inode *fuse_iomap_iget(struct super_block *sb,
 		inode->i_op = &fuse_iomap_file_iops;
 		inode->i_fop = &fuse_iomap_famfs_file_ops;
 		inode->i_mapping->a_ops = &fuse_iomap_famfs_aops;
+	} else if (S_ISREG(inode->i_mode) && fuse_iomap_rs_classic(FSB(sb)->conn)) {
+		/* No iomap: data through FUSE_READ and FUSE_WRITE, no extents. */
+		inode->i_op = &fuse_iomap_classic_file_iops;
+		inode->i_fop = &fuse_iomap_classic_file_ops;
+		inode->i_mapping->a_ops = &fuse_iomap_classic_aops;
 	} else {
 		inode->i_op = &fuse_iomap_file_iops;
 		inode->i_fop = &fuse_iomap_file_ops;
@@ -531,6 +537,11 @@ static const struct inode_operations fuse_iomap_file_iops = {
 	.getattr	= fuse_iomap_getattr,
 	.setattr	= fuse_iomap_setattr,
 	.fiemap		= fuse_iomap_fiemap,
+};
+
+static const struct inode_operations fuse_iomap_classic_file_iops = {
+	.getattr	= fuse_iomap_getattr,
+	.setattr	= fuse_iomap_setattr,
 };
 
 /* A file handle is a u64; so is a pointer on the 64-bit machines built for. */

@@ -62,6 +62,8 @@ const WIRE: &[&str] = &[
     "fuse_rename_in",
     "fuse_rename2_in",
     "fuse_read_in",
+    "fuse_write_in",
+    "fuse_write_out",
     "fuse_release_in",
     "fuse_kstatfs",
     "fuse_statfs_out",

@@ -76,7 +76,7 @@ impl Connection {
 
     /// Sends a namespace request once the handshake is done, and returns
     /// its reply's bytes, of the size its opcode has.
-    fn ns_call(&self, opcode: u32, nodeid: u64, args: &[&[u8]]) -> Result<KVec<u8>> {
+    pub(super) fn ns_call(&self, opcode: u32, nodeid: u64, args: &[&[u8]]) -> Result<KVec<u8>> {
         self.channel.wait_ready()?;
         let args = Args::concat(args)?;
         match self.call(opcode, nodeid, args.as_bytes())? {

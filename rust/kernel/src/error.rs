@@ -35,6 +35,7 @@ declare_errors! {
     EINTR = 4,
     EIO = 5,
     ENXIO = 6,
+    E2BIG = 7,
     EBADF = 9,
     EAGAIN = 11,
     ENOMEM = 12,
@@ -52,12 +53,13 @@ declare_errors! {
 }
 
 /// Names of the errnos the module returns, for `errname()`.
-const NAMES: [(i32, &str); 25] = [
+const NAMES: [(i32, &str); 26] = [
     (1, "EPERM"),
     (2, "ENOENT"),
     (4, "EINTR"),
     (5, "EIO"),
     (6, "ENXIO"),
+    (7, "E2BIG"),
     (9, "EBADF"),
     (11, "EAGAIN"),
     (12, "ENOMEM"),

@@ -27,6 +27,14 @@ pub struct Channel {
     fd: OwnedFd,
 }
 
+/// The most file data one `WRITE` carries, which the handshake tells the
+/// kernel (`max_write`); the kernel sends no more than 128 KiB anyway.
+pub const MAX_WRITE: u32 = 128 * 1024;
+
+/// What a `read(2)` of a request needs: the largest `WRITE`, its header and
+/// arguments, as libfuse sizes its buffer.
+const READ_BUFFER: usize = MAX_WRITE as usize + FUSE_MIN_READ_BUFFER as usize;
+
 impl Channel {
     pub fn new(fd: OwnedFd) -> Self {
         Self { fd }
@@ -38,7 +46,7 @@ impl Channel {
 
     /// Waits for the next request.
     pub fn read(&self) -> nix::Result<Request> {
-        let mut buf = vec![0u8; FUSE_MIN_READ_BUFFER as usize];
+        let mut buf = vec![0u8; READ_BUFFER];
         let n = read(self.fd.as_raw_fd(), &mut buf)?;
         let size = std::mem::size_of::<fuse_in_header>();
         if n < size {
@@ -100,6 +108,7 @@ impl Channel {
             minor: offer.minor,
             flags: kept as u32,
             flags2: (kept >> 32) as u32,
+            max_write: MAX_WRITE,
             ..Default::default()
         };
         self.reply(init.header.unique, &out)?;

@@ -40,6 +40,8 @@ fn opcodes_match_the_header() {
         ("FUSE_RMDIR", FUSE_RMDIR.into()),
         ("FUSE_RENAME", FUSE_RENAME.into()),
         ("FUSE_OPEN", FUSE_OPEN.into()),
+        ("FUSE_READ", FUSE_READ.into()),
+        ("FUSE_WRITE", FUSE_WRITE.into()),
         ("FUSE_STATFS", FUSE_STATFS.into()),
         ("FUSE_RELEASE", FUSE_RELEASE.into()),
         ("FUSE_FSYNC", FUSE_FSYNC.into()),
@@ -127,6 +129,12 @@ fn structure_layouts_match_the_header() {
             "fuse_read_in",
             [fh, offset, size, read_flags, lock_owner, flags]
         ),
+        layout!(
+            WriteIn,
+            "fuse_write_in",
+            [fh, offset, size, write_flags, lock_owner, flags]
+        ),
+        layout!(WriteOut, "fuse_write_out", [size]),
         layout!(
             DirentHead,
             "fuse_dirent",

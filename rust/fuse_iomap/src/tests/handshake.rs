@@ -30,6 +30,26 @@ fn reply(f: u64) -> InitOut {
 }
 
 #[test]
+fn max_write_is_at_least_a_page_and_at_most_max_io() {
+    for (asked, kept) in [
+        (0, 4096),
+        (4095, 4096),
+        (65536, 65536),
+        (1 << 20, 128 * 1024),
+    ] {
+        let out = InitOut {
+            max_write: asked,
+            ..reply(0)
+        };
+        assert_eq!(
+            init_reply(&init_in(false), &out).map(|f| f.max_write),
+            Ok(kept),
+            "max_write {asked}"
+        );
+    }
+}
+
+#[test]
 fn famfs_is_offered_only_when_allowed() {
     let with = init_in(true);
     let without = init_in(false);
@@ -51,6 +71,7 @@ fn the_reply_keeps_part_of_the_offer() {
         iomap: true,
         famfs: true,
         batch_forget: true,
+        max_write: 4096,
     };
     assert_eq!(init_reply(&init_in(true), &reply(all)), Ok(both));
     assert_eq!(
@@ -59,6 +80,7 @@ fn the_reply_keeps_part_of_the_offer() {
             iomap: true,
             famfs: false,
             batch_forget: true,
+            max_write: 4096,
         }),
         "famfs taken without being offered"
     );
@@ -66,6 +88,7 @@ fn the_reply_keeps_part_of_the_offer() {
         init_reply(&init_in(true), &reply(FUSE_IOMAP | FUSE_DAX_FMAP)),
         Ok(Features {
             batch_forget: true,
+            max_write: 4096,
             ..Features::default()
         }),
         "high flags without FUSE_INIT_EXT do not count"
@@ -171,6 +194,7 @@ fn init_then_config_makes_the_connection_ready() {
         iomap: true,
         famfs: true,
         batch_forget: true,
+        max_write: 4096,
     };
     let mut phase = Phase::Init {
         offer: init_in(true),
@@ -202,6 +226,7 @@ fn a_connection_without_iomap_is_ready_without_config() {
         phase,
         Phase::Ready(Features {
             batch_forget: true,
+            max_write: 4096,
             ..Features::default()
         })
     );
@@ -222,6 +247,7 @@ fn replies_out_of_turn_or_refused_fail_the_handshake() {
         iomap: true,
         famfs: false,
         batch_forget: true,
+        max_write: 4096,
     };
     let offer = init_in(false);
     let cases: [(Phase, Result<Reply<'_>, _>); 9] = [

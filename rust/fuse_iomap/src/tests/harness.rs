@@ -61,9 +61,14 @@ impl Request {
 
 /// The server's `read(2)`, waiting for a request.
 pub(super) fn read(conn: &Connection) -> Request {
-    let mut out = UserSliceWriter::new(FUSE_MIN_READ_BUFFER);
-    let n = conn.server_read(&mut out, false).expect("a request");
-    Request::parse(&out.written()[..n])
+    read_into(conn, FUSE_MIN_READ_BUFFER).expect("a request")
+}
+
+/// The server's `read(2)` into a buffer of `size` bytes, waiting.
+pub(super) fn read_into(conn: &Connection, size: usize) -> Result<Request> {
+    let mut out = UserSliceWriter::new(size);
+    let n = conn.server_read(&mut out, false)?;
+    Ok(Request::parse(&out.written()[..n]))
 }
 
 /// The server's non-blocking `read(2)`.

@@ -7,6 +7,7 @@ mod bpf;
 mod budget;
 mod cache;
 mod channel;
+mod classic;
 mod connection;
 mod counters;
 mod daxdev;

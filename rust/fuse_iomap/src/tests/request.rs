@@ -5,8 +5,8 @@
 //! header rules, and a property test against a plain model.
 
 use crate::abi::{
-    OutHeader, FUSE_GET_DAXDEV, FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN, FUSE_IOMAP_CONFIG,
-    FUSE_IOMAP_END, FUSE_IOMAP_IOEND,
+    InHeader, OutHeader, FUSE_GET_DAXDEV, FUSE_GET_FMAP, FUSE_INIT, FUSE_IOMAP_BEGIN,
+    FUSE_IOMAP_CONFIG, FUSE_IOMAP_END, FUSE_IOMAP_IOEND,
 };
 use crate::fuse_abi::{
     BatchForgetIn, ForgetOne, FUSE_BATCH_FORGET, FUSE_CREATE, FUSE_DESTROY, FUSE_FORGET,
@@ -14,18 +14,32 @@ use crate::fuse_abi::{
     FUSE_SETATTR, FUSE_STATFS, FUSE_UNLINK,
 };
 use crate::request::{
-    parse_header, reply_size_ok, Args, Caller, Creds, Message, Requests, MAX_ARGS, MAX_BATCH_FORGET,
+    parse_header, reply_size_ok, Args, Caller, Creds, Message, Requests, MAX_ARGS,
+    MAX_BATCH_FORGET, MAX_IO,
 };
 use core::mem::size_of;
 use kernel::error::code::{EINVAL, ENOENT};
+use kernel::prelude::KVec;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
 const ENOTCONN: i32 = -107;
 
+/// The next request the server reads, without its data.
+fn next(r: &mut Requests<u32>, batch_forget: bool) -> Option<(InHeader, Args)> {
+    r.send_next(batch_forget).map(|s| (s.header, s.args))
+}
+
 fn submit(r: &mut Requests<u32>, opcode: u32) -> crate::request::Ticket {
-    r.submit(opcode, 7, &[1, 2, 3], Creds::default(), Caller::Waiting)
-        .unwrap()
+    r.submit(
+        opcode,
+        7,
+        &[1, 2, 3],
+        KVec::new(),
+        Creds::default(),
+        Caller::Waiting,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -33,9 +47,9 @@ fn requests_are_read_in_order_with_even_uniques() {
     let mut r = Requests::<u32>::new();
     submit(&mut r, FUSE_IOMAP_BEGIN);
     submit(&mut r, FUSE_GET_FMAP);
-    let (h1, a1) = r.send_next(false).unwrap();
-    let (h2, _) = r.send_next(false).unwrap();
-    assert!(r.send_next(false).is_none());
+    let (h1, a1) = next(&mut r, false).unwrap();
+    let (h2, _) = next(&mut r, false).unwrap();
+    assert!(next(&mut r, false).is_none());
     assert_eq!(
         (h1.opcode, h1.unique, h1.nodeid, h1.len),
         (FUSE_IOMAP_BEGIN, 2, 7, 43)
@@ -50,7 +64,7 @@ fn only_a_sent_request_takes_a_reply_and_only_once() {
     let t = submit(&mut r, FUSE_IOMAP_BEGIN);
     assert_eq!(r.target(2), Err(ENOENT), "queued, not yet read");
     assert_eq!(r.answer(2, Ok(1)), Err(ENOENT));
-    r.send_next(false).unwrap();
+    next(&mut r, false).unwrap();
     assert_eq!(r.target(2).unwrap().opcode, FUSE_IOMAP_BEGIN);
     assert_eq!(r.take(t), None);
     r.answer(2, Ok(9)).unwrap();
@@ -67,9 +81,9 @@ fn a_cancelled_request_is_forgotten_in_any_state() {
     let queued = submit(&mut r, FUSE_IOMAP_BEGIN);
     r.cancel(queued);
     assert!(!r.has_queued());
-    assert!(r.send_next(false).is_none());
+    assert!(next(&mut r, false).is_none());
     let sent = submit(&mut r, FUSE_IOMAP_BEGIN);
-    let (h, _) = r.send_next(false).unwrap();
+    let (h, _) = next(&mut r, false).unwrap();
     r.cancel(sent);
     assert_eq!(r.answer(h.unique, Ok(1)), Err(ENOENT));
     assert_eq!(r.len(), 0);
@@ -81,7 +95,7 @@ fn a_slot_reused_does_not_answer_an_old_ticket() {
     let old = submit(&mut r, FUSE_IOMAP_BEGIN);
     r.cancel(old);
     let new = submit(&mut r, FUSE_IOMAP_BEGIN);
-    let (h, _) = r.send_next(false).unwrap();
+    let (h, _) = next(&mut r, false).unwrap();
     r.answer(h.unique, Ok(5)).unwrap();
     assert_eq!(r.take(old), None);
     assert_eq!(r.take(new), Some(Ok(5)));
@@ -90,9 +104,16 @@ fn a_slot_reused_does_not_answer_an_old_ticket() {
 #[test]
 fn handshake_requests_are_freed_when_answered() {
     let mut r = Requests::<u32>::new();
-    r.submit(FUSE_INIT, 0, &[0; 64], Creds::default(), Caller::Handshake)
-        .unwrap();
-    let (h, _) = r.send_next(false).unwrap();
+    r.submit(
+        FUSE_INIT,
+        0,
+        &[0; 64],
+        KVec::new(),
+        Creds::default(),
+        Caller::Handshake,
+    )
+    .unwrap();
+    let (h, _) = next(&mut r, false).unwrap();
     assert_eq!(r.target(h.unique).unwrap().caller, Caller::Handshake);
     r.answer(h.unique, Ok(0)).unwrap();
     assert_eq!(r.len(), 0);
@@ -103,16 +124,30 @@ fn abort_answers_every_waiting_caller_and_refuses_more() {
     let mut r = Requests::<u32>::new();
     let queued = submit(&mut r, FUSE_IOMAP_BEGIN);
     let sent = submit(&mut r, FUSE_IOMAP_END);
-    r.submit(FUSE_INIT, 0, &[], Creds::default(), Caller::Handshake)
-        .unwrap();
-    r.send_next(false).unwrap();
-    r.send_next(false).unwrap();
+    r.submit(
+        FUSE_INIT,
+        0,
+        &[],
+        KVec::new(),
+        Creds::default(),
+        Caller::Handshake,
+    )
+    .unwrap();
+    next(&mut r, false).unwrap();
+    next(&mut r, false).unwrap();
     r.abort();
     assert!(r.is_aborted() && !r.has_queued());
     assert_eq!(r.take(queued).unwrap().unwrap_err().to_errno(), ENOTCONN);
     assert_eq!(r.take(sent).unwrap().unwrap_err().to_errno(), ENOTCONN);
     assert_eq!(r.len(), 0);
-    let again = r.submit(FUSE_IOMAP_BEGIN, 1, &[], Creds::default(), Caller::Waiting);
+    let again = r.submit(
+        FUSE_IOMAP_BEGIN,
+        1,
+        &[],
+        KVec::new(),
+        Creds::default(),
+        Caller::Waiting,
+    );
     assert_eq!(again.unwrap_err().to_errno(), ENOTCONN);
 }
 
@@ -120,10 +155,10 @@ fn abort_answers_every_waiting_caller_and_refuses_more() {
 fn a_read_that_fails_puts_the_request_back() {
     let mut r = Requests::<u32>::new();
     submit(&mut r, FUSE_IOMAP_BEGIN);
-    let (h, _) = r.send_next(false).unwrap();
-    r.unsend(h.unique);
+    let (h, _) = next(&mut r, false).unwrap();
+    r.unsend(h.unique, KVec::new());
     assert!(r.has_queued());
-    assert_eq!(r.send_next(false).unwrap().0.unique, h.unique);
+    assert_eq!(next(&mut r, false).unwrap().0.unique, h.unique);
 }
 
 #[test]
@@ -145,10 +180,17 @@ fn arguments_longer_than_any_request_are_refused() {
 #[test]
 fn a_request_without_reply_is_freed_once_read() {
     let mut r = Requests::<u32>::new();
-    r.submit(FUSE_FORGET, 5, &[1; 8], Creds::default(), Caller::NoReply)
-        .unwrap();
+    r.submit(
+        FUSE_FORGET,
+        5,
+        &[1; 8],
+        KVec::new(),
+        Creds::default(),
+        Caller::NoReply,
+    )
+    .unwrap();
     assert!(r.has_queued());
-    let (h, _) = r.send_next(false).unwrap();
+    let (h, _) = next(&mut r, false).unwrap();
     assert_eq!((h.opcode, h.nodeid), (FUSE_FORGET, 5));
     assert!(!r.has_queued());
     assert_eq!(r.len(), 0);
@@ -165,6 +207,7 @@ fn forget(r: &mut Requests<u32>, nodeid: u64, nlookup: u64) {
         FUSE_FORGET,
         nodeid,
         &nlookup.to_ne_bytes(),
+        KVec::new(),
         creds,
         Caller::NoReply,
     )
@@ -197,14 +240,14 @@ fn forgets_queued_together_are_read_as_one_batch_forget() {
     submit(&mut r, FUSE_GETATTR);
     forget(&mut r, 11, 3);
     forget(&mut r, 12, 1);
-    let (h, args) = r.send_next(true).unwrap();
+    let (h, args) = next(&mut r, true).unwrap();
     assert_eq!((h.opcode, h.nodeid, h.unique), (FUSE_BATCH_FORGET, 0, 2));
     assert_eq!((h.uid, h.gid, h.pid), (0, 0, 0), "nobody's request");
     assert_eq!(h.len as usize, 40 + args.as_bytes().len());
     assert_eq!(batch(&args), [(10, 1), (11, 3), (12, 1)]);
     // The GETATTR is next, and the forgets are gone.
-    assert_eq!(r.send_next(true).unwrap().0.opcode, FUSE_GETATTR);
-    assert!(r.send_next(true).is_none());
+    assert_eq!(next(&mut r, true).unwrap().0.opcode, FUSE_GETATTR);
+    assert!(next(&mut r, true).is_none());
     assert_eq!(r.len(), 1);
 }
 
@@ -215,12 +258,12 @@ fn a_batch_holds_at_most_what_fits_in_the_arguments() {
     for nodeid in 0..(MAX_BATCH_FORGET as u64 + 2) {
         forget(&mut r, 100 + nodeid, nodeid);
     }
-    let (h, args) = r.send_next(true).unwrap();
+    let (h, args) = next(&mut r, true).unwrap();
     assert_eq!(h.opcode, FUSE_BATCH_FORGET);
     let first = batch(&args);
     assert_eq!(first.len(), MAX_BATCH_FORGET);
     assert_eq!(first[31], (131, 31));
-    let (h, args) = r.send_next(true).unwrap();
+    let (h, args) = next(&mut r, true).unwrap();
     assert_eq!(h.opcode, FUSE_BATCH_FORGET);
     assert_eq!(batch(&args), [(132, 32), (133, 33)]);
     assert!(!r.has_queued());
@@ -231,15 +274,15 @@ fn a_batch_holds_at_most_what_fits_in_the_arguments() {
 fn a_lone_forget_or_an_old_server_gets_plain_forgets() {
     let mut r = Requests::<u32>::new();
     forget(&mut r, 10, 1);
-    let (h, args) = r.send_next(true).unwrap();
+    let (h, args) = next(&mut r, true).unwrap();
     assert_eq!((h.opcode, h.nodeid, h.uid), (FUSE_FORGET, 10, 1));
     assert_eq!(args.as_bytes(), 1u64.to_ne_bytes());
     // Before 7.16, no batches.
     let mut old = Requests::<u32>::new();
     forget(&mut old, 10, 1);
     forget(&mut old, 11, 1);
-    assert_eq!(old.send_next(false).unwrap().0.opcode, FUSE_FORGET);
-    assert_eq!(old.send_next(false).unwrap().0.nodeid, 11);
+    assert_eq!(next(&mut old, false).unwrap().0.opcode, FUSE_FORGET);
+    assert_eq!(next(&mut old, false).unwrap().0.nodeid, 11);
 }
 
 fn oh(len: u32, error: i32, unique: u64) -> OutHeader {
@@ -265,10 +308,11 @@ fn headers_follow_dev_fuse() {
         Err(EINVAL),
         "error with payload"
     );
-    let too_long = 16 + 4097;
+    let too_long = 16 + MAX_IO as u32 + 1;
     assert_eq!(
         parse_header(&oh(too_long, 0, 2), too_long as usize),
-        Err(EINVAL)
+        Err(EINVAL),
+        "longer than a READ's largest reply"
     );
     assert_eq!(
         parse_header(&oh(16, -511, 2), 16),
@@ -370,7 +414,7 @@ proptest! {
         for op in ops {
             match op {
                 Op::Submit => {
-                    let t = r.submit(FUSE_IOMAP_BEGIN, 1, &[], Creds::default(), Caller::Waiting);
+                    let t = r.submit(FUSE_IOMAP_BEGIN, 1, &[], KVec::new(), Creds::default(), Caller::Waiting);
                     prop_assert_eq!(t.is_err(), aborted);
                     if let Ok(t) = t {
                         let unique = 2 * (tickets.len() as u64 + 1);
@@ -380,7 +424,7 @@ proptest! {
                 }
                 Op::Read => {
                     let oldest = model.iter().find(|(_, s)| **s == ModelState::Queued).map(|(u, _)| *u);
-                    let got = r.send_next(false).map(|(h, _)| h.unique);
+                    let got = next(&mut r, false).map(|(h, _)| h.unique);
                     prop_assert_eq!(got, oldest);
                     if let Some(u) = oldest {
                         model.insert(u, ModelState::Sent);

@@ -9,12 +9,16 @@
 //! device with `FUSE_IOMAP_IOC_BACKING_OPEN`, and mounts (see `mod.rs`),
 //! read-only (`MS_RDONLY`) without `--rw`. The child makes the handshake
 //! with `FUSE_IOMAP`, as `mount disk`'s does, and serves
-//! (`ext4_serve.rs`).
+//! (`ext4_serve.rs`). With `--no-iomap` it leaves iomap out of the
+//! handshake: the kernel then moves file data with `FUSE_READ` and
+//! `FUSE_WRITE`, which the server answers on the device itself, as a
+//! classic fuse server (fuse2fs) does; the benchmark's baseline.
 
 use super::log::Log;
 use super::Source;
 use super::{
-    ext4_serve, iomap_handshake, mount_on, open_fuse, register, Mounted, Place, Ready, Serve,
+    ext4_serve, handshake, iomap_handshake, mount_on, open_fuse, register, Mounted, Place, Ready,
+    Serve,
 };
 use clap::Args;
 use fuse_iomap_server::channel::Channel;
@@ -22,6 +26,7 @@ use fuse_iomap_server::diskfs::ROOT;
 use fuse_iomap_server::ext4::extents::WHOLE_FILE;
 use fuse_iomap_server::ext4::{Fs, Options, MAX_BYTES};
 use nix::mount::MsFlags;
+use std::fs::File;
 use std::path::Path;
 
 /// `mount ext4`'s arguments.
@@ -33,6 +38,9 @@ pub struct Ext4Args {
     /// holes, and size changes (no namespace changes).
     #[arg(long)]
     rw: bool,
+    /// Classic fuse: no iomap; file data through FUSE_READ and FUSE_WRITE.
+    #[arg(long)]
+    no_iomap: bool,
     #[command(flatten)]
     pub at: Place,
 }
@@ -42,6 +50,8 @@ pub struct Ext4 {
     fs: Fs,
     /// The device cookie of `BACKING_OPEN`.
     dev: u32,
+    /// With `--no-iomap`, the device, which the server reads and writes.
+    classic: Option<File>,
 }
 
 /// Opens the device and the file system on it, and mounts it on `dir`.
@@ -51,6 +61,7 @@ pub fn setup(args: &Ext4Args, dir: &Path, log: &Log) -> Result<Mounted<Ext4>, St
     let options = Options { rw: args.rw };
     let fs = Fs::load(&path, options).map_err(|e| format!("{}: {e}", path.display()))?;
     let dev = register(&fuse, &disk, &path)?;
+    let classic = args.no_iomap.then_some(disk);
     let root = fs.stat(ROOT).map_err(|e| format!("the root: {e}"))?;
     let flags = if args.rw {
         MsFlags::empty()
@@ -60,25 +71,37 @@ pub fn setup(args: &Ext4Args, dir: &Path, log: &Log) -> Result<Mounted<Ext4>, St
     let channel = mount_on(fuse, &path, dir, root.attr.mode, flags, "")?;
     let s = fs.statfs();
     log.line(&format!(
-        "mounted ext4 {} ({} blocks, {} free, {}) on {}; upserting ahead: \
-         whole files of at most {WHOLE_FILE} extents at open, else the extent \
-         tree's leaf at each miss",
+        "mounted ext4 {} ({} blocks, {} free, {}) on {}; {}",
         path.display(),
         s.blocks,
         s.bfree,
         if args.rw { "read-write" } else { "read-only" },
-        dir.display()
+        dir.display(),
+        if args.no_iomap {
+            "no iomap: file data through FUSE_READ and FUSE_WRITE".to_owned()
+        } else {
+            format!(
+                "upserting ahead: whole files of at most {WHOLE_FILE} extents at open, \
+                 else the extent tree's leaf at each miss"
+            )
+        }
     ));
     Ok(Mounted {
         channel,
-        server: Ext4 { fs, dev },
+        server: Ext4 { fs, dev, classic },
     })
 }
 
 impl Serve for Ext4 {
-    /// The handshake, then serving until `DESTROY`.
+    /// The handshake (without iomap for `--no-iomap`), then serving until
+    /// `DESTROY`.
     fn serve(self, channel: &Channel, log: Log, ready: Ready) -> i32 {
-        if !iomap_handshake(channel, MAX_BYTES, &log) {
+        let shaken = if self.classic.is_some() {
+            handshake(channel, 0, None, "a handshake", &log)
+        } else {
+            iomap_handshake(channel, MAX_BYTES, &log)
+        };
+        if !shaken {
             return 1;
         }
         ready.tell(&log);
@@ -86,6 +109,7 @@ impl Serve for Ext4 {
             channel,
             fs: self.fs,
             dev: self.dev,
+            classic: self.classic,
             log,
         }
         .run()

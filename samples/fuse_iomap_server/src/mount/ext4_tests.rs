@@ -53,12 +53,26 @@ fn image(what: &str) -> (PathBuf, PathBuf) {
 }
 
 fn start(img: &Path, rw: bool, what: &str) -> (Kernel, JoinHandle<i32>, PathBuf) {
+    serve(img, rw, false, what)
+}
+
+/// Serves the image, with its file as the device of `FUSE_READ` and
+/// `FUSE_WRITE` if `classic`.
+fn serve(img: &Path, rw: bool, classic: bool, what: &str) -> (Kernel, JoinHandle<i32>, PathBuf) {
     let fs = Fs::load(img, Options { rw }).unwrap();
+    let device = classic.then(|| {
+        std::fs::File::options()
+            .read(true)
+            .write(rw)
+            .open(img)
+            .unwrap()
+    });
     serving(what, move |channel, log| {
         Server {
             channel,
             fs,
             dev: DEV,
+            classic: device,
             log,
         }
         .run()
@@ -168,6 +182,64 @@ fn ext4_requests_end_to_end() {
     );
     assert_eq!(k.call(fuse_opcode_FUSE_DESTROY, 0, &[]).error, 0);
     assert_eq!(thread.join().unwrap(), 0);
+    std::fs::remove_file(&log_path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn ext4_without_iomap_reads_and_writes_through_the_server() {
+    let (dir, img) = image("classic");
+    let (mut k, thread, log_path) = serve(&img, true, true, "ext4-classic");
+    let lookup = |k: &mut Kernel, name: &[u8]| {
+        k.call(fuse_opcode_FUSE_LOOKUP, ROOT, name)
+            .get::<fuse_entry_out>()
+            .nodeid
+    };
+    let (a, p) = (lookup(&mut k, b"a\0"), lookup(&mut k, b"p\0"));
+    let read = |k: &mut Kernel, nodeid, offset, size| {
+        let r = fuse_read_in {
+            offset,
+            size,
+            ..Default::default()
+        };
+        k.call(fuse_opcode_FUSE_READ, nodeid, bytes_of(&r)).payload
+    };
+    // No map goes to the cache at open: there is none.
+    let r = k.call(fuse_opcode_FUSE_OPEN, a, &[0; 8]);
+    assert!(r.notes.is_empty());
+    assert_eq!(read(&mut k, a, 100, 8192), vec![7; 8192]);
+    assert_eq!(
+        read(&mut k, a, 2 * BLOCK, 8192).len(),
+        BLOCK as usize,
+        "at EOF"
+    );
+    assert_eq!(read(&mut k, p, 0, 4096), vec![0; 4096], "unwritten");
+    // A write into the unwritten extent, another past the end.
+    let write = |k: &mut Kernel, nodeid, offset, data: &[u8]| {
+        let w = fuse_write_in {
+            offset,
+            size: data.len() as u32,
+            ..Default::default()
+        };
+        let mut args = bytes_of(&w).to_vec();
+        args.extend_from_slice(data);
+        k.call(fuse_opcode_FUSE_WRITE, nodeid, &args)
+            .get::<fuse_write_out>()
+            .size
+    };
+    assert_eq!(write(&mut k, p, BLOCK + 10, &[0x5a; 100]), 100);
+    assert_eq!(write(&mut k, p, 20 * BLOCK, &[0x6b; 5000]), 5000);
+    let mut want = vec![0u8; 2 * BLOCK as usize];
+    want[BLOCK as usize + 10..BLOCK as usize + 110].fill(0x5a);
+    assert_eq!(read(&mut k, p, 0, 2 * BLOCK as u32), want);
+    assert_eq!(read(&mut k, p, 20 * BLOCK, 8192), vec![0x6b; 5000]);
+    let attr = k
+        .call(fuse_opcode_FUSE_GETATTR, p, &[0; 16])
+        .get::<fuse_attr_out>();
+    assert_eq!(attr.attr.size, 20 * BLOCK + 5000);
+    assert_eq!(k.call(fuse_opcode_FUSE_DESTROY, 0, &[]).error, 0);
+    assert_eq!(thread.join().unwrap(), 0);
+    tool("e2fsck", &["-fn", img.to_str().unwrap()]);
     std::fs::remove_file(&log_path).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -81,7 +81,8 @@ impl Kernel {
         let unique = self.send(opcode, nodeid, args);
         let mut notes = Vec::new();
         loop {
-            let mut buf = vec![0; 8192];
+            // A reply's largest: a READ's data and its header.
+            let mut buf = vec![0; 128 * 1024 + 16];
             let n = self.sock.recv(&mut buf).unwrap();
             let h: fuse_out_header = bytemuck::pod_read_unaligned(&buf[..16]);
             assert_eq!(h.len as usize, n);

@@ -9,7 +9,9 @@
 # allocated blocks, into fallocated unwritten ones, fio --verify) leave
 # e2fsck -fn clean and the files byte-identical to the same writes made
 # through the kernel's ext4; and hostile images (a fuzzed superblock, an
-# extent past the device) are refused or read EIO. Needs the server's
+# extent past the device) are refused or read EIO. Served with --no-iomap,
+# the same image's data goes through FUSE_READ and FUSE_WRITE (no
+# IOMAP_BEGIN at all), reads back the same, and takes the same writes. Needs the server's
 # binary in $FUSE_IOMAP_SERVER, a disk to write the image to in
 # $FUSE_IOMAP_DISK (tools/vm/run.sh attaches /dev/vda), and e2fsprogs.
 
@@ -139,7 +141,8 @@ writes() {
 rw_writes_match_the_kernel() {
 	local f out
 	umount "$mnt" || return 1
-	dd if="$disk" of="$work/copy.img" bs=1M count=128 status=none || return 1
+	dd if="$disk" of="$work/copy.img" bs=1M count=128 status=none &&
+		cp "$work/copy.img" "$work/good.img" || return 1
 	mount_ext4 --rw && writes "$mnt" || return 1
 	fio --name=rw --filename="$mnt/fio" --size=16M --bs=4k --rw=randwrite --verify=crc32c \
 		--do_verify=1 --output-format=terse --minimal >/dev/null || return 1
@@ -153,6 +156,33 @@ rw_writes_match_the_kernel() {
 		cmp "$mnt/$f" "$work/kernel/$f" || return 1
 	done
 	echo "big, prealloc and sparse: the same bytes as through the kernel's ext4"
+	umount "$work/kernel"
+}
+
+# --no-iomap: the handshake leaves iomap out, and the kernel moves file data
+# with FUSE_READ and FUSE_WRITE: buffered, O_DIRECT and mapped reads return
+# the tree, no IOMAP_BEGIN is sent, FIEMAP and shared writable mappings are
+# refused; with --rw the same writes as above store the same bytes.
+classic_reads_and_writes() {
+	local b0 b1 f out
+	umount "$mnt" && dd if="$work/good.img" of="$disk" bs=1M status=none &&
+		mount_ext4 --no-iomap || return 1
+	read -r b0 _ < <(begin_and_hits big)
+	diff -r -x lost+found "$src" "$mnt" && direct_and_mapped_reads || return 1
+	read -r b1 _ < <(begin_and_hits big)
+	echo "classic reads: $((b1 - b0)) IOMAP_BEGIN upcalls"
+	[ "$b1" -eq "$b0" ] || return 1
+	! xfs_io -r -c "fiemap" "$mnt/big" >/dev/null 2>&1 || return 1
+	umount "$mnt" && mount_ext4 --no-iomap --rw || return 1
+	out=$(xfs_io -c "mmap -w 0 4096" "$mnt/big" 2>&1)
+	grep -q 'Invalid argument' <<<"$out" || { echo "shared writable mmap: $out"; return 1; }
+	writes "$mnt" && umount "$mnt" || return 1
+	out=$(e2fsck -fn "$disk" 2>&1) || { echo "$out"; return 1; }
+	mount_ext4 --no-iomap && mount -o loop,ro "$work/copy.img" "$work/kernel" || return 1
+	for f in big prealloc sparse; do
+		cmp "$mnt/$f" "$work/kernel/$f" || return 1
+	done
+	echo "classic writes: the same bytes as through the kernel's ext4"
 	umount "$work/kernel"
 }
 
@@ -180,7 +210,7 @@ extent_past_the_device_is_eio() {
 	grep -q 'Input/output error' <<<"$out" && diff -r "$src/small" "$mnt/small"
 }
 
-ktap_set_plan 9
+ktap_set_plan 10
 check "mkfs.ext4 -d makes the image" make_image
 check "every file of the tree reads back through the mount" reads_back
 check "O_DIRECT and mapped reads return what fio and the tree wrote" direct_and_mapped_reads
@@ -188,6 +218,8 @@ check "FIEMAP reports the extents debugfs finds in the image" fiemap_matches_deb
 check "a second O_DIRECT pass is answered by the mapping cache" cache_second_pass
 check "a read-only mount refuses writes" read_only_refuses_writes
 check "--rw writes leave e2fsck clean and match the kernel's ext4" rw_writes_match_the_kernel
+check "--no-iomap: data through FUSE_READ and FUSE_WRITE, the same bytes" \
+	classic_reads_and_writes
 check "a superblock without its magic is refused" fuzzed_superblock_is_refused
 check "an extent past the device reads EIO" extent_past_the_device_is_eio
 umount "$mnt" 2>/dev/null
