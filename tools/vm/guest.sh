@@ -7,9 +7,10 @@
 #
 # Loads the module, runs MODE's workload, unloads the module, then leaves in
 # OUT (the host's read-write directory) what the host judges: guest.log,
-# tap.txt (check), bench/ (bench), dmesg.txt, kmemleak.txt and status. The host staged the
-# installed selftests and helpers, their list and kselftest's runner in
-# OUT/selftests, and the module to load as OUT/fuse_iomap.ko.
+# tap.txt (check), bench/ (bench), dmesg.txt, kmemleak.txt and status. The
+# host staged the installed selftests and helpers, their list and
+# kselftest's runner in OUT/selftests, and the module to load as
+# OUT/fuse_iomap.ko.
 set -uo pipefail
 
 mode=$1
