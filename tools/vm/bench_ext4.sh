@@ -42,7 +42,7 @@ out=$1
 server=${FUSE_IOMAP_SERVER:?the sample server}
 counters=${FUSE_IOMAP_SELFTESTS:?the installed selftests}/fuse_iomap_counters
 dev=/dev/vda
-# Under TCG, about 12 minutes for all of it.
+# Under TCG, about 13 minutes for all of it (4 rounds took 11).
 rounds=${BENCH_ROUNDS:-5}
 rand_seconds=${BENCH_RAND_SECONDS:-8}
 large_files=4
