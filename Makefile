@@ -6,6 +6,8 @@
 #   make run        boot the guest, load the module, run the demo
 #   make shell      an interactive shell in the guest, the module loaded
 #   make fstests    fstests against the mount (FSTESTS_LIST), on the fast kernel
+#   make bench-vm   one ext4 image read by ext4, fuse2fs and the module, on the
+#                   fast kernel: Documentation/fuse_iomap/bench_ext4.rst
 #   make famfs-shared  two guests, one shared pmem: B reads A's famfs file
 #   make check      host tests, module build and clippy, VM selftests, and
 #                   fstests' short list on the fast kernel
@@ -51,7 +53,8 @@ kbuild = set -o pipefail; $(call kmake,$(or $(2),$(KDIR)),$(or $(3),$(REPO))) $(
 	tee -a /dev/stderr | (! grep 'warning: objtool:' >/dev/null)
 
 .PHONY: all modules bootstrap clippy fmtcheck rust-analyzer host-test selftests \
-	samples tools bench fuzz check run shell fast-modules fstests famfs-shared fresh-check \
+	samples tools bench fuzz check run shell fast-modules fstests bench-vm famfs-shared \
+	fresh-check \
 	clean
 
 all: modules
@@ -156,6 +159,16 @@ FSTESTS_QUICK := $(REPO)/tools/fstests/quick.list
 fstests: fast-modules samples
 	FUSE_IOMAP_KO=$(FAST_KO) \
 		$(REPO)/tools/vm/run.sh $(FAST_KDIR) fstests $(FSTESTS_LIST)
+
+# The ext4 read benchmark (tools/vm/bench_ext4.sh) on the fast kernel: one
+# image read by the kernel's ext4, fuse2fs and the module with the sample
+# server. The results stay in BENCH_RESULTS; their table and chart are
+# Documentation/fuse_iomap/bench_ext4.rst and bench_ext4.png.
+BENCH_RESULTS ?= $(REPO)/results/bench-ext4
+bench-vm: fast-modules samples
+	FUSE_IOMAP_KO=$(FAST_KO) BENCH_RESULTS=$(BENCH_RESULTS) \
+		$(REPO)/tools/vm/run.sh $(FAST_KDIR) bench
+	$(REPO)/tools/fuse_iomap/bench-ext4-report $(BENCH_RESULTS)
 
 # Two guests booted together on one shared pmem file: guest B reads the
 # famfs file that guest A wrote (tools/vm/famfs_shared.sh), on the fast

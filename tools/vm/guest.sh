@@ -7,9 +7,10 @@
 #
 # Loads the module, runs MODE's workload, unloads the module, then leaves in
 # OUT (the host's read-write directory) what the host judges: guest.log,
-# tap.txt (check), dmesg.txt, kmemleak.txt and status. The host staged the
-# installed selftests and helpers, their list and kselftest's runner in
-# OUT/selftests, and the module to load as OUT/fuse_iomap.ko.
+# tap.txt (check), bench/ (bench), dmesg.txt, kmemleak.txt and status. The
+# host staged the installed selftests and helpers, their list and
+# kselftest's runner in OUT/selftests, and the module to load as
+# OUT/fuse_iomap.ko.
 set -uo pipefail
 
 mode=$1
@@ -201,6 +202,12 @@ if insmod "$ko"; then
 		)
 		echo $? >"$out/exec_status"
 		say "the command exited with $(cat "$out/exec_status")"
+		;;
+	bench)
+		# The host makes the report of what this leaves in $out/bench.
+		mkdir -p "$out/bench"
+		FUSE_IOMAP_SERVER=$server FUSE_IOMAP_SELFTESTS=$out/selftests/fuse_iomap \
+			"$repo/tools/vm/bench_ext4.sh" "$out/bench" || failed "the ext4 benchmark"
 		;;
 	fstests)
 		# The host judges the tests by the summary this leaves.

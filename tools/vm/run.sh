@@ -16,6 +16,10 @@
 #                                exit with its status
 #   tools/vm/run.sh KDIR shell   the same, with an interactive shell on this
 #                                terminal as the command
+#   tools/vm/run.sh KDIR bench   load the module, run the ext4 read
+#                                benchmark (tools/vm/bench_ext4.sh); copy
+#                                its results to $BENCH_RESULTS (default
+#                                results/bench-ext4 in the repository)
 #   tools/vm/run.sh KDIR fstests LIST
 #                                load the module, run fstests' tests of LIST
 #                                (tools/fstests/fuse_iomap.list's format)
@@ -45,12 +49,12 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=${FUSE_IOMAP_CACHE:-/var/cache/fuse-iomap-ref}
 vm_timeout=${VM_TIMEOUT:-3600}
 
-usage() { echo "usage: tools/vm/run.sh KDIR check|demo|shell|exec 'COMMAND'|fstests LIST" >&2; exit 2; }
+usage() { echo "usage: tools/vm/run.sh KDIR check|demo|shell|bench|exec 'COMMAND'|fstests LIST" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 kdir=$(cd "$1" && pwd)
 mode=$2
 case "$mode" in
-check | demo | shell) [ $# -eq 2 ] || usage ;;
+check | demo | shell | bench) [ $# -eq 2 ] || usage ;;
 exec) [ $# -eq 3 ] || usage ;;
 fstests) [ $# -eq 3 ] && [ -f "$3" ] || usage ;;
 *) echo "run.sh: unknown mode '$mode'" >&2; exit 2 ;;
@@ -105,9 +109,10 @@ else
 	step "no fstests built (tools/bootstrap.sh): the tests that need it will skip"
 fi
 # The guest does not inherit this environment: a fuzzer seed or duration
-# to replay (fuse_iomap_fuzz), and kselftest's timeout for a longer run, are
+# to replay (fuse_iomap_fuzz), kselftest's timeout for a longer run, and the
+# benchmark's rounds and seconds of random reads (a shorter trial run), are
 # handed over, numbers only.
-fuzz_env=$(env | grep -E '^(FUSE_IOMAP_FUZZ_SEED|FUSE_IOMAP_FUZZ_SECONDS|kselftest_override_timeout)=[0-9]+$' |
+fuzz_env=$(env | grep -E '^(FUSE_IOMAP_FUZZ_SEED|FUSE_IOMAP_FUZZ_SECONDS|kselftest_override_timeout|BENCH_ROUNDS|BENCH_RAND_SECONDS)=[0-9]+$' |
 	tr '\n' ' ' || true)
 # The command of exec mode travels as a file: the guest's command line is
 # no place for quoting.
@@ -216,6 +221,13 @@ if [ "$mode" = check ]; then
 		fail "$failed_programs selftest program(s) failed"
 	}
 	[ "$programs" -gt 0 ] && [ "$passed" -gt 0 ] || fail "no selftest ran"
+fi
+if [ "$mode" = bench ]; then
+	results=${BENCH_RESULTS:-$repo/results/bench-ext4}
+	rm -rf "$results" && mkdir -p "$(dirname "$results")"
+	[ -d "$out/bench" ] && cp -r "$out/bench" "$results"
+	[ -f "$results/runs.tsv" ] || fail "the benchmark left no results (console: $out/console.log)"
+	echo "benchmark results: $results"
 fi
 if [ "$mode" = fstests ]; then
 	results=${FSTESTS_RESULTS:-$repo/results/fstests}
