@@ -149,8 +149,13 @@ impl Connection {
         len: u64,
         opflags: u32,
     ) -> Result<DaxMapping> {
-        let file = self.famfs(nodeid).map_err(|_| EIO)?;
-        let extent = match self.famfs_resolve() {
+        // One look at the state for both: this runs on every fault.
+        let (inode, resolve) = {
+            let state = self.state.lock();
+            (state.inodes.get(&nodeid).cloned(), state.famfs_resolve)
+        };
+        let file = inode.and_then(|i| i.famfs()).ok_or(EIO)?;
+        let extent = match resolve {
             FamfsResolve::Fmap => file
                 .map(pos, len, opflags & OP_WRITE != 0)
                 .map_err(|r| r.error)?,
