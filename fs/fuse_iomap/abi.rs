@@ -414,6 +414,9 @@ pub(crate) const NOTIFY_INVAL_MAPPINGS: i32 = 101;
 pub(crate) const FUSE_KERNEL_VERSION: u32 = 7;
 /// `FUSE_KERNEL_MINOR_VERSION` of the 6.12 tree.
 pub(crate) const FUSE_KERNEL_MINOR_VERSION: u32 = 41;
+/// `FUSE_DONT_MASK`: the server applies the umask of a new file itself.
+pub(crate) const FUSE_DONT_MASK: u64 = 1 << 6;
+
 /// `FUSE_INIT_EXT`: the flags go on in `flags2`.
 pub(crate) const FUSE_INIT_EXT: u64 = 1 << 30;
 /// `FUSE_DAX_FMAP`: famfs; offered only to a server with `CAP_SYS_RAWIO`.

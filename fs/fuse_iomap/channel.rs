@@ -28,6 +28,7 @@ use crate::counters::{Counters, Reject};
 use crate::errno::enotconn;
 use crate::handshake::{self, Features, Next, Phase, Reply};
 use crate::mapping::Geometry;
+use crate::msgbuf::MsgWriter;
 use crate::namespaces::Namespaces;
 use crate::ratelimit::pr_warn_ratelimited;
 use crate::request::{Caller, Requests, Target};
@@ -37,7 +38,6 @@ use kernel::{
     prelude::*,
     sync::{CondVar, Mutex},
     types::{AsBytes, FromBytes},
-    uaccess::UserSliceWriter,
 };
 
 /// A reply, as read from the server and checked for its request.
@@ -254,7 +254,7 @@ impl Channel {
     /// dropped, as `/dev/fuse` does: a server whose buffer faults slowly
     /// (through userfaultfd, say) holds up nobody else. A failed copy puts
     /// the request back in the queue, unless it was answered meanwhile.
-    pub(crate) fn read(&self, out: &mut UserSliceWriter, nonblock: bool) -> Result<usize> {
+    pub(crate) fn read(&self, out: &mut impl MsgWriter, nonblock: bool) -> Result<usize> {
         if out.len() < FUSE_MIN_READ_BUFFER {
             return Err(EINVAL);
         }

@@ -40,6 +40,7 @@ use crate::famfs_iomap::FamfsResolve;
 use crate::handshake::Features;
 use crate::inode::Inode;
 use crate::mapping::Geometry;
+use crate::msgbuf::MsgWriter;
 use crate::namespaces::Namespaces;
 use core::ffi::c_void;
 use kernel::{
@@ -47,7 +48,6 @@ use kernel::{
     prelude::*,
     rbtree::RBTree,
     sync::{Arc, ArcBorrow, Mutex},
-    uaccess::UserSliceWriter,
 };
 
 mod classic;
@@ -309,7 +309,7 @@ impl Connection {
     }
 
     /// The server's `read(2)` of a request.
-    pub(crate) fn server_read(&self, out: &mut UserSliceWriter, nonblock: bool) -> Result<usize> {
+    pub(crate) fn server_read(&self, out: &mut impl MsgWriter, nonblock: bool) -> Result<usize> {
         self.channel.read(out, nonblock)
     }
 

@@ -22,6 +22,7 @@ use crate::connection::{borrow, Connection};
 use crate::errno::eopnotsupp;
 use crate::ioctl::Ioctl;
 use crate::iomap_begin::Source;
+use crate::iov::{IovReader, IovWriter};
 use crate::namespaces::Namespaces;
 use core::ffi::c_void;
 use kernel::{
@@ -173,43 +174,49 @@ pub(crate) unsafe extern "C" fn fuse_iomap_rs_client_ioctl(
     to_ret(ioctl(conn, Side::Client, cmd, arg))
 }
 
-/// `read` of the server's file: the next request.
+/// `read_iter` of the server's file: the next request, into the one or
+/// more buffers of `to`.
 ///
 /// # Safety
 ///
-/// `conn` was returned by [`fuse_iomap_rs_open`] and not yet released.
+/// `conn` was returned by [`fuse_iomap_rs_open`] and not yet released; `to`
+/// is the file operation's iterator, valid for the call.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn fuse_iomap_rs_read(
     conn: *const c_void,
-    buf: c_ulong,
-    count: usize,
+    to: *mut bindings::iov_iter,
     nonblock: bool,
 ) -> isize {
     // SAFETY: By the safety requirements.
     let conn = unsafe { borrow(conn) };
-    let mut out = UserSlice::new(buf, count).writer();
+    // SAFETY: By the safety requirements, used only here.
+    let mut out = unsafe { IovWriter::new(to) };
     match conn.server_read(&mut out, nonblock) {
-        // A request is at most 112 bytes.
+        // A request is at most `request::MAX_IO` bytes and some headers.
         Ok(n) => n as isize,
         Err(e) => e.to_errno() as isize,
     }
 }
 
-/// `write` of the server's file: a reply or a notification.
+/// `write_iter` of the server's file: a reply or a notification, whole in
+/// `from`, which may gather it from several buffers (libfuse's `writev`).
 ///
 /// # Safety
 ///
-/// `conn` was returned by [`fuse_iomap_rs_open`] and not yet released.
+/// `conn` was returned by [`fuse_iomap_rs_open`] and not yet released;
+/// `from` is the file operation's iterator, valid for the call.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn fuse_iomap_rs_write(
     conn: *const c_void,
-    buf: c_ulong,
-    count: usize,
+    from: *mut bindings::iov_iter,
 ) -> isize {
     // SAFETY: By the safety requirements.
     let conn = unsafe { borrow(conn) };
-    match conn.server_write(UserSlice::new(buf, count).reader()) {
-        // The write was accepted whole, and writes are at most 4112 bytes.
+    // SAFETY: By the safety requirements, used only here.
+    let reader = unsafe { IovReader::new(from) };
+    match conn.server_write(reader) {
+        // A write is accepted whole, and is at most a header and
+        // `request::MAX_IO` bytes.
         Ok(n) => n as isize,
         Err(e) => e.to_errno() as isize,
     }

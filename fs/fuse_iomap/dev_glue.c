@@ -24,6 +24,7 @@
 #include <linux/ratelimit.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
+#include <linux/uio.h>
 #include <linux/user_namespace.h>
 #include <linux/wait.h>
 #include <uapi/linux/fuse_iomap.h>
@@ -53,17 +54,45 @@ static long fuse_iomap_dev_ioctl(struct file *file, unsigned int cmd,
 	return fuse_iomap_rs_ioctl(file->private_data, cmd, arg);
 }
 
-static ssize_t fuse_iomap_dev_read(struct file *file, char __user *buf,
-				   size_t count, loff_t *ppos)
+/*
+ * The server's reads and writes go through iov_iters, as on /dev/fuse:
+ * libfuse writes a reply's header and payload with one writev(), and the
+ * reply must arrive whole. A libfuse server with a write_buf method (such
+ * as fuse-overlayfs) reads requests with splice() into a pipe, and may
+ * write replies with splice() from one; the generic splice helpers hand
+ * read_iter and write_iter a bvec iterator over the pipe's pages, one
+ * message per call. Messages are copied with copy_{to,from}_iter(), which
+ * serve any kind of iterator, so unlike fuse_dev_read() these need not
+ * insist on user memory.
+ */
+static ssize_t fuse_iomap_dev_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	return fuse_iomap_rs_read(file->private_data, (unsigned long)buf, count,
+	struct file *file = iocb->ki_filp;
+
+	return fuse_iomap_rs_read(file->private_data, to,
 				  file->f_flags & O_NONBLOCK);
 }
 
-static ssize_t fuse_iomap_dev_write(struct file *file, const char __user *buf,
-				    size_t count, loff_t *ppos)
+static ssize_t fuse_iomap_dev_write_iter(struct kiocb *iocb,
+					 struct iov_iter *from)
 {
-	return fuse_iomap_rs_write(file->private_data, (unsigned long)buf, count);
+	return fuse_iomap_rs_write(iocb->ki_filp->private_data, from);
+}
+
+size_t fuse_iomap_copy_from_iter(void *addr, size_t bytes, struct iov_iter *i)
+{
+	return copy_from_iter(addr, bytes, i);
+}
+
+size_t fuse_iomap_copy_to_iter(const void *addr, size_t bytes,
+			       struct iov_iter *i)
+{
+	return copy_to_iter(addr, bytes, i);
+}
+
+size_t fuse_iomap_iov_iter_count(const struct iov_iter *i)
+{
+	return iov_iter_count(i);
 }
 
 static __poll_t fuse_iomap_dev_poll(struct file *file, poll_table *wait)
@@ -84,8 +113,10 @@ static const struct file_operations fuse_iomap_dev_fops = {
 	.owner		= THIS_MODULE,
 	.open		= fuse_iomap_dev_open,
 	.release	= fuse_iomap_dev_release,
-	.read		= fuse_iomap_dev_read,
-	.write		= fuse_iomap_dev_write,
+	.read_iter	= fuse_iomap_dev_read_iter,
+	.write_iter	= fuse_iomap_dev_write_iter,
+	.splice_read	= copy_splice_read,
+	.splice_write	= iter_file_splice_write,
 	.poll		= fuse_iomap_dev_poll,
 	.unlocked_ioctl	= fuse_iomap_dev_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,

@@ -14,8 +14,9 @@ struct wait_queue_head;
 void *fuse_iomap_rs_open(void);
 void fuse_iomap_rs_release(void *conn);
 long fuse_iomap_rs_ioctl(void *conn, unsigned int cmd, unsigned long arg);
-ssize_t fuse_iomap_rs_read(void *conn, unsigned long buf, size_t count, bool nonblock);
-ssize_t fuse_iomap_rs_write(void *conn, unsigned long buf, size_t count);
+struct iov_iter;
+ssize_t fuse_iomap_rs_read(void *conn, struct iov_iter *to, bool nonblock);
+ssize_t fuse_iomap_rs_write(void *conn, struct iov_iter *from);
 struct wait_queue_head *fuse_iomap_rs_poll(void *conn, int *state);
 
 /* dev.rs: client handles. */
@@ -38,6 +39,10 @@ void fuse_iomap_init_rwsem(struct rw_semaphore *sem, const char *name,
 void fuse_iomap_init_waitqueue(struct wait_queue_head *wq);
 void fuse_iomap_wake_poll(struct wait_queue_head *wq);
 bool fuse_iomap_warn_ratelimit(void);
+size_t fuse_iomap_copy_from_iter(void *addr, size_t bytes, struct iov_iter *i);
+size_t fuse_iomap_copy_to_iter(const void *addr, size_t bytes,
+			       struct iov_iter *i);
+size_t fuse_iomap_iov_iter_count(const struct iov_iter *i);
 bool fuse_iomap_capable_rawio(void);
 bool fuse_iomap_capable_admin(void);
 struct user_namespace;

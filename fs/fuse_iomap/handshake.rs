@@ -14,7 +14,7 @@
 
 use crate::abi::{
     InitIn, InitOut, IomapConfigIn, IomapConfigOut, CONFIG_BLOCKSIZE, CONFIG_CACHE_MAXBYTES,
-    CONFIG_MAXBYTES, FUSE_DAX_FMAP, FUSE_INIT_EXT, FUSE_IOMAP, FUSE_KERNEL_MINOR_VERSION,
+    CONFIG_MAXBYTES, FUSE_DAX_FMAP, FUSE_DONT_MASK, FUSE_INIT_EXT, FUSE_IOMAP, FUSE_KERNEL_MINOR_VERSION,
     FUSE_KERNEL_VERSION,
 };
 use crate::cache::CacheLimit;
@@ -33,11 +33,29 @@ pub(crate) struct Features {
     pub(crate) iomap: bool,
     /// `FUSE_DAX_FMAP`: famfs files, opened with `GET_FMAP`.
     pub(crate) famfs: bool,
+    /// `FUSE_DONT_MASK`: the server applies a new file's umask.
+    pub(crate) dont_mask: bool,
     /// Protocol 7.16 or later: `FORGET`s may go as one `BATCH_FORGET`.
     pub(crate) batch_forget: bool,
     /// The most file data one `WRITE` carries: the server's `max_write`,
     /// at least a page (as fuse makes it) and at most [`MAX_IO`].
     pub(crate) max_write: u32,
+}
+
+impl Features {
+    /// The mode of a new file or directory as `CREATE` and `MKDIR` carry
+    /// it, next to `umask`: masked here, as fuse does (the superblock has
+    /// `SB_POSIXACL`, so the VFS leaves the umask to us), unless the server
+    /// applies it itself. libfuse servers such as fuse-overlayfs insist on
+    /// `FUSE_DONT_MASK`.
+    pub(crate) fn create_mode(features: Option<Features>, mode: u32, umask: u32) -> u32 {
+        match features {
+            Some(Features {
+                dont_mask: true, ..
+            }) => mode,
+            _ => mode & !umask,
+        }
+    }
 }
 
 /// The smallest `max_write` a server gets, as fuse gives it: a page.
@@ -57,7 +75,8 @@ fn flags64(flags: u32, flags2: u32) -> u64 {
 
 /// The `FUSE_INIT` request; `famfs` if the server may have famfs.
 pub(crate) fn init_in(famfs: bool) -> InitIn {
-    let offer = FUSE_INIT_EXT | FUSE_IOMAP | if famfs { FUSE_DAX_FMAP } else { 0 };
+    let offer =
+        FUSE_INIT_EXT | FUSE_DONT_MASK | FUSE_IOMAP | if famfs { FUSE_DAX_FMAP } else { 0 };
     InitIn {
         major: FUSE_KERNEL_VERSION,
         minor: FUSE_KERNEL_MINOR_VERSION,
@@ -78,6 +97,7 @@ pub(crate) fn init_reply(offer: &InitIn, out: &InitOut) -> Result<Features> {
     Ok(Features {
         iomap: kept & FUSE_IOMAP != 0,
         famfs: kept & FUSE_DAX_FMAP != 0,
+        dont_mask: kept & FUSE_DONT_MASK != 0,
         batch_forget: out.minor >= BATCH_FORGET_MINOR,
         max_write: out.max_write.clamp(MIN_WRITE, MAX_IO as u32),
     })

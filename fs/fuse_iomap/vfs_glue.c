@@ -843,6 +843,12 @@ static int fuse_iomap_fill_super(struct super_block *sb, struct fs_context *fsc)
 	 * PROT_EXEC through xfs_io's mmap.)
 	 */
 	sb->s_time_gran = 1;
+	/*
+	 * As in fuse, the VFS leaves the umask to the file system, which
+	 * applies it unless the server said FUSE_DONT_MASK (see
+	 * Features::create_mode). No ACL is ever read: no get_inode_acl.
+	 */
+	sb->s_flags |= SB_POSIXACL;
 	/* A backing device info of its own: writeback runs for this sb. */
 	err = super_setup_bdi(sb);
 	if (!err)

@@ -8,6 +8,7 @@ use super::Connection;
 use crate::channel::{bytes_of, read_struct, Payload};
 use crate::errno::enotconn;
 use crate::famfs_iomap::FamfsResolve;
+use crate::handshake::Features;
 use crate::fuse_abi::{
     AttrOut, CreateIn, EntryOut, FallocateIn, FsyncIn, GetattrIn, Kstatfs, MkdirIn, OpenIn,
     OpenOut, ReadIn, ReleaseIn, RenameIn, SetattrIn, FUSE_CREATE, FUSE_DESTROY, FUSE_FALLOCATE,
@@ -56,12 +57,16 @@ impl Connection {
         self.channel.start(&self.counters)
     }
 
-    /// The end of the mount: `FUSE_DESTROY`, answered or not.
+    /// The end of the mount: `FUSE_DESTROY`, answered or not, then the end
+    /// of the channel, as `fuse_conn_destroy()` does. A connection serves
+    /// one mount, and a server that does not stop at `FUSE_DESTROY`
+    /// (libfuse's loop reads on) learns from `ENODEV` that it is done.
     pub(crate) fn unmount(&self) {
         if self.channel.features().is_some() {
             // The server may be gone; the mount ends regardless.
             let _ = self.call(FUSE_DESTROY, 0, &[]);
         }
+        self.channel.abort();
     }
 
     /// Where the mount's famfs files get their DAX mappings.
@@ -152,7 +157,7 @@ impl Connection {
     ) -> Result<(EntryOut, OpenOut)> {
         let args = CreateIn {
             flags,
-            mode,
+            mode: Features::create_mode(self.channel.features(), mode, umask),
             umask,
             open_flags: 0,
         };
@@ -175,7 +180,10 @@ impl Connection {
         mode: u32,
         umask: u32,
     ) -> Result<EntryOut> {
-        let args = MkdirIn { mode, umask };
+        let args = MkdirIn {
+            mode: Features::create_mode(self.channel.features(), mode, umask),
+            umask,
+        };
         let [name, nul] = name_args(name)?;
         let reply = self.ns_call(FUSE_MKDIR, parent, &[bytes_of(&args), name, nul])?;
         match self.entry(FUSE_MKDIR, parent, &read_struct(&reply)?)? {

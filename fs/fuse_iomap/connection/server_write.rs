@@ -15,16 +15,17 @@ use crate::abi::{
 use crate::channel::Payload;
 use crate::counters::Reject;
 use crate::errno::eopnotsupp;
+use crate::msgbuf::MsgReader;
 use crate::ratelimit::pr_warn_ratelimited;
 use crate::request::{parse_header, reply_size_ok, Caller, Message, Target};
 use core::mem::size_of;
-use kernel::{prelude::*, uaccess::UserSliceReader};
+use kernel::prelude::*;
 
 impl Connection {
     /// The server's `write(2)` of a reply or a notification, framed as on
     /// `/dev/fuse`. A write the framing refuses changes nothing: the
     /// request it meant to answer keeps waiting.
-    pub(crate) fn server_write(&self, mut reader: UserSliceReader) -> Result<usize> {
+    pub(crate) fn server_write(&self, mut reader: impl MsgReader) -> Result<usize> {
         let len = reader.len();
         if len < size_of::<OutHeader>() {
             self.counters.reject(Reject::Header);
@@ -48,7 +49,7 @@ impl Connection {
 
     /// A notification: `EINVAL` for an unknown code or a size that is not
     /// its structure's, `EOPNOTSUPP` on a connection without iomap.
-    fn notify(&self, code: i32, size: usize, reader: &mut UserSliceReader) -> Result {
+    fn notify(&self, code: i32, size: usize, reader: &mut impl MsgReader) -> Result {
         if self.channel.features().is_some_and(|f| !f.iomap) {
             return Err(eopnotsupp());
         }
@@ -73,7 +74,7 @@ impl Connection {
         unique: u64,
         error: Option<i32>,
         size: usize,
-        reader: &mut UserSliceReader,
+        reader: &mut impl MsgReader,
     ) -> Result {
         let target = self
             .channel
@@ -112,7 +113,7 @@ impl Connection {
         &self,
         target: &Target,
         size: usize,
-        reader: &mut UserSliceReader,
+        reader: &mut impl MsgReader,
     ) -> Result<Result<Payload>> {
         Ok(Ok(match target.opcode {
             FUSE_INIT => Payload::Init(reader.read()?),

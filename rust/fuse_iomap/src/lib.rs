@@ -79,6 +79,9 @@ pub(crate) mod iomap_begin;
 #[path = "../../../fs/fuse_iomap/mapping.rs"]
 pub(crate) mod mapping;
 #[cfg_attr(not(test), allow(dead_code))]
+#[path = "../../../fs/fuse_iomap/msgbuf.rs"]
+pub(crate) mod msgbuf;
+#[cfg_attr(not(test), allow(dead_code))]
 #[path = "../../../fs/fuse_iomap/namespace.rs"]
 pub(crate) mod namespace;
 #[cfg_attr(not(test), allow(dead_code))]

@@ -20,6 +20,7 @@ use kernel::bindings;
 use std::cell::Cell;
 
 pub(crate) mod bpf;
+pub(crate) mod msgbuf;
 pub(crate) mod pmem;
 
 /// The current thread's task as the glue sees it: its ids in the

@@ -5,7 +5,7 @@
 
 use crate::abi::{
     InitOut, IomapConfigOut, CONFIG_BLOCKSIZE, CONFIG_CACHE_MAXBYTES, CONFIG_MAXBYTES,
-    FUSE_DAX_FMAP, FUSE_INIT_EXT, FUSE_IOMAP,
+    FUSE_DAX_FMAP, FUSE_DONT_MASK, FUSE_INIT_EXT, FUSE_IOMAP,
 };
 use crate::cache::CacheLimit;
 use crate::handshake::{
@@ -56,11 +56,11 @@ fn famfs_is_offered_only_when_allowed() {
     assert_eq!((with.major, with.minor), (7, 41));
     assert_eq!(
         (with.flags, with.flags2),
-        flags(FUSE_INIT_EXT | FUSE_IOMAP | FUSE_DAX_FMAP)
+        flags(FUSE_INIT_EXT | FUSE_DONT_MASK | FUSE_IOMAP | FUSE_DAX_FMAP)
     );
     assert_eq!(
         (without.flags, without.flags2),
-        flags(FUSE_INIT_EXT | FUSE_IOMAP)
+        flags(FUSE_INIT_EXT | FUSE_DONT_MASK | FUSE_IOMAP)
     );
 }
 
@@ -70,6 +70,7 @@ fn the_reply_keeps_part_of_the_offer() {
     let both = Features {
         iomap: true,
         famfs: true,
+        dont_mask: false,
         batch_forget: true,
         max_write: 4096,
     };
@@ -79,6 +80,7 @@ fn the_reply_keeps_part_of_the_offer() {
         Ok(Features {
             iomap: true,
             famfs: false,
+            dont_mask: false,
             batch_forget: true,
             max_write: 4096,
         }),
@@ -109,6 +111,18 @@ fn the_reply_keeps_part_of_the_offer() {
         init_reply(&init_in(true), &old).unwrap_err().to_errno(),
         -71
     );
+}
+
+#[test]
+fn the_umask_is_applied_unless_the_server_took_dont_mask() {
+    let taken = init_reply(&init_in(false), &reply(FUSE_INIT_EXT | FUSE_DONT_MASK));
+    assert_eq!(taken.map(|f| f.dont_mask), Ok(true));
+    let not_taken = init_reply(&init_in(false), &reply(FUSE_INIT_EXT));
+    assert_eq!(not_taken.map(|f| f.dont_mask), Ok(false));
+    assert_eq!(Features::create_mode(taken.ok(), 0o100666, 0o022), 0o100666);
+    assert_eq!(Features::create_mode(not_taken.ok(), 0o100666, 0o022), 0o100644);
+    // Before the handshake ends nothing is created; if it were, masked.
+    assert_eq!(Features::create_mode(None, 0o40777, 0o027), 0o40750);
 }
 
 #[test]
@@ -193,6 +207,7 @@ fn init_then_config_makes_the_connection_ready() {
     let both = Features {
         iomap: true,
         famfs: true,
+        dont_mask: false,
         batch_forget: true,
         max_write: 4096,
     };
@@ -246,6 +261,7 @@ fn replies_out_of_turn_or_refused_fail_the_handshake() {
     let features = Features {
         iomap: true,
         famfs: false,
+        dont_mask: false,
         batch_forget: true,
         max_write: 4096,
     };

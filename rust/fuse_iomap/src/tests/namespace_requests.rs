@@ -4,13 +4,14 @@
 //! its reply is checked, and a hostile reply for each kind.
 
 use super::harness::{self, bytes, read, reply, serve, Request};
-use crate::abi::FUSE_IOMAP;
+use crate::abi::{FUSE_IOMAP, FUSE_MIN_READ_BUFFER};
 use crate::connection::Connection;
 use crate::errno::enotconn;
 use crate::famfs_iomap::FamfsResolve;
 use crate::fuse_abi::*;
 use crate::namespace::Entry;
-use kernel::error::code::{EBUSY, EINVAL, EIO};
+use kernel::error::code::{EBUSY, EINVAL, EIO, ENODEV};
+use kernel::uaccess::UserSliceWriter;
 use kernel::sync::Arc;
 
 const DIR: u32 = 0o040755;
@@ -198,8 +199,15 @@ fn fsync_fallocate_and_the_end_of_the_mount() {
     assert_eq!(got, Ok(()));
     let (req, ()) = call(&conn, || conn.unmount(), &[]);
     assert_eq!(req.header.opcode, FUSE_DESTROY);
-    conn.abort();
+    // A server that reads on after `DESTROY`, as libfuse's loop does,
+    // learns that the connection is over; the file system's last
+    // requests fail without waiting for it.
+    assert_eq!(
+        conn.server_read(&mut UserSliceWriter::new(FUSE_MIN_READ_BUFFER), true),
+        Err(ENODEV)
+    );
     assert_eq!(conn.getattr(5).err(), Some(enotconn()));
+    conn.abort();
     conn.unmount();
 }
 

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -326,6 +328,89 @@ TEST_F(channel, reads_follow_dev_fuse)
 	ASSERT_EQ(ENOTTY, errno);
 	ASSERT_EQ(-1, ioctl(self->cli, FUSE_IOMAP_IOC_CLIENT));
 	ASSERT_EQ(ENOTTY, errno);
+}
+
+/*
+ * libfuse reads with read() but replies with writev(): a header segment and
+ * a payload segment. A message may come in any number of segments, split
+ * anywhere, and counts as one write; requests can be read with readv().
+ */
+TEST_F(channel, vectored_reads_and_writes_carry_whole_messages)
+{
+	struct fuse_init_out init = {
+		.major = 7, .minor = 41,
+		.flags = FUSE_INIT_EXT, .flags2 = FUSE_IOMAP >> 32,
+	};
+	struct fuse_iomap_config_out config = {
+		.flags = FUSE_IOMAP_CONFIG_BLOCKSIZE, .blocksize = BS,
+	};
+	static char rest[8192];
+	struct fuse_iomap_upsert_mappings_out ups = {
+		.nodeid = NODEID, .read = mapped(0, BS),
+		.write = special(FUSE_IOMAP_TYPE_NOCACHE),
+	};
+	struct fuse_in_header ih;
+	struct fuse_out_header oh;
+	struct fuse_iomap_ioc_begin b;
+	struct iovec in[2] = {
+		{ .iov_base = &ih, .iov_len = sizeof(ih) },
+		{ .iov_base = rest, .iov_len = sizeof(rest) },
+	};
+	struct iovec out[3];
+	struct fuse_init_in *init_in = (void *)rest;
+	void *unmapped;
+
+	/* A readv() whose second buffer faults fails, and loses nothing. */
+	unmapped = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, unmapped);
+	in[1].iov_base = unmapped;
+	ASSERT_EQ(-1, readv(self->srv, in, 2));
+	ASSERT_EQ(EFAULT, errno);
+	munmap(unmapped, 8192);
+
+	in[1].iov_base = rest;
+	ASSERT_EQ(sizeof(ih) + sizeof(*init_in), readv(self->srv, in, 2));
+	ASSERT_EQ(FUSE_INIT, ih.opcode);
+	ASSERT_EQ(7, init_in->major);
+
+	/* The INIT reply as libfuse sends it: header, then payload. */
+	oh = (struct fuse_out_header){
+		.len = sizeof(oh) + sizeof(init), .unique = ih.unique,
+	};
+	out[0] = (struct iovec){ .iov_base = &oh, .iov_len = sizeof(oh) };
+	out[1] = (struct iovec){ .iov_base = &init, .iov_len = sizeof(init) };
+	ASSERT_EQ(oh.len, writev(self->srv, out, 2));
+
+	/* The CONFIG reply split inside the header and inside the payload. */
+	ASSERT_EQ(sizeof(ih) + sizeof(struct fuse_iomap_config_in),
+		  readv(self->srv, in, 2));
+	ASSERT_EQ(FUSE_IOMAP_CONFIG, ih.opcode);
+	oh = (struct fuse_out_header){
+		.len = sizeof(oh) + sizeof(config), .unique = ih.unique,
+	};
+	memcpy(rest, &oh, sizeof(oh));
+	memcpy(rest + sizeof(oh), &config, sizeof(config));
+	out[0] = (struct iovec){ .iov_base = rest, .iov_len = 6 };
+	out[1] = (struct iovec){ .iov_base = rest + 6, .iov_len = 20 };
+	out[2] = (struct iovec){ .iov_base = rest + 26, .iov_len = oh.len - 26 };
+	/* A last segment that makes it longer than its header says: refused. */
+	out[2].iov_len++;
+	ASSERT_EQ(-1, writev(self->srv, out, 3));
+	ASSERT_EQ(EINVAL, errno);
+	out[2].iov_len--;
+	ASSERT_EQ(oh.len, writev(self->srv, out, 3));
+
+	/* The handshake is done: a gathered upsert is one notification. */
+	oh = (struct fuse_out_header){
+		.len = sizeof(oh) + sizeof(ups),
+		.error = FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS,
+	};
+	out[0] = (struct iovec){ .iov_base = &oh, .iov_len = sizeof(oh) };
+	out[1] = (struct iovec){ .iov_base = &ups, .iov_len = sizeof(ups) };
+	ASSERT_EQ(oh.len, writev(self->srv, out, 2));
+	ASSERT_EQ(0, begin(self->cli, 0, 0, &b));
+	ASSERT_EQ(FUSE_IOMAP_SOURCE_CACHE, b.source);
+	ASSERT_EQ(64 * MiB, b.out.read.addr);
 }
 
 TEST_F(channel, miss_upcall_upsert_then_hits_without_upcalls)
