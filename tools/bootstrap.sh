@@ -56,15 +56,17 @@ fstests_tarball=${FSTESTS_TARBALL:-$repo/../shared/fstests/fstests-$fstests_comm
 # pgrep (procps) finds the server that one of them kills. libext2fs-dev is the
 # library (and header, for bindgen) of the server's `mount ext4`; e2fsprogs's
 # mke2fs, debugfs and e2fsck make and check its images, and fuse2fs serves
-# them over classic FUSE, the baseline to compare with. python3-matplotlib
-# draws the chart of make bench-vm.
+# them over classic FUSE, the baseline to compare with. squashfuse (with
+# squashfs-tools for its images) and fuse-overlayfs are libfuse 3 servers
+# that the mount must serve unchanged. python3-matplotlib draws the chart
+# of make bench-vm.
 packages=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web linux-source-6.12
 	gcc make bc flex bison cpio kmod xz-utils libelf-dev libssl-dev dwarves
 	clang llvm lld libclang-dev
 	qemu-system-x86 udev python3 python3-venv python3-matplotlib bpftool rsync
 	git ca-certificates pkg-config fio xfsprogs procps
-	libext2fs-dev e2fsprogs fuse2fs
+	libext2fs-dev e2fsprogs fuse2fs squashfs-tools squashfuse fuse-overlayfs
 	autoconf automake libtool xfslibs-dev uuid-dev libattr1-dev libacl1-dev libaio-dev
 )
 

@@ -14,8 +14,8 @@
 
 use crate::abi::{
     InitIn, InitOut, IomapConfigIn, IomapConfigOut, CONFIG_BLOCKSIZE, CONFIG_CACHE_MAXBYTES,
-    CONFIG_MAXBYTES, FUSE_DAX_FMAP, FUSE_DONT_MASK, FUSE_INIT_EXT, FUSE_IOMAP, FUSE_KERNEL_MINOR_VERSION,
-    FUSE_KERNEL_VERSION,
+    CONFIG_MAXBYTES, FUSE_DAX_FMAP, FUSE_DONT_MASK, FUSE_INIT_EXT, FUSE_IOMAP,
+    FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION,
 };
 use crate::cache::CacheLimit;
 use crate::errno::eproto;
@@ -75,8 +75,7 @@ fn flags64(flags: u32, flags2: u32) -> u64 {
 
 /// The `FUSE_INIT` request; `famfs` if the server may have famfs.
 pub(crate) fn init_in(famfs: bool) -> InitIn {
-    let offer =
-        FUSE_INIT_EXT | FUSE_DONT_MASK | FUSE_IOMAP | if famfs { FUSE_DAX_FMAP } else { 0 };
+    let offer = FUSE_INIT_EXT | FUSE_DONT_MASK | FUSE_IOMAP | if famfs { FUSE_DAX_FMAP } else { 0 };
     InitIn {
         major: FUSE_KERNEL_VERSION,
         minor: FUSE_KERNEL_MINOR_VERSION,

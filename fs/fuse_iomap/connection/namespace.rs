@@ -8,7 +8,6 @@ use super::Connection;
 use crate::channel::{bytes_of, read_struct, Payload};
 use crate::errno::enotconn;
 use crate::famfs_iomap::FamfsResolve;
-use crate::handshake::Features;
 use crate::fuse_abi::{
     AttrOut, CreateIn, EntryOut, FallocateIn, FsyncIn, GetattrIn, Kstatfs, MkdirIn, OpenIn,
     OpenOut, ReadIn, ReleaseIn, RenameIn, SetattrIn, FUSE_CREATE, FUSE_DESTROY, FUSE_FALLOCATE,
@@ -17,6 +16,7 @@ use crate::fuse_abi::{
     FUSE_STATFS, FUSE_UNLINK,
 };
 use crate::fuse_abi::{ForgetIn, FATTR_SIZE};
+use crate::handshake::Features;
 use crate::mapping::{Geometry, Invalid};
 use crate::namespace::{self, check_attr, check_entry, check_statfs, name_ok, refuse, Entry};
 use crate::request::Args;

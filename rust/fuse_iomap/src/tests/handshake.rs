@@ -120,7 +120,10 @@ fn the_umask_is_applied_unless_the_server_took_dont_mask() {
     let not_taken = init_reply(&init_in(false), &reply(FUSE_INIT_EXT));
     assert_eq!(not_taken.map(|f| f.dont_mask), Ok(false));
     assert_eq!(Features::create_mode(taken.ok(), 0o100666, 0o022), 0o100666);
-    assert_eq!(Features::create_mode(not_taken.ok(), 0o100666, 0o022), 0o100644);
+    assert_eq!(
+        Features::create_mode(not_taken.ok(), 0o100666, 0o022),
+        0o100644
+    );
     // Before the handshake ends nothing is created; if it were, masked.
     assert_eq!(Features::create_mode(None, 0o40777, 0o027), 0o40750);
 }

@@ -11,8 +11,8 @@ use crate::famfs_iomap::FamfsResolve;
 use crate::fuse_abi::*;
 use crate::namespace::Entry;
 use kernel::error::code::{EBUSY, EINVAL, EIO, ENODEV};
-use kernel::uaccess::UserSliceWriter;
 use kernel::sync::Arc;
+use kernel::uaccess::UserSliceWriter;
 
 const DIR: u32 = 0o040755;
 const REG: u32 = 0o100644;
