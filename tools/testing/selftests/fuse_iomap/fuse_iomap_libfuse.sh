@@ -133,5 +133,5 @@ check "a libfuse server gets no IOMAP_BEGIN" no_iomap_upcalls
 check "squashfuse stops by itself at unmount" stops_at_unmount
 check "fuse-overlayfs on /dev/fd/N takes writes, renames and the umask" overlay_takes_writes
 check "fuse-overlayfs stops by itself at unmount" stops_at_unmount
-sed 's/^/# server log: /' "$log"
+awk '{ print "# server log: " $0 }' "$log"
 ktap_finished
