@@ -162,11 +162,18 @@ fstests: fast-modules samples
 
 # The ext4 read benchmark (tools/vm/bench_ext4.sh) on the fast kernel: one
 # image read by the kernel's ext4, fuse2fs and the module with the sample
-# server. The results stay in BENCH_RESULTS; their table and chart are
-# Documentation/fuse_iomap/bench_ext4.rst and bench_ext4.png.
+# server, on the guest's virtio-blk disk, or with BENCH_DEVICE=memory on a
+# loop device in the guest's memory. The results stay in BENCH_RESULTS;
+# their table and chart are Documentation/fuse_iomap/bench_ext4.rst and
+# bench_ext4.png (bench_ext4_memory.* for memory).
+BENCH_DEVICE ?= virtio
+ifeq ($(BENCH_DEVICE),virtio)
 BENCH_RESULTS ?= $(REPO)/results/bench-ext4
+else
+BENCH_RESULTS ?= $(REPO)/results/bench-ext4-$(BENCH_DEVICE)
+endif
 bench-vm: fast-modules samples
-	FUSE_IOMAP_KO=$(FAST_KO) BENCH_RESULTS=$(BENCH_RESULTS) \
+	FUSE_IOMAP_KO=$(FAST_KO) BENCH_RESULTS=$(BENCH_RESULTS) BENCH_DEVICE=$(BENCH_DEVICE) \
 		$(REPO)/tools/vm/run.sh $(FAST_KDIR) bench
 	$(REPO)/tools/fuse_iomap/bench-ext4-report $(BENCH_RESULTS)
 

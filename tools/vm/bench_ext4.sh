@@ -6,9 +6,9 @@
 #
 #   tools/vm/bench_ext4.sh OUT
 #
-# One image, made with mkfs.ext4 -d on /dev/vda from a tree of large files
-# (for the data workloads) and small ones (for the metadata walk), read by
-# each configuration in turn:
+# One image, made with mkfs.ext4 -d from a tree of large files (for the
+# data workloads) and small ones (for the metadata walk), on the device
+# that BENCH_DEVICE names, read by each configuration in turn:
 #
 #   ext4        (a) the kernel's ext4 driver: the limit of this machine
 #   fuse2fs     (b) Debian's fuse2fs, on the kernel's own /dev/fuse
@@ -16,7 +16,12 @@
 #   iomap       (d) this module and the sample server, iomap on
 #   iomap_warm  (e) the same mount, a second pass: the mapping cache warm
 #
-# All of them read the same bytes on the same virtio-blk device. Each round
+# All of them read the same bytes on the same device: with BENCH_DEVICE
+# virtio (the default) the guest's virtio-blk disk /dev/vda, whose every
+# request QEMU emulates in a host thread, the wait that all configurations
+# share; with memory a loop device over a file in the guest's memory
+# (tmpfs), which takes that wait away and leaves the CPU's work, copies
+# and round trips, as a fast NVMe device would. Each round
 # mounts each configuration once and runs every workload on it:
 #
 #   seq_buf     fio, sequential 1 MiB reads of the large files, buffered
@@ -41,7 +46,7 @@ set -euo pipefail
 out=$1
 server=${FUSE_IOMAP_SERVER:?the sample server}
 counters=${FUSE_IOMAP_SELFTESTS:?the installed selftests}/fuse_iomap_counters
-dev=/dev/vda
+device=${BENCH_DEVICE:-virtio}
 # Under TCG, about 13 minutes for all of it (4 rounds took 11).
 rounds=${BENCH_ROUNDS:-5}
 rand_seconds=${BENCH_RAND_SECONDS:-8}
@@ -77,6 +82,11 @@ make_image() {
 	# The file whose handle reads the connection's counters; no workload
 	# reads it.
 	echo probe >"$tree/probe"
+	if [ "$device" = memory ]; then
+		# The tree's size and a fifth more for ext4's metadata.
+		truncate -s $(($(du -sm "$tree" | cut -f1) * 6 / 5 + 16))M /tmp/bench/image
+		dev=$(losetup --find --show /tmp/bench/image)
+	fi
 	mkfs.ext4 -q -F -b 4096 -d "$tree" "$dev"
 	rm -rf "$tree"
 }
@@ -213,16 +223,32 @@ measure() {
 	say "$(tail -n 1 "$runs")"
 }
 
+case $device in
+virtio)
+	dev=/dev/vda
+	tmpfs_size=512m
+	;;
+memory)
+	dev=
+	# The tree and the image, at once while mkfs.ext4 copies.
+	tmpfs_size=1100m
+	;;
+*)
+	echo "bench: BENCH_DEVICE is virtio or memory, not $device" >&2
+	exit 2
+	;;
+esac
 rm -f "$runs" "$skips"
 mkdir -p "$mnt" "$tree"
-mountpoint -q /tmp/bench || mount -t tmpfs -o size=512m bench /tmp/bench
+mountpoint -q /tmp/bench || mount -t tmpfs -o "size=$tmpfs_size" bench /tmp/bench
 mkdir -p "$mnt" "$tree"
 t0=$(date +%s)
-say "making the tree and the image on $dev"
+say "making the tree and the image on the $device device"
 make_image
 {
 	echo "guest_cpu $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 	echo "guest_cpus $(nproc)"
+	echo "device $device $dev"
 	echo "kernel $(uname -r)"
 	echo "large_files $large_files x $large_mib MiB"
 	echo "small_files $((small_dirs * small_per_dir)) x $small_kib KiB in $small_dirs directories"

@@ -111,8 +111,8 @@ fi
 # The guest does not inherit this environment: a fuzzer seed or duration
 # to replay (fuse_iomap_fuzz), kselftest's timeout for a longer run, and the
 # benchmark's rounds and seconds of random reads (a shorter trial run), are
-# handed over, numbers only.
-fuzz_env=$(env | grep -E '^(FUSE_IOMAP_FUZZ_SEED|FUSE_IOMAP_FUZZ_SECONDS|kselftest_override_timeout|BENCH_ROUNDS|BENCH_RAND_SECONDS)=[0-9]+$' |
+# handed over, numbers only, and the benchmark's device, one of its names.
+fuzz_env=$(env | grep -E '^((FUSE_IOMAP_FUZZ_SEED|FUSE_IOMAP_FUZZ_SECONDS|kselftest_override_timeout|BENCH_ROUNDS|BENCH_RAND_SECONDS)=[0-9]+|BENCH_DEVICE=(virtio|memory))$' |
 	tr '\n' ' ' || true)
 # The command of exec mode travels as a file: the guest's command line is
 # no place for quoting.
